@@ -1,0 +1,30 @@
+// The pr-rl command line: parses flags and calls the library; no logic lives here or in src/cli/.
+// Each area registers its commands from src/cli/<area>.ts. Heavy modules (tfjs) are imported
+// lazily inside actions so that `pr-rl mine` never loads a tensor engine.
+
+import { Command } from 'commander';
+import { UserError } from './util/errors.ts';
+import { registerData } from './cli/data.ts';
+import { registerModel } from './cli/model.ts';
+import { registerRl } from './cli/rl.ts';
+import { registerEval } from './cli/eval.ts';
+
+const program = new Command('pr-rl')
+  .description('Train a small transformer to work as a software engineer by RL (GRPO) on pull requests.')
+  .showHelpAfterError()
+  .configureHelp({ showGlobalOptions: true });
+
+registerData(program);
+registerModel(program);
+registerRl(program);
+registerEval(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof UserError) {
+    process.stderr.write(`pr-rl: ${e.message}\n`);
+    process.exit(1);
+  }
+  throw e;
+}

@@ -1,0 +1,70 @@
+// Crash-safe file output and JSONL input. Every file pr-rl writes goes through writeFileAtomic
+// (temp file in the same folder, fsync, rename), so an interrupted run never leaves a truncated file.
+// JSONL reading reports bad lines by number; the caller decides whether to skip or stop.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from './errors.ts';
+
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const dir = path.dirname(path.resolve(file));
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Writes records as JSONL to `file` atomically. */
+export function writeJsonlAtomic(file: string, records: Iterable<unknown>): void {
+  const parts: string[] = [];
+  for (const r of records) parts.push(JSON.stringify(r));
+  writeFileAtomic(file, parts.length ? parts.join('\n') + '\n' : '');
+}
+
+export type BadLinePolicy = 'skip' | 'stop';
+
+export interface ReadJsonlOptions {
+  /** What to do with a line that is not valid JSON: skip it (with a warning) or stop with an error. */
+  onBadLine?: BadLinePolicy;
+  /** Called for each skipped line, e.g. to print a warning. */
+  warn?: (msg: string) => void;
+}
+
+/** Reads a JSONL file; blank lines are ignored. Errors name the file and the 1-based line number. */
+export function readJsonl<T = unknown>(file: string, opts: ReadJsonlOptions = {}): T[] {
+  if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
+  const text = fs.readFileSync(file, 'utf8');
+  const out: T[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line) continue;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      const msg = `${file}:${i + 1}: not valid JSON`;
+      if ((opts.onBadLine ?? 'stop') === 'stop') throw new UserError(`${msg} (use --on-bad-line skip to skip such lines)`);
+      (opts.warn ?? ((m) => process.stderr.write(`warning: ${m}, skipped\n`)))(msg);
+    }
+  }
+  return out;
+}
+
+export function readJson<T = unknown>(file: string): T {
+  if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
