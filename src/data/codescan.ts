@@ -1,0 +1,257 @@
+// A light, parser-free scan of JS/TS/Python source for the mutator: which characters are code (not
+// strings or comments), where functions start and end, and which lines are type declarations.
+// Heuristic by design (regex literals, multi-line signatures are approximated); mutate.ts decides
+// what to change, synth.ts what to cut out.
+
+export type Lang = 'typescript' | 'javascript' | 'python';
+
+const EXT: Record<string, Lang> = {
+  ts: 'typescript', tsx: 'typescript', mts: 'typescript', cts: 'typescript',
+  js: 'javascript', jsx: 'javascript', mjs: 'javascript', cjs: 'javascript', py: 'python',
+};
+
+/** The language the mutator handles for a path, by extension; null when unsupported. */
+export function langOf(path: string): Lang | null {
+  const m = /\.([A-Za-z0-9]+)$/.exec(path);
+  return m ? EXT[m[1].toLowerCase()] ?? null : null;
+}
+
+export interface FnRange {
+  name: string;
+  /** Header line and last line (inclusive), 0-based. */
+  start: number;
+  end: number;
+}
+
+export interface Scan {
+  lang: Lang;
+  lines: string[];
+  /** Per line, per character: 1 = code, 0 = inside a string or comment. */
+  mask: Uint8Array[];
+  fns: FnRange[];
+  /** Lines inside type-only declarations (TS interface/type/enum/declare), never mutated. */
+  typeLines: Set<number>;
+}
+
+export function scan(text: string, lang: Lang): Scan {
+  const lines = text.split('\n');
+  const mask = lang === 'python' ? maskPython(lines) : maskJs(lines);
+  const fns = lang === 'python' ? pythonFns(lines, mask) : jsFns(lines, mask);
+  const typeLines = lang === 'python' ? new Set<number>() : jsTypeLines(lines, mask);
+  return { lang, lines, mask, fns, typeLines };
+}
+
+/** True when every character of line[i].slice(a, b) is code. */
+export function isCode(s: Scan, i: number, a: number, b: number): boolean {
+  const m = s.mask[i];
+  for (let k = a; k < b; k++) if (!m[k]) return false;
+  return true;
+}
+
+/** The line with strings and comments blanked out (same length), for structural matching. */
+export function codeOnly(s: Scan, i: number): string {
+  const m = s.mask[i];
+  let out = '';
+  for (let k = 0; k < s.lines[i].length; k++) out += m[k] ? s.lines[i][k] : ' ';
+  return out;
+}
+
+/** The innermost function whose body strictly contains line i. */
+export function enclosingFn(s: Scan, i: number): FnRange | null {
+  let best: FnRange | null = null;
+  for (const f of s.fns) if (f.start < i && i <= f.end && (!best || f.end - f.start < best.end - best.start)) best = f;
+  return best;
+}
+
+const REGEX_BEFORE = new Set('(,=:[!&|?{};+-*%<>~^'.split(''));
+
+function maskJs(lines: string[]): Uint8Array[] {
+  const out = lines.map((l) => new Uint8Array(l.length));
+  let block = false; // inside /* */
+  let tmpl = false; // inside a template literal (spans lines)
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    const m = out[i];
+    let prev = ''; // last significant code character on this line
+    let k = 0;
+    while (k < l.length) {
+      const c = l[k];
+      if (block) {
+        if (c === '*' && l[k + 1] === '/') { block = false; k += 2; } else k++;
+        continue;
+      }
+      if (tmpl) {
+        if (c === '\\') k += 2;
+        else if (c === '`') { tmpl = false; k++; } else k++;
+        continue;
+      }
+      if (c === '/' && l[k + 1] === '/') break;
+      if (c === '/' && l[k + 1] === '*') { block = true; k += 2; continue; }
+      if (c === '`') { tmpl = true; k++; continue; }
+      if (c === '"' || c === "'") {
+        k = skipQuoted(l, k, c);
+        continue;
+      }
+      if (c === '/' && (prev === '' || REGEX_BEFORE.has(prev) || /\b(return|typeof|case)\s*$/.test(l.slice(0, k)))) {
+        const end = regexEnd(l, k);
+        if (end > 0) { k = end; prev = '/'; continue; }
+      }
+      m[k] = 1;
+      if (c !== ' ' && c !== '\t') prev = c;
+      k++;
+    }
+  }
+  return out;
+}
+
+function skipQuoted(l: string, k: number, q: string): number {
+  k++;
+  while (k < l.length && l[k] !== q) k += l[k] === '\\' ? 2 : 1;
+  return k + 1;
+}
+
+/** End index (exclusive) of a regex literal starting at k, or -1 when the line has none. */
+function regexEnd(l: string, k: number): number {
+  let cls = false;
+  for (let j = k + 1; j < l.length; j++) {
+    const c = l[j];
+    if (c === '\\') { j++; continue; }
+    if (cls) { if (c === ']') cls = false; continue; }
+    if (c === '[') cls = true;
+    else if (c === '/') {
+      let e = j + 1;
+      while (e < l.length && /[a-z]/.test(l[e])) e++;
+      return e;
+    }
+  }
+  return -1;
+}
+
+function maskPython(lines: string[]): Uint8Array[] {
+  const out = lines.map((l) => new Uint8Array(l.length));
+  let triple: string | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    const m = out[i];
+    let k = 0;
+    while (k < l.length) {
+      if (triple) {
+        if (l.startsWith(triple, k)) { k += 3; triple = null; } else k += l[k] === '\\' ? 2 : 1;
+        continue;
+      }
+      const c = l[k];
+      if (c === '#') break;
+      if (c === '"' || c === "'") {
+        if (l.startsWith(c.repeat(3), k)) { triple = c.repeat(3); k += 3; continue; }
+        k = skipQuoted(l, k, c);
+        continue;
+      }
+      // String prefixes (r, b, f, u, rb, …) belong to the string.
+      const pre = /^[rbfuRBFU]{1,2}(?=["'])/.exec(l.slice(k));
+      if (pre && (k === 0 || !/[\w]/.test(l[k - 1]))) { k += pre[0].length; continue; }
+      m[k] = 1;
+      k++;
+    }
+  }
+  return out;
+}
+
+const NOT_FN = new Set(['if', 'for', 'while', 'switch', 'catch', 'return', 'function', 'with', 'typeof', 'new', 'await', 'super', 'import']);
+
+const FN_HEADERS: RegExp[] = [
+  /\bfunction\s*\*?\s*([A-Za-z_$][\w$]*)\s*(?:<[^(]*>)?\s*\(/,
+  /\b([A-Za-z_$][\w$]*)\s*[:=]\s*(?:async\s+)?function\b[^(]*\(/,
+  /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s+)?(?:<[^(]*>)?\s*\(/,
+  /^\s*(?:(?:public|private|protected|static|async|readonly|override|get|set)\s+)*\*?\s*([A-Za-z_$][\w$]*)\s*(?:<[^(]*>)?\s*\(/,
+];
+
+function jsFns(lines: string[], mask: Uint8Array[]): FnRange[] {
+  const fns: FnRange[] = [];
+  const code = lines.map((l, i) => [...l].map((c, k) => (mask[i][k] ? c : ' ')).join(''));
+  for (let i = 0; i < lines.length; i++) {
+    if (code[i].length > 1000 || code[i].trim() === '') continue; // long lines make the header regexes quadratic
+    for (const re of FN_HEADERS) {
+      const m = re.exec(code[i]);
+      if (!m || NOT_FN.has(m[1])) continue;
+      const open = m.index + m[0].length - 1; // the '(' of the parameter list
+      const body = findBody(code, i, open);
+      if (!body) continue;
+      const end = matchBrace(code, body.line, body.col);
+      if (end < 0) continue;
+      fns.push({ name: m[1], start: i, end });
+      break;
+    }
+  }
+  return fns;
+}
+
+/**
+ * After the parameter list opened at (line, col): the body's '{' (the last code character of its
+ * line), when only a return type and/or `=>` come between — a call like `f(x).then(() => {` has none.
+ */
+function findBody(code: string[], line: number, col: number): { line: number; col: number } | null {
+  let depth = 0;
+  let closed = false;
+  let after = '';
+  for (let i = line; i < Math.min(code.length, line + 12); i++) {
+    for (let k = i === line ? col : 0; k < code[i].length; k++) {
+      const c = code[i][k];
+      if (!closed) {
+        if (c === '(') depth++;
+        else if (c === ')' && --depth === 0) closed = true;
+        continue;
+      }
+      if (c === '{' && code[i].slice(k + 1).trim() === '')
+        return /^\s*(?::[^;=]*?|=>|:[^;=]*?=>)?\s*$/.test(after) ? { line: i, col: k } : null;
+      after += c;
+      if (after.includes(';')) return null;
+    }
+    if (closed) after += ' ';
+  }
+  return null;
+}
+
+function matchBrace(code: string[], line: number, col: number): number {
+  let depth = 0;
+  for (let i = line; i < code.length; i++) {
+    for (let k = i === line ? col : 0; k < code[i].length; k++) {
+      if (code[i][k] === '{') depth++;
+      else if (code[i][k] === '}' && --depth === 0) return i;
+    }
+  }
+  return -1;
+}
+
+function jsTypeLines(lines: string[], mask: Uint8Array[]): Set<number> {
+  const out = new Set<number>();
+  const code = lines.map((l, i) => [...l].map((c, k) => (mask[i][k] ? c : ' ')).join(''));
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*(export\s+)?(declare\s+)?(interface|type|enum|declare)\b/.test(code[i])) continue;
+    out.add(i);
+    const k = code[i].indexOf('{');
+    if (k < 0) continue;
+    const end = matchBrace(code, i, k);
+    for (let j = i; j <= (end < 0 ? i : end); j++) out.add(j);
+  }
+  return out;
+}
+
+function pythonFns(lines: string[], mask: Uint8Array[]): FnRange[] {
+  const fns: FnRange[] = [];
+  const indent = (l: string) => l.length - l.trimStart().length;
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\s*)(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/.exec(lines[i]);
+    if (!m || !mask[i][m[1].length]) continue;
+    const base = m[1].length;
+    let end = i;
+    for (let j = i + 1; j < lines.length; j++) {
+      if (lines[j].trim() === '') continue;
+      // Lines inside a multi-line string are code-masked out entirely; they never end a block.
+      if (mask[j].every((x) => !x) && !lines[j].trimStart().startsWith('#')) { end = j; continue; }
+      if (indent(lines[j]) <= base && !lines[j].trimStart().startsWith('#')) break;
+      end = j;
+    }
+    if (end > i) fns.push({ name: m[2], start: i, end });
+  }
+  return fns;
+}

@@ -1,0 +1,233 @@
+// Bug injection for synthetic repair tasks: every way to put one small, realistic bug into one line
+// of working JS/TS/Python code (operator flip, off-by-one bound, negated condition, swapped
+// arguments, wrong variable, deleted statement, changed literal). Token/regex based on top of
+// codescan.ts, never inside strings or comments. Choosing among mutations and cutting windows is synth.ts's job.
+
+import { codeOnly, enclosingFn, isCode, type Scan } from './codescan.ts';
+import type { Rng } from '../util/rng.ts';
+
+export type MutationKind = 'operator' | 'bound' | 'negate' | 'swap' | 'variable' | 'delete' | 'literal';
+export const MUTATION_KINDS: readonly MutationKind[] = ['operator', 'bound', 'negate', 'swap', 'variable', 'delete', 'literal'];
+
+export interface Mutation {
+  kind: MutationKind;
+  /** 0-based line in the original file. */
+  line: number;
+  /** The buggy line, or null when the line is deleted. */
+  text: string | null;
+  /** Symptom class for the task text, e.g. "a comparison operator is wrong". */
+  symptom: string;
+}
+
+/** Longest line the mutator touches; long lines make windows (and prompts) large. */
+const MAX_LINE = 160;
+
+const JS_WORDS = 'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await async of as any unknown never number string boolean object symbol bigint undefined type readonly keyof declare namespace abstract is infer satisfies override get set from constructor arguments require module exports console Math JSON Object Array Number String Promise process';
+const PY_WORDS = 'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield self cls print len range int str float list dict set tuple bool super isinstance type';
+const KEYWORDS = { js: new Set(JS_WORDS.split(' ')), py: new Set(PY_WORDS.split(' ')) };
+
+/** Calls whose arguments commute: swapping them is not a bug. */
+const COMMUTATIVE = /^(max|min|hypot|add|mul|multiply|maximum|minimum|equal|notEqual|deepEqual|strictEqual|notStrictEqual|deepStrictEqual|isclose|allclose|union|intersection|assertEqual|assertNotEqual)$/;
+
+/** All mutations of line i (which must be code inside the scanned file). */
+export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
+  const line = s.lines[i];
+  if (line.length > MAX_LINE || s.typeLines.has(i)) return [];
+  const code = codeOnly(s, i);
+  if (code.trim() === '' || /^\s*(import|export\s+\*|export\s+\{|from\s+\S+\s+import|@)/.test(code)) return [];
+  if (/\brequire\s*\(/.test(code)) return [];
+  const py = s.lang === 'python';
+  const out: Mutation[] = [];
+  const add = (kind: MutationKind, text: string | null, symptom: string) => {
+    if (text !== line) out.push({ kind, line: i, text, symptom });
+  };
+  const at = (re: RegExp, f: (m: RegExpExecArray) => void) => {
+    const g = new RegExp(re.source, 'g');
+    for (let m = g.exec(line); m; m = g.exec(line)) if (isCode(s, i, m.index, m.index + m[0].length)) f(m);
+  };
+  const splice = (a: number, b: number, t: string) => line.slice(0, a) + t + line.slice(b);
+
+  // Operators: flips with spaces around them, so generics, arrows and unary signs stay untouched.
+  const CMP: Record<string, string> = { '===': '!==', '!==': '===', '==': '!=', '!=': '==', '<': '<=', '<=': '<', '>': '>=', '>=': '>' };
+  at(/ (===|!==|==|!=|<=|>=|<|>) /, (m) => add('operator', splice(m.index + 1, m.index + 1 + m[1].length, CMP[m[1]]), 'a comparison operator is wrong'));
+  at(/ ([+-]=?) (?!['"`])/, (m) => {
+    if (/['"`]\s*$/.test(line.slice(0, m.index))) return; // string concatenation
+    const flip = m[1].replace(/[+-]/, (c) => (c === '+' ? '-' : '+'));
+    add('operator', splice(m.index + 1, m.index + 1 + m[1].length, flip), 'an arithmetic operator is wrong');
+  });
+  if (py) {
+    at(/ (and|or) /, (m) => add('operator', splice(m.index + 1, m.index + 1 + m[1].length, m[1] === 'and' ? 'or' : 'and'), 'a logical operator is wrong'));
+    at(/ (is not|is|not in|in) (?=\S)/, (m) => {
+      if (/\bfor\b/.test(code)) return; // `for x in y`, comprehensions
+      const flip: Record<string, string> = { 'is not': 'is', is: 'is not', 'not in': 'in', in: 'not in' };
+      add('operator', splice(m.index + 1, m.index + 1 + m[1].length, flip[m[1]]), 'a comparison operator is wrong');
+    });
+  } else {
+    at(/ (&&|\|\|) /, (m) => add('operator', splice(m.index + 1, m.index + 3, m[1] === '&&' ? '||' : '&&'), 'a logical operator is wrong'));
+  }
+
+  // Off-by-one in a bound: drop an existing ±1, or add one to the right side of a comparison.
+  const OFF = 'an off-by-one error in a bound';
+  if (/ (<=?|>=?) |\b(slice|substring|substr|range|splice|subarray)\(|\[[^\]]*[+-] 1\]/.test(code)) {
+    at(/ [+-] 1\b(?!\.)/, (m) => add('bound', splice(m.index, m.index + m[0].length, ''), OFF));
+    at(/ (<=?|>=?) ([A-Za-z_$][\w$.]*)(?=[\s);\]:,]|$)/, (m) => {
+      if (m[2].endsWith('.')) return;
+      const end = m.index + m[0].length;
+      add('bound', splice(end, end, m[1].startsWith('<') ? ' + 1' : ' - 1'), OFF);
+    });
+  }
+
+  // Negated condition.
+  const NEG = 'a condition is inverted';
+  if (py) {
+    const m = /^(\s*(?:if|elif|while)\s+)(.+?)(:\s*(?:#.*)?)$/.exec(line);
+    if (m && isCode(s, i, m[1].length - 1, m[1].length)) {
+      const cond = m[2];
+      const neg = cond.startsWith('not ') && !/\b(and|or)\b/.test(cond) ? cond.slice(4) : /^[\w.()\[\]]+$/.test(cond) ? `not ${cond}` : `not (${cond})`;
+      add('negate', m[1] + neg + m[3], NEG);
+    }
+  } else {
+    at(/\b(if|while) ?\(/, (m) => {
+      const open = m.index + m[0].length - 1;
+      const close = matchParen(code, open);
+      if (close < 0) return;
+      const cond = line.slice(open + 1, close);
+      let neg: string;
+      if (/^![\w$.]+$/.test(cond)) neg = cond.slice(1);
+      else if (/^!\(.*\)$/.test(cond) && matchParen(cond, 1) === cond.length - 1) neg = cond.slice(2, -1);
+      else if (/^[\w$.]+(\([^()]*\))?$/.test(cond)) neg = `!${cond}`;
+      else neg = `!(${cond})`;
+      add('negate', splice(open + 1, close, neg), NEG);
+    });
+  }
+
+  // Swapped arguments of a call with two or three plain arguments (not a declaration).
+  if (!/\b(function|def|class|constructor)\b/.test(code)) {
+    at(/([A-Za-z_$][\w$]*)\(/, (m) => {
+      const name = m[1];
+      if ((py ? KEYWORDS.py : KEYWORDS.js).has(name) && !['range', 'isinstance', 'super'].includes(name)) return;
+      if (COMMUTATIVE.test(name) || /^(if|for|while|switch|catch|return)$/.test(name)) return;
+      const open = m.index + m[0].length - 1;
+      const close = matchParen(code, open);
+      if (close < 0) return;
+      if (!py && /\{\s*$/.test(code.slice(close)) && /^\s*[\w$]+\s*\($/.test(code.slice(0, open + 1))) return; // method header
+      const args = splitArgs(line, code, open + 1, close);
+      if (args.length < 2 || args.length > 3) return;
+      const texts = args.map(([a, b]) => line.slice(a, b));
+      if (texts.some((t) => t.trim() === '' || /=|\.\.\.|\*|:|\bawait\b/.test(t))) return;
+      for (let k = 0; k + 1 < args.length; k++) {
+        const [x, y] = [texts[k].trim(), texts[k + 1].trim()];
+        if (x === y) continue;
+        const a = args[k][0] + texts[k].indexOf(x);
+        const b = args[k + 1][0] + texts[k + 1].indexOf(y);
+        add('swap', line.slice(0, a) + y + line.slice(a + x.length, b) + x + line.slice(b + y.length), 'two arguments are passed in the wrong order');
+      }
+    });
+  }
+
+  // Wrong variable: a bare identifier replaced by another one used nearby in the same function.
+  const words = py ? KEYWORDS.py : KEYWORDS.js;
+  const nearby = nearbyVariables(s, i, words);
+  if (nearby.length > 1) {
+    at(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])/, (m) => {
+      const name = m[1];
+      const after = line.slice(m.index + name.length);
+      const before = line.slice(0, m.index);
+      if (words.has(name) || /^\s*\(/.test(after) || /^:(?!:)/.test(after) || /^\s*=>/.test(after)) return;
+      if (/\b(const|let|var|function|class|def|interface|type|for|as)\s+$/.test(before) || /\?\.$/.test(before)) return;
+      const others = nearby.filter((v) => v !== name);
+      if (others.length === 0 || !nearby.includes(name)) return;
+      add('variable', splice(m.index, m.index + name.length, rng.pick(others)), 'the wrong variable is used');
+    });
+  }
+
+  // Deleted statement: a complete one-line statement with an effect.
+  if (deletable(s, i, code)) add('delete', null, 'a statement is missing');
+
+  // Changed literal: integers ±1, booleans flipped.
+  at(/(?<![\w$.])(\d+)(?![\w$.]|\.\d)/, (m) => {
+    if (/^0\d/.test(m[1]) || m[1].length > 6) return;
+    const v = Number(m[1]);
+    const nv = v === 0 ? 1 : rng.next() < 0.5 ? v - 1 : v + 1;
+    add('literal', splice(m.index, m.index + m[1].length, String(nv)), 'a numeric constant has the wrong value');
+  });
+  const [T, F] = py ? ['True', 'False'] : ['true', 'false'];
+  at(new RegExp(`\\b(${T}|${F})\\b`), (m) => add('literal', splice(m.index, m.index + m[1].length, m[1] === T ? F : T), 'a boolean constant is flipped'));
+  return out;
+}
+
+/** Index of the ')' matching the '(' at `open` in a code-only string, or -1. */
+function matchParen(code: string, open: number): number {
+  let depth = 0;
+  for (let k = open; k < code.length; k++) {
+    if (code[k] === '(') depth++;
+    else if (code[k] === ')' && --depth === 0) return k;
+  }
+  return -1;
+}
+
+/** Top-level comma-separated argument spans [a, b) between from and to. */
+function splitArgs(line: string, code: string, from: number, to: number): [number, number][] {
+  const out: [number, number][] = [];
+  let depth = 0;
+  let start = from;
+  for (let k = from; k < to; k++) {
+    const c = code[k];
+    if ('([{<'.includes(c)) depth++;
+    else if (')]}>'.includes(c)) depth--;
+    else if (c === ',' && depth === 0) {
+      out.push([start, k]);
+      start = k + 1;
+    }
+  }
+  if (line.slice(start, to).trim() !== '' || out.length) out.push([start, to]);
+  return out;
+}
+
+/** Lower-case identifiers used as values within ±8 lines (inside the enclosing function when there is one). */
+function nearbyVariables(s: Scan, i: number, words: Set<string>): string[] {
+  const fn = enclosingFn(s, i);
+  const lo = Math.max(fn ? fn.start : 0, i - 8);
+  const hi = Math.min(fn ? fn.end : s.lines.length - 1, i + 8);
+  const seen = new Set<string>();
+  const fnNames = new Set(s.fns.map((f) => f.name));
+  for (let j = lo; j <= hi; j++) {
+    const code = codeOnly(s, j);
+    for (const m of code.matchAll(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])(?!\s*\()(?!:[^:])/g)) if (!words.has(m[1]) && !fnNames.has(m[1]) && m[1].length > 1) seen.add(m[1]);
+  }
+  return [...seen].sort();
+}
+
+function deletable(s: Scan, i: number, code: string): boolean {
+  const t = code.trim();
+  if (!balanced(t)) return false;
+  const prevIdx = prevCodeLine(s, i);
+  if (s.lang === 'python') {
+    if (/[:,\\([{]$/.test(t) || /^(def|class|import|from|return|pass|else|elif|except|finally|try|with|for|while|if|@|global|nonlocal|\))/.test(t)) return false;
+    if (!(/\w\(.*\)$/.test(t) || /^[\w.[\]'" ]+\s*([+\-*/]?=)\s*\S/.test(t) || /^(break|continue)$/.test(t))) return false;
+    const ind = (l: string) => l.length - l.trimStart().length;
+    const next = s.lines.slice(i + 1).find((l) => l.trim() !== '');
+    const prev = prevIdx >= 0 ? codeOnly(s, prevIdx).trim() : '';
+    // The only statement of a block: deleting it would be a syntax error.
+    if (prev.endsWith(':') && (next === undefined || ind(next) < ind(s.lines[i]))) return false;
+    return prevIdx < 0 || !/[,\\([{]$/.test(prev);
+  }
+  if (!t.endsWith(';') || /^(const|let|var|import|export|return|throw|type|interface|function|class|enum|declare|case|default|yield|\}|\)|\]|\.|\?|:)/.test(t)) return false;
+  if (!(/[\w$)\]]\(.*\);$/.test(t) || /[^=!<>]=[^=>]|\+\+|--|[+\-*/|&]=/.test(t) || /^(break|continue);$/.test(t))) return false;
+  const prev = prevIdx >= 0 ? codeOnly(s, prevIdx).trim() : '';
+  return prev === '' || /[;{}]$/.test(prev);
+}
+
+function prevCodeLine(s: Scan, i: number): number {
+  for (let j = i - 1; j >= 0; j--) if (codeOnly(s, j).trim() !== '') return j;
+  return -1;
+}
+
+function balanced(t: string): boolean {
+  let d = 0;
+  for (const c of t) {
+    if ('([{'.includes(c)) d++;
+    else if (')]}'.includes(c) && --d < 0) return false;
+  }
+  return d === 0;
+}

@@ -1,0 +1,143 @@
+// Train/held-out split without leakage (`pr-rl split`): held-out tasks are the newest (time), whole
+// repos or files (repo, file), or a seeded sample (random). Then no normalized change (old→new diff)
+// and no normalized task text may appear on both sides: every group of tasks linked by a shared change
+// or text goes whole to one side. Reading and writing files is the CLI's job.
+
+import { createHash } from 'node:crypto';
+import { structuredPatch } from 'diff';
+import type { Task } from './task.ts';
+import { Rng } from '../util/rng.ts';
+import { UserError } from '../util/errors.ts';
+
+export type SplitBy = 'time' | 'repo' | 'file' | 'random';
+
+export interface SplitOptions {
+  /** Held-out size: a fraction in (0, 1) or a count ≥ 1. */
+  heldout: number;
+  by: SplitBy;
+  seed: number;
+}
+
+export interface SplitResult {
+  train: Task[];
+  heldout: Task[];
+  /** Held-out tasks moved to train (time/random) or dropped (repo/file) because they collided. */
+  moved: number;
+  dropped: number;
+  /** Held-out tasks whose change / text also occurred in train before the fix-up. */
+  sharedChange: number;
+  sharedText: number;
+}
+
+/** "10%" → 0.1, "0.1" → 0.1, "100" → 100. */
+export function parseHeldout(s: string | number): number {
+  const pct = typeof s === 'string' && s.trim().endsWith('%');
+  const v = typeof s === 'number' ? s : pct ? Number(s.trim().slice(0, -1)) / 100 : Number(s);
+  if (!isFinite(v) || v <= 0 || (v >= 1 && (pct || !Number.isInteger(v))))
+    throw new UserError(`--heldout must be a percentage like 10%, a fraction in (0, 1) or a task count (got "${s}")`);
+  return v;
+}
+
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/** Hash of the change's +/− lines (whitespace-normalized, paths left out): the same fix in two places is one change. */
+export function changeKey(t: Task): string {
+  const parts: string[] = [];
+  for (const c of t.changes) {
+    const p = structuredPatch('a', 'b', c.old ?? '', c.new ?? '', '', '', { context: 0 });
+    for (const h of p.hunks) for (const l of h.lines) if (l[0] === '+' || l[0] === '-') parts.push(l[0] + norm(l.slice(1)));
+    parts.push(c.old === null ? '<added>' : c.new === null ? '<deleted>' : '<changed>');
+  }
+  return sha1(parts.join('\n'));
+}
+
+/** Hash of the task text, case- and whitespace-normalized. */
+export function textKey(t: Task): string {
+  return sha1(norm(t.text).toLowerCase());
+}
+
+export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitResult {
+  const n = tasks.length;
+  if (n < 2) throw new UserError(`split: need at least 2 tasks, got ${n}`);
+  const target = opts.heldout < 1 ? Math.max(1, Math.round(opts.heldout * n)) : Math.min(opts.heldout, n - 1);
+  const rng = new Rng(opts.seed);
+  const held = new Uint8Array(n);
+  const byId = (a: number, b: number) => (tasks[a].id < tasks[b].id ? -1 : tasks[a].id > tasks[b].id ? 1 : 0);
+
+  if (opts.by === 'random') {
+    for (const i of rng.shuffle([...Array(n).keys()]).slice(0, target)) held[i] = 1;
+  } else if (opts.by === 'time') {
+    const order = [...Array(n).keys()].sort((a, b) => (tasks[a].time ?? -Infinity) - (tasks[b].time ?? -Infinity) || byId(a, b));
+    for (const i of order.slice(n - target)) held[i] = 1;
+  } else {
+    const groups = new Map<string, number[]>();
+    for (let i = 0; i < n; i++) {
+      const k = opts.by === 'repo' ? tasks[i].repo : `${tasks[i].repo}\0${tasks[i].changes[0]?.path}`;
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k)!.push(i);
+    }
+    if (groups.size < 2) throw new UserError(`split --by ${opts.by}: all tasks come from one ${opts.by}; use --by time or --by random`);
+    const keys = rng.shuffle([...groups.keys()].sort());
+    let count = 0;
+    for (const k of keys) {
+      const g = groups.get(k)!;
+      if (count + g.length > target) continue;
+      for (const i of g) held[i] = 1;
+      count += g.length;
+      if (count === target) break;
+    }
+    if (count === 0) {
+      const smallest = keys.reduce((a, b) => (groups.get(b)!.length < groups.get(a)!.length ? b : a));
+      for (const i of groups.get(smallest)!) held[i] = 1;
+    }
+  }
+
+  // Union-find over shared keys: a linked group must not straddle the boundary.
+  const parent = [...Array(n).keys()];
+  const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x])));
+  const ck = tasks.map(changeKey);
+  const tk = tasks.map(textKey);
+  for (const keys of [ck, tk]) {
+    const first = new Map<string, number>();
+    keys.forEach((k, i) => {
+      const j = first.get(k);
+      if (j === undefined) first.set(k, i);
+      else parent[find(i)] = find(j);
+    });
+  }
+  const trainChange = new Set(ck.filter((_, i) => !held[i]));
+  const trainText = new Set(tk.filter((_, i) => !held[i]));
+  let sharedChange = 0;
+  let sharedText = 0;
+  for (let i = 0; i < n; i++) if (held[i]) {
+    if (trainChange.has(ck[i])) sharedChange++;
+    if (trainText.has(tk[i])) sharedText++;
+  }
+  const touchesTrain = new Set<number>();
+  for (let i = 0; i < n; i++) if (!held[i]) touchesTrain.add(find(i));
+  const moveToTrain = opts.by === 'time' || opts.by === 'random';
+  const train: Task[] = [];
+  const heldout: Task[] = [];
+  let moved = 0;
+  let dropped = 0;
+  for (let i = 0; i < n; i++) {
+    if (!held[i]) train.push(tasks[i]);
+    else if (!touchesTrain.has(find(i))) heldout.push(tasks[i]);
+    else if (moveToTrain) { train.push(tasks[i]); moved++; }
+    else dropped++;
+  }
+  return { train, heldout, moved, dropped, sharedChange, sharedText };
+}
+
+/** Keys present on both sides (empty when the split is clean). */
+export function leaks(train: readonly Task[], heldout: readonly Task[]): string[] {
+  const tc = new Set(train.map(changeKey));
+  const tt = new Set(train.map(textKey));
+  const out: string[] = [];
+  for (const t of heldout) {
+    if (tc.has(changeKey(t))) out.push(`${t.id}: change also in train`);
+    if (tt.has(textKey(t))) out.push(`${t.id}: text also in train`);
+  }
+  return out;
+}

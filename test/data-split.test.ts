@@ -1,0 +1,101 @@
+// Run: node --import tsx --test test/data-split.test.ts
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { splitTasks, parseHeldout, leaks, changeKey, textKey } from '../src/data/split.ts';
+import type { Task } from '../src/data/task.ts';
+import { UserError } from '../src/util/errors.ts';
+
+function task(id: string, o: { time?: number; repo?: string; text?: string; old?: string; new?: string; path?: string } = {}): Task {
+  return {
+    id, repo: o.repo ?? 'r', base: 'b', source: 'commit', time: o.time, text: o.text ?? `task ${id}`,
+    changes: [{ path: o.path ?? `${id}.ts`, old: o.old ?? `const ${id} = 1;\n`, new: o.new ?? `const ${id} = 2;\n` }],
+    context: [], stats: { added: 1, removed: 1, files: 1, hunks: 1, promptTokens: 10, language: 'typescript' },
+  };
+}
+
+test('parseHeldout: percentages, fractions and counts; nonsense refused', () => {
+  assert.equal(parseHeldout('10%'), 0.1);
+  assert.equal(parseHeldout('0.25'), 0.25);
+  assert.equal(parseHeldout('100'), 100);
+  for (const bad of ['0', '-5%', 'abc', '1.5', '100%']) assert.throws(() => parseHeldout(bad), UserError, bad);
+});
+
+test('keys: whitespace and path do not hide a shared change; text compares normalized', () => {
+  const a = task('a', { old: 'if (x <  1) go();\n', new: 'if (x <= 1) go();\n', path: 'p/a.ts' });
+  const b = task('b', { old: 'if (x < 1) go();\n', new: 'if (x <= 1)  go();\n', path: 'q/b.ts' });
+  assert.equal(changeKey(a), changeKey(b));
+  assert.notEqual(changeKey(a), changeKey(task('c')));
+  assert.equal(textKey(task('x', { text: 'Fix  the\nBug' })), textKey(task('y', { text: 'fix the bug ' })));
+});
+
+test('split by time: newest held out; tasks sharing a change or text with train are moved to train', () => {
+  const tasks = Array.from({ length: 20 }, (_, i) => task(`t${String(i).padStart(2, '0')}`, { time: 1000 + i }));
+  // Held-out candidates (newest four: t16..t19) that collide with train tasks:
+  tasks[19] = task('t19', { time: 1019, text: tasks[2].text }); // same text as an old task
+  tasks[18] = task('t18', { time: 1018, old: tasks[3].changes[0].old!, new: tasks[3].changes[0].new!, path: 'elsewhere.ts' }); // same change
+  // t17 collides only with t19 (a held-out task that leaks): it must leave held-out too.
+  tasks[17] = task('t17', { time: 1017, old: tasks[19].changes[0].old!, new: tasks[19].changes[0].new! });
+  const r = splitTasks(tasks, { heldout: 0.2, by: 'time', seed: 1 });
+  assert.deepEqual(r.heldout.map((t) => t.id), ['t16']);
+  assert.equal(r.train.length, 19);
+  assert.equal(r.moved, 3);
+  assert.equal(r.dropped, 0);
+  assert.equal(r.sharedChange, 1);
+  assert.equal(r.sharedText, 1);
+  assert.deepEqual(leaks(r.train, r.heldout), []);
+  // Without the fix-up there would have been leaks: the check itself works.
+  assert.ok(leaks(tasks.slice(0, 16), tasks.slice(16)).length >= 2);
+});
+
+test('split by repo: whole repos held out; colliding held-out tasks are dropped, not moved', () => {
+  const tasks: Task[] = [];
+  for (const repo of ['a', 'b', 'c', 'd', 'e']) for (let i = 0; i < 4; i++) tasks.push(task(`${repo}${i}`, { repo }));
+  // Every repo has one task with the same text as a task of repo "a".
+  for (const repo of ['b', 'c', 'd', 'e']) tasks[tasks.findIndex((t) => t.id === `${repo}0`)].text = 'task a0';
+  const r = splitTasks(tasks, { heldout: 4, by: 'repo', seed: 3 });
+  const heldRepos = new Set(r.heldout.map((t) => t.repo));
+  const trainRepos = new Set(r.train.map((t) => t.repo));
+  for (const repo of heldRepos) assert.ok(!trainRepos.has(repo), `repo ${repo} on both sides`);
+  assert.equal(heldRepos.size, 1);
+  assert.equal(r.heldout.length, 3);
+  assert.equal(r.dropped, 1);
+  assert.equal(r.train.length + r.heldout.length + r.dropped, tasks.length);
+  assert.deepEqual(leaks(r.train, r.heldout), []);
+  assert.throws(() => splitTasks(tasks.filter((t) => t.repo === 'a'), { heldout: 0.5, by: 'repo', seed: 1 }), UserError);
+});
+
+test('split random and file: seeded, sized, leak-free on a set full of collisions', () => {
+  const tasks = Array.from({ length: 200 }, (_, i) =>
+    task(`t${i}`, { text: `fix ${i % 37}`, old: `x = ${i % 53};\n`, new: `x = ${(i % 53) + 1};\n`, path: `f${i % 9}.ts` }));
+  const a = splitTasks(tasks, { heldout: 0.1, by: 'random', seed: 5 });
+  const b = splitTasks(tasks, { heldout: 0.1, by: 'random', seed: 5 });
+  assert.deepEqual(a.heldout.map((t) => t.id), b.heldout.map((t) => t.id));
+  assert.deepEqual(leaks(a.train, a.heldout), []);
+  assert.equal(a.train.length + a.heldout.length, 200);
+  const clean = Array.from({ length: 200 }, (_, i) => task(`u${i}`, { path: `f${i % 10}.ts` }));
+  const f = splitTasks(clean, { heldout: 0.1, by: 'file', seed: 2 });
+  assert.equal(f.heldout.length, 20);
+  const heldFiles = new Set(f.heldout.map((t) => t.changes[0].path));
+  assert.ok(f.train.every((t) => !heldFiles.has(t.changes[0].path)));
+  const r = splitTasks(clean, { heldout: 0.1, by: 'random', seed: 2 });
+  assert.equal(r.heldout.length, 20);
+  assert.notDeepEqual(r.heldout.map((t) => t.id), splitTasks(clean, { heldout: 0.1, by: 'random', seed: 3 }).heldout.map((t) => t.id));
+});
+
+test('split CLI: default output names, counts printed', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-split-'));
+  const tasks = Array.from({ length: 10 }, (_, i) => task(`t${i}`, { time: i, text: i === 9 ? 'task t0' : undefined }));
+  fs.writeFileSync(path.join(dir, 'tasks.jsonl'), tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
+  const r = spawnSync('node', ['bin/pr-rl.js', 'split', path.join(dir, 'tasks.jsonl'), '--heldout', '20%'], {
+    cwd: path.join(import.meta.dirname, '..'), encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /train 9 .*held-out 1 .*1 shared text → 1 moved to train/);
+  const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Task);
+  assert.deepEqual(read('tasks.heldout.jsonl').map((t) => t.id), ['t8']);
+  assert.equal(read('tasks.train.jsonl').length, 9);
+});

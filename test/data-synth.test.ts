@@ -1,0 +1,248 @@
+// Run: node --import tsx --test test/data-synth.test.ts
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { synthesize, globToRegex } from '../src/data/synth.ts';
+import { scan } from '../src/data/codescan.ts';
+import { lineMutations, MUTATION_KINDS } from '../src/data/mutate.ts';
+import { validateTask } from '../src/data/task.ts';
+import { UserError } from '../src/util/errors.ts';
+import { Rng } from '../src/util/rng.ts';
+
+const TS = `import { x } from './x.ts';
+
+// A comment with a == b and i < n that must never change.
+export function clamp(v: number, lo: number, hi: number): number {
+  const msg = "lo == hi && v < lo";
+  if (v < lo) return lo;
+  if (v > hi) return hi;
+  return v;
+}
+
+export function sumTo(xs: number[], limit: number): number {
+  let total = 0;
+  for (let i = 0; i < xs.length; i++) {
+    if (total + xs[i] > limit && limit !== 0) break;
+    total += xs[i];
+  }
+  done(total, limit);
+  return total;
+}
+
+export class Box {
+  private open = false;
+  toggle(flag: boolean): void {
+    if (!flag) return;
+    this.open = !this.open;
+    log(this.open, flag);
+  }
+}
+`;
+
+const PY = `"""Module docstring: x == y and a < b stay."""
+
+
+def window(items, start, size):
+    # comment: i <= n
+    end = start + size
+    if end > len(items):
+        end = len(items)
+    out = []
+    for i in range(start, end):
+        out.append(items[i])
+    return out
+
+
+def is_ready(flag, count):
+    if flag and count == 0:
+        return True
+    return False
+`;
+
+const JS = `function pick(rows, key) {
+  const seen = new Set();
+  for (const r of rows) {
+    if (seen.has(r[key])) continue;
+    seen.add(r[key]);
+  }
+  return [...seen].slice(0, 10);
+}
+module.exports = { pick };
+`;
+
+function repo(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-synth-'));
+  const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { stdio: 'pipe' });
+  g('init', '-q');
+  for (const [p, c] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    fs.writeFileSync(path.join(dir, p), c);
+  }
+  g('add', '-A');
+  g('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init');
+  return dir;
+}
+
+const FILES = { 'src/util.ts': TS, 'lib/win.py': PY, 'web/pick.js': JS, 'README.md': 'a == b\n' };
+const dir = repo(FILES);
+const head = execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD']).toString().trim();
+
+/** The lines of `a` that `b` lacks (or differs in). */
+function changedLines(a: string, b: string): string[] {
+  const bl = new Set(b.split('\n'));
+  return a.split('\n').filter((l) => !bl.has(l));
+}
+
+test('synth: every task is a real, unique, one-bug change of working code with a valid record', () => {
+  const { tasks, summary } = synthesize(dir, { count: 60, seed: 1 });
+  assert.ok(tasks.length >= 30, `got ${tasks.length} tasks`);
+  assert.equal(new Set(tasks.map((t) => t.id)).size, tasks.length);
+  assert.equal(new Set(tasks.map((t) => JSON.stringify([t.changes[0].path, t.changes[0].old, t.changes[0].new]))).size, tasks.length);
+  for (const t of tasks) {
+    validateTask(JSON.parse(JSON.stringify(t)), t.id);
+    const c = t.changes[0];
+    assert.equal(t.source, 'synthetic');
+    assert.equal(t.base, head);
+    assert.equal(t.changes.length, 1);
+    assert.notEqual(c.old, c.new);
+    assert.ok(c.path !== 'README.md');
+    // new is the original text of the window, verbatim.
+    const orig = FILES[c.path as keyof typeof FILES].split('\n');
+    assert.ok(c.window, 'function windows are set');
+    assert.equal(c.new, orig.slice(c.window!.start, c.window!.start + c.new!.split('\n').length - 1).join('\n') + '\n');
+    assert.ok(c.new!.split('\n').length - 1 <= 16);
+    // One line changed or deleted, and never inside a string or comment.
+    const removedLines = changedLines(c.new!, c.old!);
+    assert.equal(removedLines.length, 1, `${t.id}: ${JSON.stringify(removedLines)}`);
+    assert.ok(!/A comment|docstring|# comment/.test(removedLines[0]), removedLines[0]);
+    if (removedLines[0].includes('const msg')) assert.ok(c.old!.includes('"lo == hi && v < lo"'));
+    // The text names the file and the symptom, not the line.
+    assert.ok(t.text.includes(c.path), t.text);
+    assert.ok(!t.text.includes(removedLines[0].trim()), t.text);
+    assert.equal(t.stats.files, 1);
+    assert.ok(t.stats.added + t.stats.removed >= 1 && t.stats.added <= 1 && t.stats.removed <= 1);
+    assert.ok(t.stats.promptTokens > 0);
+    assert.ok(['typescript', 'python', 'javascript'].includes(t.stats.language));
+  }
+  for (const k of MUTATION_KINDS) assert.ok(summary.byKind[k] > 0, `kind ${k} produced: ${JSON.stringify(summary.byKind)}`);
+  assert.deepEqual(new Set(tasks.map((t) => t.stats.language)), new Set(['typescript', 'python', 'javascript']));
+});
+
+test('synth: deterministic for a seed, different for another', () => {
+  const a = synthesize(dir, { count: 25, seed: 7 }).tasks;
+  const b = synthesize(dir, { count: 25, seed: 7 }).tasks;
+  const c = synthesize(dir, { count: 25, seed: 8 }).tasks;
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a.map((t) => t.id), c.map((t) => t.id));
+});
+
+test('synth: strings and comments are never mutated', () => {
+  const s = scan('const s = "a == b" + x; // i < n && ok\nconst t = `${a} < ${b}`;\nconst r = /a+1/.test(q) || z;\n', 'typescript');
+  const muts = [0, 1, 2].flatMap((i) => lineMutations(s, i, new Rng(1)));
+  assert.ok(muts.length > 0);
+  for (const m of muts) {
+    if (m.text === null) continue;
+    if (m.line === 0) assert.ok(m.text.includes('"a == b"') && m.text.endsWith('// i < n && ok'), m.text);
+    if (m.line === 1) assert.ok(m.text.includes('`${a} < ${b}`'), m.text);
+    if (m.line === 2) assert.ok(m.text.includes('/a+1/'), m.text);
+    // Those lines have no comparison or logical operator outside strings, comments and regexes.
+    if (m.line < 2) assert.ok(!/comparison|logical/.test(m.symptom), `${m.symptom}: ${m.text}`);
+  }
+  const py = scan('x = "a == b"  # i < n and ok\ny = """\nz == 1 and w\n"""\n', 'python');
+  for (let i = 0; i < py.lines.length; i++) for (const m of lineMutations(py, i, new Rng(1))) {
+    assert.notEqual(m.line, 2, 'inside a triple-quoted string');
+    if (m.text) assert.ok(m.text.includes('"a == b"  # i < n and ok') || m.line !== 0, m.text);
+  }
+});
+
+test('synth: each bug kind on a known line', () => {
+  const s = scan(TS, 'typescript');
+  const line = (needle: string) => s.lines.findIndex((l) => l.includes(needle));
+  const all = (needle: string) => lineMutations(s, line(needle), new Rng(2));
+  const texts = (needle: string, kind: string) => all(needle).filter((m) => m.kind === kind).map((m) => m.text);
+  assert.ok(texts('if (v < lo)', 'operator').includes('  if (v <= lo) return lo;'));
+  assert.ok(texts('if (v < lo)', 'negate').includes('  if (!(v < lo)) return lo;'));
+  assert.ok(texts('i < xs.length', 'bound').includes('  for (let i = 0; i < xs.length + 1; i++) {'));
+  assert.ok(texts('limit !== 0', 'operator').includes('    if (total + xs[i] > limit || limit !== 0) break;'));
+  assert.ok(texts('done(total, limit)', 'swap').includes('  done(limit, total);'));
+  assert.ok(texts('done(total, limit)', 'delete').includes(null));
+  assert.ok(texts('let total = 0', 'literal').includes('  let total = 1;'));
+  assert.ok(texts('private open = false', 'literal').includes('  private open = true;'));
+  assert.ok(texts('if (!flag) return', 'negate').includes('    if (flag) return;'));
+  assert.ok(texts('total += xs[i]', 'variable').length > 0);
+  assert.equal(all('import { x }').length, 0, 'imports are left alone');
+  const p = scan(PY, 'python');
+  const pl = (needle: string) => lineMutations(p, p.lines.findIndex((l) => l.includes(needle)), new Rng(2));
+  assert.ok(pl('if flag and count == 0').some((m) => m.text === '    if flag or count == 0:'));
+  assert.ok(pl('if flag and count == 0').some((m) => m.text === '    if not (flag and count == 0):'));
+  assert.ok(pl('end = start + size').some((m) => m.text === '    end = start - size'));
+  assert.ok(pl('return True').some((m) => m.text === '        return False'));
+  // The only statement of a Python block cannot be deleted (syntax error); a statement with siblings can.
+  assert.ok(!pl('out.append(items[i])').some((m) => m.kind === 'delete'));
+  assert.ok(pl('end = start + size').some((m) => m.kind === 'delete'));
+});
+
+test('synth: lines and file windows, byte cap, kinds filter, repo name', () => {
+  const lines = synthesize(dir, { count: 20, seed: 3, window: 'lines', windowLines: 5 }).tasks;
+  for (const t of lines) assert.ok(t.changes[0].new!.split('\n').length - 1 <= 5);
+  const files = synthesize(dir, { count: 10, seed: 3, window: 'file' }).tasks;
+  for (const t of files) {
+    assert.equal(t.changes[0].window, undefined);
+    assert.equal(t.changes[0].new, FILES[t.changes[0].path as keyof typeof FILES]);
+  }
+  const small = synthesize(dir, { count: 20, seed: 3, maxWindowBytes: 120, kinds: 'operator,literal', repoName: 'demo' }).tasks;
+  for (const t of small) {
+    assert.ok(Buffer.byteLength(t.changes[0].new!) <= 120 || t.changes[0].new!.split('\n').length === 2);
+    assert.ok(/operator|constant/.test(t.text), t.text);
+    assert.ok(t.id.startsWith('demo#synth-') && t.repo === 'demo');
+  }
+  const only = synthesize(dir, { count: 50, seed: 3, include: 'lib/**/*.py' }).tasks;
+  assert.ok(only.length > 0 && only.every((t) => t.changes[0].path === 'lib/win.py'));
+  assert.ok(globToRegex('src/**/*.ts').test('src/a/b.ts') && globToRegex('src/**/*.ts').test('src/b.ts') && !globToRegex('src/*.ts').test('src/a/b.ts'));
+});
+
+test('synth: bad input gives one-line user errors', () => {
+  const notRepo = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-norepo-'));
+  assert.throws(() => synthesize(notRepo), (e: Error) => e instanceof UserError && /not a git repository/.test(e.message));
+  execFileSync('git', ['-C', notRepo, 'init', '-q']);
+  assert.throws(() => synthesize(notRepo), (e: Error) => e instanceof UserError && /names no commit/.test(e.message));
+  assert.throws(() => synthesize(dir, { window: 'fn' as 'file' }), UserError);
+  assert.throws(() => synthesize(dir, { kinds: 'typo' }), UserError);
+  const bin = repo({ 'a.ts': 'export const x = 1;\n', 'b.ts': Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('latin1'), 'my dir/ü ñ.ts': 'export function f(a: number) {\n  return a + 1;\n}\n' });
+  const t = synthesize(bin, { count: 10 }).tasks;
+  assert.ok(t.length > 0 && t.every((x) => x.changes[0].path === 'my dir/ü ñ.ts'));
+});
+
+test('synth CLI writes the tasks file', () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-out-')), 'synth.jsonl');
+  execFileSync('node', ['bin/pr-rl.js', 'synth', dir, '--out', out, '--count', '12', '--seed', '4', '--window-lines', '8'], { stdio: 'pipe', cwd: path.join(import.meta.dirname, '..') });
+  const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 12);
+  for (const l of lines) assert.ok(JSON.parse(l).changes[0].new.split('\n').length - 1 <= 8);
+});
+
+test('make-default-data: deterministic, leak-free, small prompts, from a clone of project sources', () => {
+  const root = path.join(import.meta.dirname, '..');
+  const files: Record<string, string> = {};
+  for (const f of ['src/util/rng.ts', 'src/util/fsx.ts', 'src/util/errors.ts', 'src/util/progress.ts', 'src/data/task.ts', 'src/data/curriculum.ts', 'src/data/split.ts'])
+    files[f] = fs.readFileSync(path.join(root, f), 'utf8');
+  const clone = repo(files);
+  const run = (out: string) => execFileSync('node', ['--import', 'tsx', 'scripts/make-default-data.ts', '--root', clone, '--out', out, '--skip-mined', '--train', '60', '--heldout', '15'],
+    { cwd: root, stdio: 'pipe' });
+  const a = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-dd-'));
+  const b = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-dd-'));
+  run(a);
+  run(b);
+  for (const f of ['train.jsonl', 'heldout.jsonl', 'manifest.json']) assert.equal(fs.readFileSync(path.join(a, f), 'utf8'), fs.readFileSync(path.join(b, f), 'utf8'), f);
+  const read = (f: string) => fs.readFileSync(path.join(a, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const train = read('train.jsonl');
+  const held = read('heldout.jsonl');
+  assert.equal(train.length, 60);
+  assert.ok(held.length > 0 && held.length <= 15);
+  const trainFiles = new Set(train.map((t) => t.changes[0].path));
+  for (const t of held) assert.ok(!trainFiles.has(t.changes[0].path), 'held-out files unseen in training');
+  for (const t of [...train, ...held]) assert.ok(Buffer.byteLength(t.text + t.changes[0].old) <= 600);
+});
