@@ -22,8 +22,8 @@ test('size ordering: ascending changed lines, ties broken by id, input untouched
   assert.deepEqual(sorted.map((t) => difficulty(t, 'size')), [1, 1, 3, 4, 10]);
 });
 
-test('files and tokens orderings; ties by id regardless of input order', () => {
-  assert.deepEqual(orderTasks(tasks, 'files', new Rng(1)).map((t) => t.id), ['c', 'd', 'a', 'e', 'b']);
+test('files and tokens orderings; ties by prompt tokens, then id, regardless of input order', () => {
+  assert.deepEqual(orderTasks(tasks, 'files', new Rng(1)).map((t) => t.id), ['c', 'd', 'e', 'a', 'b']);
   assert.deepEqual(orderTasks(tasks, 'tokens', new Rng(1)).map((t) => t.id), ['c', 'e', 'd', 'a', 'b']);
   const reversed = tasks.slice().reverse();
   assert.deepEqual(orderTasks(reversed, 'tokens', new Rng(1)).map((t) => t.id), ['c', 'e', 'd', 'a', 'b']);

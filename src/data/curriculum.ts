@@ -20,14 +20,15 @@ export function difficulty(t: Task, metric: Metric): number {
 }
 
 /**
- * Tasks in curriculum order, as a new array: ascending difficulty with ties broken by id (code-unit
+ * Tasks in curriculum order, as a new array: ascending difficulty, ties broken by prompt tokens (the
+ * shorter prompt is the easier one: many tasks change the same number of lines), then by id (code-unit
  * order, so the result does not depend on locale); `random` = a seeded shuffle; `none` = input order.
  */
 export function orderTasks(tasks: readonly Task[], kind: OrderKind, rng: Rng): Task[] {
   if (kind === 'none') return tasks.slice();
   if (kind === 'random') return rng.shuffle(tasks);
   const keyed = tasks.map((t) => ({ t, d: difficulty(t, kind) }));
-  keyed.sort((a, b) => a.d - b.d || (a.t.id < b.t.id ? -1 : a.t.id > b.t.id ? 1 : 0));
+  keyed.sort((a, b) => a.d - b.d || a.t.stats.promptTokens - b.t.stats.promptTokens || (a.t.id < b.t.id ? -1 : a.t.id > b.t.id ? 1 : 0));
   return keyed.map((k) => k.t);
 }
 
