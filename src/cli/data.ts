@@ -3,10 +3,74 @@
 import type { Command } from 'commander';
 import { addConfigOptions, configFrom } from './options.ts';
 import { SYNTH_DEFAULTS, type SynthConfig } from '../data/synth.ts';
+import { MINE_DEFAULTS, type MineConfig } from '../data/mine.ts';
+import { IMPORT_DEFAULTS, type ImportConfig } from '../data/import.ts';
 
 export function registerData(program: Command): void {
+  registerMine(program);
+  registerImport(program);
   registerSynth(program);
   registerSplit(program);
+}
+
+// ---- mine and import (src/data/mine.ts, src/data/import.ts) ----
+
+const RETRIEVE_HELP = {
+  contextFiles: 'most relevant unchanged files per task (BM25 + import graph; 0 = none)',
+  contextBytes: 'byte budget for those files per task',
+  indexMaxBytes: 'files larger than this are not indexed for retrieval',
+  indexMaxFiles: 'most files indexed per task (nearest to the changed files by path first)',
+};
+
+const MINE_HELP: { [K in keyof MineConfig]: string } = {
+  sources: 'comma-separated sources: merge (PR merge commits), squash ("title (#N)"), commit (plain commits)',
+  rev: 'revision whose history is walked',
+  maxCommits: 'most commits read per repo, newest first (0 = all)',
+  maxChangedLines: 'drop tasks with more changed lines (added + removed)',
+  minChangedLines: 'drop tasks with fewer changed lines',
+  maxFiles: 'drop tasks that change more files (after skipped files)',
+  maxFileBytes: 'skip changed files larger than this (checked before reading them)',
+  maxPromptTokens: 'drop tasks whose task text + old files exceed this many tokens (≈ bytes/4; 0 = no limit)',
+  ...RETRIEVE_HELP,
+  renames: 'rename detection similarity in percent (git -M)',
+  explain: 'list why each dropped candidate was dropped (stdout)',
+  onBadLine: 'skip|stop on a commit that cannot be read (missing object, corrupt pack)',
+};
+
+function registerMine(program: Command): void {
+  const cmd = program.command('mine <repo...>')
+    .description('mine PR merges, squash merges and commits of local git repositories into tasks (JSONL)')
+    .option('--out <file>', 'output tasks JSONL (written atomically)', 'tasks.jsonl');
+  addConfigOptions(cmd, MINE_DEFAULTS, MINE_HELP).action(async (repos: string[], o: { out: string }) => {
+    const { mine } = await import('../data/mine.ts');
+    const { writeJsonlAtomic } = await import('../util/fsx.ts');
+    const r = await mine(repos, configFrom(cmd, MINE_DEFAULTS));
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+    for (const line of r.stats.explanations) process.stdout.write(`drop ${line}\n`);
+    writeJsonlAtomic(o.out, r.tasks);
+    process.stderr.write(`mine: ${r.commits} commits → ${o.out}: ${r.stats.summary()}; ${(r.tasks.length / Math.max(r.seconds, 1e-3)).toFixed(1)} tasks/s, ${r.seconds.toFixed(1)} s\n`);
+  });
+}
+
+const IMPORT_HELP: { [K in keyof ImportConfig]: string } = {
+  repo: 'local clone the records\' base commits are read from',
+  maxFileBytes: 'drop records that touch a file larger than this',
+  onBadLine: 'skip|stop on a bad line (invalid JSON, missing field, unknown commit, patch that does not apply)',
+  ...RETRIEVE_HELP,
+};
+
+function registerImport(program: Command): void {
+  const cmd = program.command('import <records>')
+    .description('turn SWE-bench / SWE-Gym records (instance_id, base_commit, problem_statement, patch) into tasks')
+    .option('--out <file>', 'output tasks JSONL (written atomically)', 'tasks.jsonl');
+  addConfigOptions(cmd, IMPORT_DEFAULTS, IMPORT_HELP).action(async (file: string, o: { out: string }) => {
+    const { importRecords } = await import('../data/import.ts');
+    const { writeJsonlAtomic } = await import('../util/fsx.ts');
+    const r = await importRecords(file, configFrom(cmd, IMPORT_DEFAULTS));
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+    writeJsonlAtomic(o.out, r.tasks);
+    process.stderr.write(`import: ${r.tasks.length} tasks → ${o.out}, ${r.bad} bad lines skipped; ${r.seconds.toFixed(1)} s\n`);
+  });
 }
 
 // ---- synth and split (src/data/synth.ts, src/data/split.ts) ----

@@ -1,0 +1,130 @@
+// Benchmark: `pr-rl mine` (the library call plus JSON serialization of the tasks) against raw
+// `git log -p` over the same commits (same order, first-parent diffs of merges, rename detection),
+// measured in the same run, as ratios (best of --runs each): the mining alone, and with the JSON the
+// CLI writes (tasks hold whole files, so they are many times the bytes of the patches). Target: 2×.
+//   npm run bench:mine [-- <repo>...] [--max-commits N] [--runs 3] [--synthetic 3000]
+// With no repo it uses this clone. --synthetic N adds a generated repo of N commits (git fast-import)
+// with PR merges, squash merges and plain commits over a few hundred TypeScript files.
+
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { mine } from '../src/data/mine.ts';
+import { GIT_ENV, gitArgs, logArgs } from '../src/data/git.ts';
+import { Rng } from '../src/util/rng.ts';
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'max-commits': { type: 'string', default: '0' },
+    runs: { type: 'string', default: '3' },
+    synthetic: { type: 'string', default: '0' },
+  },
+});
+const maxCommits = Number(args['max-commits']);
+const runs = Number(args.runs);
+const repos = positionals.length ? positionals : [path.join(import.meta.dirname, '..')];
+const synthetic = Number(args.synthetic) > 0 ? syntheticRepo(Number(args.synthetic)) : null;
+if (synthetic) repos.push(synthetic);
+
+/** `git log -p` with the miner's commit order and diff options; output read and counted, not stored. */
+function gitLogP(repo: string): Promise<{ seconds: number; bytes: number }> {
+  const a = logArgs({ maxCount: maxCommits }).filter((x) => x !== '-z' && x !== '--raw' && x !== '--no-abbrev' && !x.startsWith('--format='));
+  a.splice(1, 0, '-p', '--format=medium');
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const p = spawn('git', gitArgs(repo, a), { env: GIT_ENV, stdio: ['ignore', 'pipe', 'inherit'] });
+    let bytes = 0;
+    p.stdout.on('data', (b: Buffer) => { bytes += b.length; });
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve({ seconds: (performance.now() - t0) / 1000, bytes }) : reject(new Error(`git log -p exited ${code}`))));
+  });
+}
+
+async function pr(repo: string, contextFiles: number): Promise<{ seconds: number; json: number; tasks: number; bytes: number; commits: number }> {
+  const t0 = performance.now();
+  const r = await mine([repo], { maxCommits, contextFiles });
+  const t1 = performance.now();
+  let bytes = 0;
+  for (const t of r.tasks) bytes += JSON.stringify(t).length + 1; // what the CLI writes, minus the disk
+  return { seconds: (t1 - t0) / 1000, json: (performance.now() - t1) / 1000, tasks: r.tasks.length, bytes, commits: r.commits };
+}
+
+const best = (xs: number[]) => Math.min(...xs);
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+console.log(`bench:mine, best of ${runs} runs each, interleaved; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
+for (const repo of repos) {
+  const peer: number[] = [];
+  const bare: number[] = [];
+  const full: number[] = [];
+  const bareJ: number[] = [];
+  const fullJ: number[] = [];
+  let info = { tasks: 0, commits: 0, peerBytes: 0, bareBytes: 0, fullBytes: 0 };
+  for (let i = 0; i < runs; i++) {
+    const g = await gitLogP(repo);
+    const b = await pr(repo, 0);
+    const f = await pr(repo, 3);
+    peer.push(g.seconds); bare.push(b.seconds); full.push(f.seconds); bareJ.push(b.seconds + b.json); fullJ.push(f.seconds + f.json);
+    info = { tasks: f.tasks, commits: f.commits, peerBytes: g.bytes, bareBytes: b.bytes, fullBytes: f.bytes };
+  }
+  const g = best(peer);
+  const row = (label: string, xs: number[], ys: number[], bytes: number) => {
+    const [x, y] = [best(xs), best(ys)];
+    console.log(`  ${label.padEnd(30)} ${x.toFixed(2)} s  ${(x / g).toFixed(2)}×  | + JSON (${mb(bytes)}) ${y.toFixed(2)} s  ${(y / g).toFixed(2)}×`);
+  };
+  console.log(`\n${repo}: ${info.commits} commits → ${info.tasks} tasks`);
+  console.log(`  ${'git log -p (the peer)'.padEnd(30)} ${g.toFixed(2)} s  (${mb(info.peerBytes)} of patches)`);
+  row('pr-rl mine --context-files 0', bare, bareJ, info.bareBytes);
+  row('pr-rl mine (3 context files)', full, fullJ, info.fullBytes);
+}
+if (synthetic) fs.rmSync(synthetic, { recursive: true, force: true });
+
+/** A repo of n commits made with git fast-import: ~300 TS files, small edits, PR merges every 8th commit. */
+function syntheticRepo(n: number): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-bench-mine-'));
+  spawnSync('git', ['init', '-q', '-b', 'main', dir], { env: GIT_ENV });
+  const rng = new Rng(7);
+  const files = Array.from({ length: 300 }, (_, i) => `src/${['core', 'util', 'net', 'ui', 'db'][i % 5]}/mod${i}.ts`);
+  const words = ['parse', 'render', 'fetch', 'cache', 'token', 'user', 'config', 'error', 'retry', 'stream', 'index', 'query'];
+  const content = new Map(files.map((f, i) => [f, Array.from({ length: 40 + rng.int(160) }, (_, k) =>
+    k === 0 ? `import { x${(i + 1) % 300} } from './mod${(i + 1) % 300}.ts';` : `export function ${rng.pick(words)}${k}(a: number) { return a + ${k}; }`).join('\n') + '\n']));
+  const out: string[] = [];
+  let mark = 0;
+  let time = 1_600_000_000;
+  const blob = (text: string) => { out.push(`blob\nmark :${++mark}\ndata ${Buffer.byteLength(text)}\n${text}\n`); return mark; };
+  const commit = (ref: string, msg: string, changed: string[], from?: number, merge?: number) => {
+    const marks = changed.map((f) => blob(content.get(f)!));
+    time += 60;
+    out.push(`commit ${ref}\nmark :${++mark}\nauthor Ada <ada@example.com> ${time} +0000\ncommitter Ada <ada@example.com> ${time} +0000\n` +
+      `data ${Buffer.byteLength(msg)}\n${msg}\n${from ? `from :${from}\n` : ''}${merge ? `merge :${merge}\n` : ''}` +
+      changed.map((f, i) => `M 100644 :${marks[i]} ${f}\n`).join('') + '\n');
+    return mark;
+  };
+  const edit = (f: string) => {
+    const lines = content.get(f)!.split('\n');
+    lines.splice(1 + rng.int(lines.length - 2), 1, `export const ${rng.pick(words)}Value = ${rng.int(1000)}; // ${rng.pick(words)}`);
+    content.set(f, lines.join('\n'));
+  };
+  let head = commit('refs/heads/main', 'Initial import', files);
+  for (let c = 1, pr = 1; c < n; c++) {
+    if (c % 8 === 0 && c + 1 < n) { // a PR: one commit on a branch, merged with --no-ff
+      const f = rng.pick(files);
+      edit(f);
+      const side = commit('refs/heads/pr', `Tune ${path.basename(f)}`, [f], head);
+      head = commit('refs/heads/main', `Merge pull request #${pr++} from ada/pr\n\nImprove the ${rng.pick(words)} of ${path.basename(f, '.ts')}\n\nIt was slow.`, [f], head, side);
+      c++;
+      continue;
+    }
+    const changed = [...new Set(Array.from({ length: 1 + rng.int(3) }, () => rng.pick(files)))];
+    for (const f of changed) edit(f);
+    const msg = c % 3 === 0 ? `Speed up ${rng.pick(words)} handling (#${1000 + c})` : `Fix ${rng.pick(words)} in ${changed.map((f) => path.basename(f)).join(', ')}`;
+    head = commit('refs/heads/main', msg, changed, head);
+  }
+  const r = spawnSync('git', ['-C', dir, 'fast-import', '--quiet'], { input: out.join(''), env: GIT_ENV, maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`fast-import failed: ${r.stderr}`);
+  spawnSync('git', ['-C', dir, 'checkout', '-q', 'main'], { env: GIT_ENV });
+  return dir;
+}

@@ -1,0 +1,349 @@
+// A thin wrapper over the `git` CLI for the miners: argument arrays only (never a shell string), an
+// environment that runs no hooks, pagers, prompts or optional locks, one long-lived
+// `git cat-file --batch-command` process for blob sizes and contents, and parsers for `git log --raw -z`
+// and `git ls-tree -r -l -z`. It knows nothing about tasks or filters (mine.ts, filter.ts).
+
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../util/errors.ts';
+
+/** Options every git call gets: no hooks, no pager, no credential prompt, no fsmonitor, no optional locks. */
+const SAFE_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.pager=cat', '-c', 'core.fsmonitor=false',
+  '-c', 'credential.helper=', '-c', 'core.quotePath=false', '-c', 'log.showSignature=false', '-c', 'diff.external='];
+
+export const GIT_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_PAGER: 'cat', PAGER: 'cat', GIT_ASKPASS: '/bin/true',
+  GIT_EXTERNAL_DIFF: '', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C',
+};
+
+export function gitArgs(repo: string, args: string[]): string[] {
+  return ['-C', repo, ...SAFE_CONFIG, ...args];
+}
+
+/** Runs git and returns stdout as bytes; throws Error (not UserError) with git's stderr on failure. */
+export function gitRaw(repo: string, args: string[], input?: string | Buffer): Buffer {
+  const r = spawnSync('git', gitArgs(repo, args), { input, env: GIT_ENV, maxBuffer: 2 ** 31 - 1, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed (exit ${r.status}): ${r.stderr.toString().trim()}`);
+  return r.stdout;
+}
+
+export const gitText = (repo: string, args: string[]) => gitRaw(repo, args).toString('utf8').trim();
+
+export interface RepoInfo {
+  /** Top-level folder of the work tree (or the git dir of a bare repo). */
+  root: string;
+  /** Folder name, used as the repo name in tasks. */
+  name: string;
+  head: string;
+  shallow: boolean;
+}
+
+/**
+ * Checks that `repo` is a git repository with at least one commit. A shallow clone is accepted with a
+ * warning (returned as `shallow`): what history there is can still be mined, and the commits at the
+ * shallow boundary, whose parents are missing, are skipped by the miner rather than read as "add everything".
+ */
+export function openRepo(repo: string): RepoInfo {
+  if (!fs.existsSync(repo) || !fs.statSync(repo).isDirectory()) throw new UserError(`${repo}: no such folder`);
+  let gitDir: string;
+  try { gitDir = gitText(repo, ['rev-parse', '--absolute-git-dir']); } catch {
+    throw new UserError(`${repo}: not a git repository (give the folder of a local clone)`);
+  }
+  const bare = gitText(repo, ['rev-parse', '--is-bare-repository']) === 'true';
+  const root = bare ? gitDir : gitText(repo, ['rev-parse', '--show-toplevel']);
+  const r = spawnSync('git', gitArgs(repo, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']), { env: GIT_ENV });
+  if (r.status !== 0) {
+    const branch = spawnSync('git', gitArgs(repo, ['symbolic-ref', '-q', '--short', 'HEAD']), { env: GIT_ENV }).stdout.toString().trim();
+    const any = gitText(repo, ['for-each-ref', '--count=1', '--format=%(refname)', 'refs/heads', 'refs/remotes']);
+    if (!any) throw new UserError(`${repo}: empty repository (no commits yet); commit something or point at a clone with history`);
+    throw new UserError(`${repo}: HEAD is unborn (branch "${branch || '?'}" has no commits); check out a branch that has commits, e.g. git -C ${repo} checkout ${any.replace(/^refs\/(heads|remotes)\//, '')}`);
+  }
+  const head = r.stdout.toString().trim();
+  const shallow = gitText(repo, ['rev-parse', '--is-shallow-repository']) === 'true';
+  const name = path.basename(bare ? root.replace(/\/\.git$|\.git$/, '') : root) || 'repo';
+  return { root, name, head, shallow };
+}
+
+// ---- git log --raw -z ---------------------------------------------------------------------------
+
+export interface RawChange {
+  /** A added, D deleted, M modified, R renamed, C copied, T type change. */
+  status: string;
+  oldMode: string;
+  newMode: string;
+  oldSha: string;
+  newSha: string;
+  path: string;
+  oldPath?: string;
+}
+
+export interface CommitInfo {
+  sha: string;
+  /** The commit's tree. */
+  tree: string;
+  parents: string[];
+  authorName: string;
+  authorEmail: string;
+  /** Author time, unix seconds. */
+  time: number;
+  message: string;
+  /** Diff against the first parent (git's --diff-merges=first-parent), renames detected. */
+  changes: RawChange[];
+}
+
+export interface LogOptions {
+  rev?: string;
+  maxCount?: number;
+  /** Rename detection similarity, e.g. 50 (git's default). */
+  renames?: number;
+}
+
+/** The arguments of the one `git log` call the miner makes (also used by the benchmark's peer). */
+export function logArgs(o: LogOptions = {}): string[] {
+  const a = ['log', '-z', '--raw', '--no-abbrev', '--topo-order', `-M${o.renames ?? 50}%`, '--diff-merges=first-parent', '--no-color', '--no-ext-diff',
+    '--format=%x1e%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B'];
+  if (o.maxCount && o.maxCount > 0) a.push(`--max-count=${o.maxCount}`);
+  a.push(o.rev ?? 'HEAD', '--');
+  return a;
+}
+
+/** All commits reachable from `rev` (newest first), with their first-parent diffs, from one git process. */
+export function listCommits(repo: string, o: LogOptions = {}): CommitInfo[] {
+  return parseLog(gitRaw(repo, logArgs(o)));
+}
+
+/** Parses the output of `logArgs()`. Exported for tests of odd paths. */
+export function parseLog(buf: Buffer): CommitInfo[] {
+  const out: CommitInfo[] = [];
+  let i = 0;
+  const readTo = (byte: number): string => {
+    const j = buf.indexOf(byte, i);
+    const end = j < 0 ? buf.length : j;
+    const s = buf.toString('utf8', i, end);
+    i = end + 1;
+    return s;
+  };
+  while (i < buf.length) {
+    if (buf[i] !== 0x1e) { i++; continue; }
+    i++;
+    const head = readTo(0); // header fields and message end at the first NUL
+    const [sha, tree, parents, authorName, authorEmail, time, ...msg] = head.split('\x1f');
+    const c: CommitInfo = {
+      sha, tree, parents: parents ? parents.split(' ') : [], authorName, authorEmail, time: Number(time),
+      message: msg.join('\x1f').replace(/\n+$/, ''), changes: [],
+    };
+    if (buf[i] === 0x0a) i++;
+    while (i < buf.length && buf[i] === 0x3a /* : */) {
+      i++;
+      const [oldMode, newMode, oldSha, newSha, st] = readTo(0).split(' ');
+      const status = st[0];
+      const p1 = readTo(0);
+      if (status === 'R' || status === 'C') c.changes.push({ status, oldMode, newMode, oldSha, newSha, oldPath: p1, path: readTo(0) });
+      else c.changes.push({ status, oldMode, newMode, oldSha, newSha, path: p1 });
+    }
+    out.push(c);
+  }
+  return out;
+}
+
+// ---- ls-tree -------------------------------------------------------------------------------------
+
+export interface TreeEntry { mode: string; type: string; sha: string; size: number; path: string }
+
+/** Every entry of the tree at `rev`, recursively, with blob sizes (gitlinks have size -1). */
+export function lsTree(repo: string, rev: string): TreeEntry[] {
+  const buf = gitRaw(repo, ['ls-tree', '-r', '-l', '-z', '--full-tree', rev]);
+  const out: TreeEntry[] = [];
+  for (const rec of buf.toString('utf8').split('\0')) {
+    if (!rec) continue;
+    const tab = rec.indexOf('\t');
+    const [mode, type, sha, size] = rec.slice(0, tab).split(/ +/);
+    out.push({ mode, type, sha, size: size === '-' ? -1 : Number(size), path: rec.slice(tab + 1) });
+  }
+  return out;
+}
+
+export const isGitlink = (mode: string) => mode === '160000';
+export const isRegularFile = (mode: string) => mode === '100644' || mode === '100755';
+
+// ---- cat-file --batch-command -------------------------------------------------------------------
+
+interface Pending { kind: 'info' | 'contents'; obj: string; resolve: (v: BlobInfo & { data?: Buffer }) => void; reject: (e: Error) => void }
+export interface BlobInfo { sha: string; type: string; size: number }
+
+/**
+ * One `git cat-file --batch-command` process answering size and content queries in order. Requests
+ * can be pipelined (issue many, then await them): answers are matched to requests first-in, first-out.
+ * Object names are shas or `<rev>:<path>`; a missing object rejects with an Error naming it.
+ */
+export class BlobReader {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly queue: Pending[] = [];
+  private chunks: Buffer[] = [];
+  private have = 0;
+  private failed: Error | null = null;
+  private stderr = '';
+  /** Bytes the head of the queue needs before it can be parsed (saves re-joining chunks of a big blob). */
+  private need = 0;
+
+  constructor(repo: string) {
+    this.proc = spawn('git', gitArgs(repo, ['cat-file', '--batch-command']), { env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stdout.on('data', (b: Buffer) => { this.chunks.push(b); this.have += b.length; this.drain(); });
+    this.proc.stderr.on('data', (b: Buffer) => { this.stderr += b.toString(); });
+    this.proc.on('error', (e) => this.fail(e));
+    this.proc.on('close', (code) => { if (this.queue.length) this.fail(new Error(`git cat-file exited (${code}): ${this.stderr.trim()}`)); });
+    this.proc.stdin.on('error', (e) => this.fail(e));
+  }
+
+  info(obj: string): Promise<BlobInfo> { return this.request('info', obj); }
+
+  /** The object's bytes. Check the size with info() first when the object may be huge. */
+  async contents(obj: string): Promise<Buffer> { return (await this.request('contents', obj)).data!; }
+
+  close(): void { this.proc.stdin.end(); }
+
+  /** Like info(), but null when the object does not exist (e.g. `<rev>:<path>` of a path absent there). */
+  infoOrNull(obj: string): Promise<BlobInfo | null> {
+    return this.request('info', obj).then((x) => x, (e: Error) => { if (this.failed) throw e; return null; });
+  }
+
+  private request(kind: 'info' | 'contents', obj: string): Promise<BlobInfo & { data?: Buffer }> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (/[\n\r]/.test(obj)) return Promise.reject(new Error(`object name with a newline cannot be queried: ${JSON.stringify(obj)}`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind, obj, resolve, reject });
+      // Requests made in the same tick go out in one write: each write wakes git, which costs far more
+      // than the bytes (~65 µs a write measured on a busy 2-core machine). A later flush (setImmediate)
+      // saves few writes and adds latency to every round trip: measured slower.
+      if (this.outgoing.length === 0) queueMicrotask(() => this.flush());
+      this.outgoing.push(`${kind} ${obj}\n`);
+    });
+  }
+
+  private outgoing: string[] = [];
+  private flush(): void {
+    const s = this.outgoing.join('');
+    this.outgoing = [];
+    if (s) this.proc.stdin.write(s);
+  }
+
+  private fail(e: Error): void {
+    this.failed = e;
+    for (const p of this.queue.splice(0)) p.reject(e);
+  }
+
+  private buf(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
+  private drain(): void {
+    while (this.queue.length && this.have > 0 && this.have >= this.need) {
+      const b = this.buf();
+      const nl = b.indexOf(0x0a);
+      if (nl < 0) return;
+      const header = b.toString('utf8', 0, nl);
+      const p = this.queue[0];
+      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+        this.consume(nl + 1);
+        this.queue.shift();
+        p.reject(new Error(`git object ${p.obj} ${header.endsWith(' missing') ? 'is missing' : 'is ambiguous'}`));
+        continue;
+      }
+      const [sha, type, size] = header.split(' ');
+      const info = { sha, type, size: Number(size) };
+      if (p.kind === 'info') {
+        this.consume(nl + 1);
+        this.queue.shift();
+        p.resolve(info);
+        continue;
+      }
+      const need = nl + 1 + info.size + 1;
+      if (b.length < need) { this.need = need; return; }
+      this.need = 0;
+      const data = Buffer.from(b.subarray(nl + 1, nl + 1 + info.size));
+      this.consume(need);
+      this.queue.shift();
+      p.resolve({ ...info, data });
+    }
+  }
+
+  private consume(n: number): void {
+    const b = this.buf();
+    const rest = b.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.have = rest.length;
+  }
+}
+
+// ---- trees through cat-file, cached -------------------------------------------------------------
+
+interface RawEntry { mode: string; name: string; sha: string }
+
+/**
+ * Lists a commit's tree recursively through the BlobReader (no process per commit), caching flattened
+ * subtrees: neighbouring commits share almost all of them, so walking a long history reads and builds
+ * only what changed. The cache is dropped wholesale when it holds more than `maxHeld` entries.
+ */
+export class TreeReader {
+  /** Flattened subtrees by (tree sha, path prefix): an unchanged subtree is one cached array of entries. */
+  private readonly flat = new Map<string, Promise<TreeEntry[]>>();
+  private readonly sizes = new Map<string, number>();
+  private held = 0;
+  private hashBytes = 20;
+
+  constructor(private readonly reader: BlobReader, private readonly maxHeld = 5_000_000) {}
+
+  /** Every entry of the commit's tree (blob sizes filled in). The array is shared: do not modify it. */
+  /** `tree`: the tree's sha when known (saves a round trip), else looked up from `rev`. */
+  async list(rev: string, tree?: string): Promise<readonly TreeEntry[]> {
+    if (this.held > this.maxHeld) { this.flat.clear(); this.sizes.clear(); this.held = 0; }
+    const root = tree ?? (await this.reader.info(`${rev}^{tree}`)).sha;
+    this.hashBytes = root.length / 2; // 20 (SHA-1) or 32 (SHA-256)
+    return this.walk(root, '');
+  }
+
+  private walk(tree: string, prefix: string): Promise<TreeEntry[]> {
+    const key = tree + '\0' + prefix;
+    let p = this.flat.get(key); // a promise, so concurrent read-ahead walks share one read
+    if (!p) {
+      p = this.build(tree, prefix);
+      this.flat.set(key, p);
+      p.catch(() => this.flat.delete(key));
+    }
+    return p;
+  }
+
+  private async build(tree: string, prefix: string): Promise<TreeEntry[]> {
+    const entries = await this.read(tree);
+    const out: TreeEntry[] = [];
+    // Subtrees and the sizes of blobs not seen before are asked for together: one pipelined round trip.
+    const subtrees: Promise<TreeEntry[]>[] = [];
+    const sized: Promise<void>[] = [];
+    for (const e of entries) {
+      if (e.mode === '40000') { subtrees.push(this.walk(e.sha, `${prefix}${e.name}/`)); continue; }
+      const x: TreeEntry = { mode: e.mode.padStart(6, '0'), type: e.mode === '160000' ? 'commit' : 'blob', sha: e.sha, size: e.mode === '160000' ? 0 : this.sizes.get(e.sha) ?? -1, path: prefix + e.name };
+      if (x.size < 0) sized.push(this.reader.info(e.sha).then((i) => { x.size = i.size; this.sizes.set(e.sha, i.size); }));
+      out.push(x);
+    }
+    await Promise.all(sized);
+    for (const part of await Promise.all(subtrees)) for (const x of part) out.push(x);
+    this.held += out.length;
+    return out;
+  }
+
+  private async read(sha: string): Promise<RawEntry[]> {
+    const buf = await this.reader.contents(sha);
+    const entries: RawEntry[] = [];
+    for (let i = 0; i < buf.length;) {
+      const sp = buf.indexOf(0x20, i);
+      const nul = buf.indexOf(0, sp);
+      entries.push({ mode: buf.toString('latin1', i, sp), name: buf.toString('utf8', sp + 1, nul), sha: buf.toString('hex', nul + 1, nul + 1 + this.hashBytes) });
+      i = nul + 1 + this.hashBytes;
+    }
+    return entries;
+  }
+}

@@ -1,0 +1,134 @@
+// `pr-rl import`: SWE-bench / SWE-Gym records (instance_id, repo, base_commit, problem_statement, patch)
+// → Task records (source 'import'), against a local clone: each file's old text comes from the clone at
+// base_commit, its new text from applying the record's patch (the `diff` package). Bad lines are reported
+// with their line numbers and skipped or fatal per --on-bad-line. Shares stats and retrieval with mine.ts.
+
+import * as fs from 'node:fs';
+import { parsePatch, applyPatch } from 'diff';
+import { BlobReader, TreeReader, openRepo } from './git.ts';
+import { decodeText, FilterStats } from './filter.ts';
+import { makeTask } from './mine.ts';
+import { fileDiff, type FileDiff } from './linediff.ts';
+import { Retriever, type RetrieveOptions } from './retrieve.ts';
+import { BlobTexts } from './blobcache.ts';
+import type { FileChange, Task } from './task.ts';
+import { Progress } from '../util/progress.ts';
+import { UserError } from '../util/errors.ts';
+
+export interface ImportConfig extends RetrieveOptions {
+  /** Local clone the records' base commits are read from. */
+  repo: string;
+  /** Files larger than this (before or after) drop the record. */
+  maxFileBytes: number;
+  /** A line that is not valid JSON, not a record, or whose patch does not apply: skip it (warning) or stop. */
+  onBadLine: 'skip' | 'stop';
+}
+
+export const IMPORT_DEFAULTS: ImportConfig = {
+  repo: '.', maxFileBytes: 1_000_000, onBadLine: 'stop',
+  contextFiles: 3, contextBytes: 24_000, indexMaxBytes: 100_000, indexMaxFiles: 5000,
+};
+
+interface SweRecord { instance_id: string; repo?: string; base_commit: string; problem_statement: string; patch: string; created_at?: string }
+
+export interface ImportResult { tasks: Task[]; bad: number; stats: FilterStats; seconds: number; warnings: string[] }
+
+/** A record problem the user can act on: reported with its line number, then skipped or fatal. */
+class BadRecord extends Error {}
+
+export async function importRecords(file: string, partial: Partial<ImportConfig> = {}): Promise<ImportResult> {
+  const cfg = { ...IMPORT_DEFAULTS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as ImportConfig;
+  if (cfg.onBadLine !== 'skip' && cfg.onBadLine !== 'stop') throw new UserError(`import: --on-bad-line must be skip|stop (got "${cfg.onBadLine}")`);
+  if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
+  const t0 = performance.now();
+  const info = openRepo(cfg.repo);
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const reader = new BlobReader(info.root);
+  const trees = new TreeReader(reader);
+  const retriever = new Retriever(new BlobTexts(reader), cfg);
+  const stats = new FilterStats(false);
+  const tasks: Task[] = [];
+  const warnings: string[] = [];
+  const seen = new Set<string>();
+  let bad = 0;
+  const bar = new Progress('import', lines.length);
+  try {
+    for (let i = 0; i < lines.length; i++) {
+      bar.tick(i, `${tasks.length} tasks`);
+      const line = lines[i].trim();
+      if (!line) continue;
+      const where = `${file}:${i + 1}`;
+      try {
+        const task = await importOne(parseRecord(line), info.name, cfg, reader, trees, retriever);
+        if (seen.has(task.id)) throw new BadRecord(`duplicate instance_id "${task.id}"`);
+        seen.add(task.id);
+        tasks.push(task);
+        stats.kept++;
+      } catch (e) {
+        if (!(e instanceof BadRecord)) throw e;
+        bad++;
+        if (cfg.onBadLine === 'stop') throw new UserError(`${where}: ${e.message} (use --on-bad-line skip to skip such lines)`);
+        warnings.push(`${where}: ${e.message}, skipped`);
+        stats.drop('unreadable', where);
+      }
+    }
+  } finally {
+    bar.done();
+    reader.close();
+  }
+  return { tasks, bad, stats, seconds: (performance.now() - t0) / 1000, warnings };
+}
+
+function parseRecord(line: string): SweRecord {
+  let r: SweRecord;
+  try { r = JSON.parse(line) as SweRecord; } catch { throw new BadRecord('not valid JSON'); }
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw new BadRecord('not a JSON object');
+  for (const k of ['instance_id', 'base_commit', 'problem_statement', 'patch'] as const) {
+    if (typeof r[k] !== 'string' || r[k] === '') throw new BadRecord(`missing or empty "${k}"`);
+  }
+  if (!/^[0-9a-f]{7,64}$/i.test(r.base_commit)) throw new BadRecord(`base_commit "${r.base_commit.slice(0, 80)}" is not a commit id`);
+  return r;
+}
+
+const strip = (name: string | undefined) => (name === undefined || name === '/dev/null' ? null : name.replace(/^[ab]\//, ''));
+
+async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: BlobReader, trees: TreeReader, retriever: Retriever): Promise<Task> {
+  let base: string;
+  try { base = (await reader.info(`${r.base_commit}^{commit}`)).sha; } catch {
+    throw new BadRecord(`base_commit ${r.base_commit} is not in ${cfg.repo}${r.repo ? ` (the record is for ${r.repo}; clone that repository or fetch the commit)` : ''}`);
+  }
+  let patches;
+  try { patches = parsePatch(r.patch); } catch (e) { throw new BadRecord(`patch does not parse (${(e as Error).message})`); }
+  if (patches.length === 0) throw new BadRecord('patch changes no file');
+  const changes: FileChange[] = [];
+  const diffs: FileDiff[] = [];
+  for (const p of patches) {
+    const oldPath = strip(p.oldFileName);
+    const newPath = strip(p.newFileName);
+    if (!oldPath && !newPath) throw new BadRecord('patch has a file section without file names');
+    let old: string | null = null;
+    if (oldPath) {
+      let size: number;
+      try { size = (await reader.info(`${base}:${oldPath}`)).size; } catch { throw new BadRecord(`${oldPath} does not exist at ${base.slice(0, 12)}`); }
+      if (size > cfg.maxFileBytes) throw new BadRecord(`${oldPath} is ${size} bytes, over --max-file-bytes ${cfg.maxFileBytes}`);
+      const dec = decodeText(await reader.contents(`${base}:${oldPath}`));
+      if (!('text' in dec)) throw new BadRecord(`${oldPath} is not a text file (${dec.reason})`);
+      old = dec.text;
+    }
+    let next: string | null = null;
+    if (newPath) {
+      const applied = applyPatch(old ?? '', p);
+      if (applied === false) throw new BadRecord(`patch does not apply to ${oldPath ?? newPath} at ${base.slice(0, 12)}`);
+      next = applied;
+    }
+    const path = (newPath ?? oldPath)!;
+    changes.push({ path, ...(oldPath && newPath && oldPath !== newPath ? { oldPath } : {}), old, new: next });
+    diffs.push(fileDiff(old, next)!);
+  }
+  const text = r.problem_statement.trim();
+  const time = r.created_at ? Math.floor(Date.parse(r.created_at) / 1000) : NaN;
+  const draft = { id: r.instance_id, repo: r.repo ?? name, base, source: 'import' as const, text, ...(Number.isFinite(time) ? { time } : {}), changes, context: [] };
+  const exclude = changes.flatMap((c) => (c.oldPath ? [c.path, c.oldPath] : [c.path]));
+  const context = cfg.contextFiles > 0 ? await retriever.select(await retriever.corpus(await trees.list(base), exclude), changes, text) : [];
+  return makeTask({ ...draft, context }, diffs);
+}

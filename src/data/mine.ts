@@ -1,0 +1,269 @@
+// `pr-rl mine`: turns a local repository's history into Task records. Sources: PR merge commits
+// ("Merge pull request #N …", GitLab "See merge request …!N"; base = first parent), squash merges
+// ("title (#N)") and plain commits (task = message). One `git log --raw` lists every commit with its
+// first-parent diff, one `git cat-file --batch-command` serves every blob. Filters live in filter.ts,
+// context retrieval in retrieve.ts; writing the output file is the caller's job (atomic, see fsx.ts).
+
+import { BlobReader, TreeReader, isGitlink, listCommits, openRepo, type CommitInfo, type RawChange } from './git.ts';
+import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type TaskReason } from './filter.ts';
+import { fileDiff, type FileDiff } from './linediff.ts';
+import { Retriever, type Corpus, type RetrieveOptions } from './retrieve.ts';
+import { BlobTexts } from './blobcache.ts';
+import { mainLanguage } from './lang.ts';
+import type { FileChange, Task, TaskSource } from './task.ts';
+import { Progress } from '../util/progress.ts';
+import { UserError } from '../util/errors.ts';
+
+export type MinedSource = 'merge' | 'squash' | 'commit';
+export const MINE_SOURCES: MinedSource[] = ['merge', 'squash', 'commit'];
+
+export interface MineConfig extends FilterLimits, RetrieveOptions {
+  /** Comma-separated sources to mine: merge, squash, commit. */
+  sources: string;
+  /** Revision whose history is walked. */
+  rev: string;
+  /** Most commits read per repo, newest first (0 = all). */
+  maxCommits: number;
+  /** Rename detection similarity in percent (git -M). */
+  renames: number;
+  /** Record why each candidate was dropped (printed by the CLI). */
+  explain: boolean;
+  /** A commit that cannot be read (missing object in a partial clone, corrupt pack): skip it or stop. */
+  onBadLine: 'skip' | 'stop';
+}
+
+export const MINE_DEFAULTS: MineConfig = {
+  sources: 'merge,squash,commit', rev: 'HEAD', maxCommits: 0,
+  maxChangedLines: 400, minChangedLines: 1, maxFiles: 8, maxFileBytes: 100_000, maxPromptTokens: 0,
+  contextFiles: 3, contextBytes: 24_000, indexMaxBytes: 100_000, indexMaxFiles: 5000,
+  renames: 50, explain: false, onBadLine: 'stop',
+};
+
+export function resolveMineConfig(p: Partial<MineConfig>): Readonly<MineConfig> {
+  const c = { ...MINE_DEFAULTS, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) } as MineConfig;
+  const flag = (k: string) => '--' + k.replace(/[A-Z]/g, (x) => '-' + x.toLowerCase());
+  for (const k of ['maxCommits', 'maxChangedLines', 'minChangedLines', 'maxFiles', 'maxFileBytes', 'maxPromptTokens', 'contextFiles',
+    'contextBytes', 'indexMaxBytes', 'indexMaxFiles', 'renames'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 0) throw new UserError(`mine: ${flag(k)} must be an integer ≥ 0 (got ${JSON.stringify(c[k])})`);
+  }
+  if (c.renames > 100) throw new UserError(`mine: --renames is a percentage 0..100 (got ${c.renames})`);
+  sourcesOf(c.sources);
+  if (c.onBadLine !== 'skip' && c.onBadLine !== 'stop') throw new UserError(`mine: --on-bad-line must be skip|stop (got "${c.onBadLine}")`);
+  return Object.freeze(c);
+}
+
+function sourcesOf(spec: string): Set<MinedSource> {
+  const s = spec.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const x of s) if (!MINE_SOURCES.includes(x as MinedSource)) throw new UserError(`mine: unknown source "${x}" in --sources (use ${MINE_SOURCES.join(',')})`);
+  if (s.length === 0) throw new UserError('mine: --sources is empty (use merge,squash,commit or a subset)');
+  return new Set(s as MinedSource[]);
+}
+
+// ---- classifying commits --------------------------------------------------------------------------
+
+const GH_MERGE = /^Merge pull request #(\d+)\b/;
+const GL_MERGE = /^See merge request \S*!(\d+)\s*$/m;
+const SQUASH = /\s\(#(\d+)\)\s*$/;
+const TRAILER = /^(Signed-off-by|Co-authored-by|Reviewed-by|Acked-by|Change-Id|Reviewed-on|Tested-by|Approved-by):.*$/gim;
+
+/** Source and task text of a commit, or null when it is a merge of no PR (e.g. "Merge branch 'main'"). */
+export function classify(c: Pick<CommitInfo, 'parents' | 'message'>): { source: MinedSource; text: string; title: string } | null {
+  const lines = c.message.split('\n');
+  const clean = (s: string) => s.replace(TRAILER, '').replace(/\n{3,}/g, '\n\n').trim();
+  if (c.parents.length > 1) {
+    if (GH_MERGE.test(lines[0])) return { source: 'merge', text: clean(lines.slice(1).join('\n')), title: c.message };
+    if (GL_MERGE.test(c.message)) return { source: 'merge', text: clean(lines.slice(1).join('\n').replace(GL_MERGE, '')), title: c.message };
+    return null;
+  }
+  if (SQUASH.test(lines[0])) return { source: 'squash', text: clean([lines[0].replace(SQUASH, ''), ...lines.slice(1)].join('\n')), title: lines[0] };
+  return { source: 'commit', text: clean(c.message), title: lines[0] };
+}
+
+// ---- stats shared with import.ts --------------------------------------------------------------------
+
+/** Assembles a Task from its changed files and their diffs; promptTokens ≈ bytes / 4 of text, old files and context. */
+export function makeTask(t: Omit<Task, 'stats'>, diffs: FileDiff[]): Task {
+  let bytes = Buffer.byteLength(t.text);
+  for (const c of t.changes) bytes += Buffer.byteLength(c.path) + (c.old ? Buffer.byteLength(c.old) : 0);
+  for (const c of t.context) bytes += Buffer.byteLength(c.path) + Buffer.byteLength(c.content);
+  const sum = (k: 'added' | 'removed' | 'hunks') => diffs.reduce((a, d) => a + d[k], 0);
+  return {
+    ...t,
+    stats: {
+      added: sum('added'), removed: sum('removed'), files: t.changes.length, hunks: sum('hunks'),
+      promptTokens: Math.ceil(bytes / 4),
+      language: mainLanguage(t.changes.map((c, i) => ({ path: c.path, weight: diffs[i].added + diffs[i].removed }))),
+    },
+  };
+}
+
+// ---- mining -------------------------------------------------------------------------------------------
+
+export interface MineResult {
+  tasks: Task[];
+  stats: FilterStats;
+  commits: number;
+  seconds: number;
+  warnings: string[];
+}
+
+export async function mine(repos: string[], partial: Partial<MineConfig> = {}): Promise<MineResult> {
+  const cfg = resolveMineConfig(partial);
+  if (repos.length === 0) throw new UserError('mine: give at least one repository folder');
+  const t0 = performance.now();
+  const stats = new FilterStats(cfg.explain);
+  const dedupe = new Deduper();
+  const tasks: Task[] = [];
+  const warnings: string[] = [];
+  let commits = 0;
+  for (const repo of repos) commits += await mineRepo(repo, cfg, stats, dedupe, tasks, warnings);
+  return { tasks, stats, commits, seconds: (performance.now() - t0) / 1000, warnings };
+}
+
+/** Commits whose blobs are being read ahead of the one being finished (requests pipelined to git). */
+const READ_AHEAD = 64;
+
+type Cls = { source: MinedSource; text: string; title: string };
+type Loaded = { change: RawChange; old: string | null; new: string | null } | { change: RawChange; skip: FileReason };
+/** What the read-ahead stage found; verdicts are applied in history order so that counts, --explain and dedupe are stable. */
+type Prepared = { skip: true } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; corpus: Promise<Corpus> | null } | { error: Error };
+
+async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, out: Task[], warnings: string[]): Promise<number> {
+  const info = openRepo(repo);
+  const sources = sourcesOf(cfg.sources);
+  if (info.shallow) {
+    warnings.push(`${repo}: shallow clone, so only part of the history is mined and commits at the shallow boundary are skipped ` +
+      `(their parents are missing); run "git -C ${repo} fetch --unshallow" for the full history`);
+  }
+  let log: CommitInfo[];
+  try { log = listCommits(info.root, { rev: cfg.rev, maxCount: cfg.maxCommits, renames: cfg.renames }); } catch (e) {
+    throw new UserError(`${repo}: cannot read the history of "${cfg.rev}" (${(e as Error).message.split('\n')[0]})`);
+  }
+  const reader = new BlobReader(info.root);
+  const trees = new TreeReader(reader);
+  const texts = new BlobTexts(reader);
+  const retriever = new Retriever(texts, cfg);
+  const bar = new Progress(`mine ${info.name}`, log.length);
+  const treeOf = new Map(log.map((c) => [c.sha, c.tree])); // base trees without asking git
+  const ahead: Promise<Prepared>[] = [];
+  const start = (n: number) => {
+    if (n < log.length && !ahead[n]) ahead[n] = prepare(log[n], sources, cfg, reader, texts, trees, retriever, treeOf).catch((e: Error) => ({ error: e }));
+  };
+  let submodules = 0;
+  try {
+    for (let n = 0; n < log.length; n++) {
+      bar.tick(n, `${stats.kept} kept`);
+      for (let k = n; k < n + READ_AHEAD; k++) start(k);
+      const prep = await ahead[n];
+      delete ahead[n];
+      if ('skip' in prep) continue;
+      const c = log[n];
+      const what = `${info.name}@${c.sha.slice(0, 12)} ${JSON.stringify(c.message.split('\n')[0].slice(0, 72))}`;
+      submodules += c.changes.filter((x) => isGitlink(x.oldMode) || isGitlink(x.newMode)).length;
+      try {
+        if ('error' in prep) throw prep.error;
+        if ('drop' in prep) { stats.drop(prep.drop, what, prep.detail); continue; }
+        const draft = finish(info.name, c, prep.cls, prep.loaded, cfg, stats, dedupe, what);
+        if (!draft) continue;
+        let task = draft.task;
+        if (cfg.contextFiles > 0) {
+          const context = await retriever.select(await prep.corpus!, task.changes, task.text);
+          if (context.length) task = makeTask({ ...task, context }, draft.diffs);
+        }
+        out.push(task);
+        stats.kept++;
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        const msg = `${what}: cannot read the commit (${(e as Error).message.split('\n')[0]})`;
+        if (cfg.onBadLine === 'stop') throw new UserError(`${msg}; use --on-bad-line skip to skip such commits`);
+        warnings.push(msg);
+        stats.drop('unreadable', what);
+      }
+    }
+  } finally {
+    bar.done();
+    await Promise.allSettled(ahead.filter(Boolean));
+    reader.close();
+  }
+  if (submodules) warnings.push(`${repo}: ${submodules} submodule change(s) skipped (a gitlink is a commit of another repository; mine the submodule's own clone for its history)`);
+  return log.length;
+}
+
+/** Read-ahead stage: cheap verdicts first, then the conflict check and the blobs, all through the one cat-file process. */
+async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<MineConfig>, reader: BlobReader, texts: BlobTexts, trees: TreeReader, retriever: Retriever, treeOf: Map<string, string>): Promise<Prepared> {
+  const cls = classify(c);
+  if (!cls || !sources.has(cls.source)) return { skip: true };
+  for (const f of COMMIT_FILTERS) if (f.drop({ authorName: c.authorName, authorEmail: c.authorEmail, title: cls.title })) return { drop: f.name };
+  if (c.parents.length === 0) return { drop: 'root-commit', detail: 'no parent to diff against: first commit or shallow boundary' };
+  if (cls.text.trim() === '') return { drop: 'no-text' };
+  if (c.changes.length === 0) return { drop: 'empty' };
+  // Too many files even after the path filters: known before any blob is read.
+  const plausible = c.changes.filter((x) => !isGitlink(x.oldMode) && !isGitlink(x.newMode) && pathReason(x.path) === null).length;
+  if (plausible > cfg.maxFiles) return { drop: 'too-many-files', detail: `${plausible} files` };
+  if (c.parents.length > 1) {
+    // Which changed paths hold exactly the second parent's version (what the merged branch brought)?
+    // (A path with a newline cannot be asked about; it counts as brought, so the merge is kept.)
+    const askable = (p: string) => !/[\n\r]/.test(p);
+    const theirs = await Promise.all(c.changes.map((x) => (askable(x.path) ? reader.infoOrNull(`${c.parents[1]}:${x.path}`) : null)));
+    const differ = new Set(c.changes.filter((x, i) => askable(x.path) && (theirs[i] ? theirs[i].sha !== x.newSha : !ZERO.test(x.newSha))).map((x) => x.path));
+    if (conflictOnly(c.changes.map((x) => x.path), differ)) return { drop: 'conflict-only', detail: 'no changed file carries the merged branch\'s version' };
+  }
+  const loaded = await Promise.all(c.changes.map((ch) => loadChange(ch, cfg, reader, texts)));
+  // The base commit's corpus for retrieval, read ahead too (wasted only if the task is dropped later).
+  let corpus: Promise<Corpus> | null = null;
+  if (cfg.contextFiles > 0 && loaded.some((l) => !('skip' in l))) {
+    corpus = trees.list(c.parents[0], treeOf.get(c.parents[0])).then((tree) => retriever.corpus(tree, c.changes.flatMap((x) => (x.oldPath ? [x.path, x.oldPath] : [x.path]))));
+    corpus.catch(() => { /* surfaced when awaited in order */ });
+  }
+  return { cls, loaded, corpus };
+}
+
+/** In-order stage: file skips, line stats, task filters and dedupe; the task without context, or null. */
+function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, what: string): { task: Task; diffs: FileDiff[] } | null {
+  const kept: { change: RawChange; old: string | null; new: string | null }[] = [];
+  const skipped = new Map<FileReason, number>();
+  for (const l of loaded) {
+    if ('skip' in l) {
+      stats.skipFile(l.skip, what, l.change.path);
+      skipped.set(l.skip, (skipped.get(l.skip) ?? 0) + 1);
+    } else kept.push(l);
+  }
+  if (kept.length === 0) {
+    stats.drop(`only-${[...skipped].sort((a, b) => b[1] - a[1])[0][0]}`, what);
+    return null;
+  }
+  const changes: FileChange[] = [];
+  const diffs: FileDiff[] = [];
+  for (const k of kept) {
+    const d = fileDiff(k.old, k.new, cfg.maxChangedLines);
+    if (!d) { stats.drop('too-many-lines', what, k.change.path); return null; }
+    if (d.added + d.removed === 0 && k.change.status !== 'R') continue; // mode-only change
+    diffs.push(d);
+    changes.push({ path: k.change.path, ...(k.change.status === 'R' && k.change.oldPath ? { oldPath: k.change.oldPath } : {}), old: k.old, new: k.new });
+  }
+  const task = makeTask({ id: `${name}@${c.sha.slice(0, 12)}`, repo: name, base: c.parents[0], source: cls.source as TaskSource, text: cls.text, time: c.time, changes, context: [] }, diffs);
+  const reason = taskReason({ text: task.text, files: task.stats.files, added: task.stats.added, removed: task.stats.removed, promptTokens: task.stats.promptTokens }, cfg);
+  if (reason) { stats.drop(reason, what); return null; }
+  if (dedupe.isDuplicate(changes.map((ch, i) => ({ path: ch.path, lines: diffs[i].lines })))) { stats.drop('duplicate', what); return null; }
+  return { task, diffs };
+}
+
+const ZERO = /^0+$/;
+
+/** Old and new text of one changed file, or why it is skipped; sizes are checked before any content is read. */
+async function loadChange(ch: RawChange, cfg: Readonly<MineConfig>, reader: BlobReader, texts: BlobTexts): Promise<Loaded> {
+  if (isGitlink(ch.oldMode) || isGitlink(ch.newMode)) return { change: ch, skip: 'submodule' };
+  if (ch.oldMode === '120000' || ch.newMode === '120000') return { change: ch, skip: 'symlink' };
+  const pr = pathReason(ch.path) ?? (ch.oldPath ? pathReason(ch.oldPath) : null);
+  if (pr) return { change: ch, skip: pr };
+  const shas = [ch.status === 'C' || ZERO.test(ch.oldSha) ? null : ch.oldSha, ZERO.test(ch.newSha) ? null : ch.newSha];
+  const infos = await Promise.all(shas.map((s) => (s ? reader.info(s) : null)));
+  if (infos.some((i) => i && i.size > cfg.maxFileBytes)) return { change: ch, skip: 'too-large' };
+  const decs = await Promise.all(shas.map((s) => (s ? texts.get(s) : null)));
+  const out: (string | null)[] = [];
+  for (const d of decs) {
+    if (d && !('text' in d)) return { change: ch, skip: d.reason };
+    out.push(d ? d.text : null);
+  }
+  return { change: ch, old: out[0], new: out[1] };
+}

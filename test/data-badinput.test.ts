@@ -1,0 +1,173 @@
+// Run: node --import tsx --test test/data-badinput.test.ts
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { mine } from '../src/data/mine.ts';
+import { importRecords } from '../src/data/import.ts';
+import { BlobReader, TreeReader, lsTree } from '../src/data/git.ts';
+import { UserError } from '../src/util/errors.ts';
+import { fixture, gitEnv, tmpDir } from './data-gitfixture.ts';
+
+const CLI = path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js');
+const userError = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message);
+
+test('not a git repo, missing folder, empty repo, unborn HEAD: one clear UserError each', async () => {
+  await assert.rejects(mine([tmpDir()]), userError(/not a git repository/));
+  await assert.rejects(mine([path.join(tmpDir(), 'nope')]), userError(/no such folder/));
+  const empty = fixture();
+  await assert.rejects(mine([empty.dir]), userError(/empty repository/));
+  const f = fixture();
+  f.write('a.txt', '1\n');
+  f.commit('one');
+  f.git('checkout', '-q', '--orphan', 'fresh');
+  await assert.rejects(mine([f.dir]), userError(/HEAD is unborn \(branch "fresh".*checkout main/));
+});
+
+test('shallow clone: mined with a warning, the boundary commit skipped', async () => {
+  const f = fixture();
+  for (let i = 0; i < 3; i++) { f.write('a.txt', `${i}\n`); f.commit(`Set a to ${i}`); }
+  const dir = path.join(tmpDir(), 'shallow');
+  execFileSync('git', ['clone', '-q', '--depth', '2', `file://${f.dir}`, dir], { env: gitEnv() });
+  const r = await mine([dir], { contextFiles: 0 });
+  assert.ok(r.warnings.some((w) => /shallow clone.*fetch --unshallow/.test(w)));
+  assert.deepEqual(r.tasks.map((t) => t.text), ['Set a to 2']);
+  assert.equal(r.stats.dropped.get('root-commit'), 1);
+});
+
+test('submodules: gitlinks are skipped with a count, the rest of the change kept', async () => {
+  const f = fixture();
+  f.write('main.py', 'print(1)\n');
+  const sha = f.commit('initial');
+  f.git('update-index', '--add', '--cacheinfo', `160000,${sha},vendor-sub`);
+  f.write('main.py', 'print(2)\n');
+  f.git('add', 'main.py');
+  f.git('commit', '-q', '-m', 'Add a submodule and print 2');
+  const r = await mine([f.dir], { contextFiles: 0 });
+  assert.deepEqual(r.tasks[0].changes.map((c) => c.path), ['main.py']);
+  assert.equal(r.stats.filesSkipped.get('submodule'), 1);
+  assert.ok(r.warnings.some((w) => /1 submodule change/.test(w)));
+});
+
+test('invalid UTF-8 file is skipped (non-utf8), a valid sibling kept', async () => {
+  const f = fixture();
+  f.write('ok.txt', 'fine\n');
+  f.commit('initial');
+  f.write('latin1.txt', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])); // "café" in Latin-1
+  f.commit('Add a Latin-1 file');
+  f.write('latin1.txt', Buffer.from([0x63, 0x61, 0x66, 0xe8, 0x0a]));
+  f.write('ok.txt', 'fine\nbetter\n');
+  f.commit('Touch both');
+  const r = await mine([f.dir], { contextFiles: 0 });
+  assert.equal(r.stats.dropped.get('only-non-utf8'), 1);
+  assert.equal(r.stats.filesSkipped.get('non-utf8'), 2);
+  assert.deepEqual(r.tasks.map((t) => t.changes.map((c) => c.path)), [['ok.txt']]);
+});
+
+test('a 100 MB file is skipped by its size, never read into memory', async () => {
+  const f = fixture();
+  f.write('small.txt', 'x\n');
+  f.commit('initial');
+  fs.closeSync(fs.openSync(path.join(f.dir, 'huge.log'), 'w'));
+  fs.truncateSync(path.join(f.dir, 'huge.log'), 100 * 1024 * 1024); // sparse: instant to create
+  f.write('small.txt', 'x\ny\n');
+  f.git('-c', 'core.bigFileThreshold=1m', '-c', 'core.compression=1', 'add', '-A');
+  f.git('commit', '-q', '-m', 'Add a huge log');
+  const contents = BlobReader.prototype.contents;
+  let largest = 0;
+  BlobReader.prototype.contents = async function (this: BlobReader, obj: string) {
+    const b = await contents.call(this, obj);
+    largest = Math.max(largest, b.length);
+    return b;
+  };
+  try {
+    const r = await mine([f.dir], { contextFiles: 3 });
+    assert.equal(r.stats.filesSkipped.get('too-large'), 1);
+    assert.deepEqual(r.tasks[0].changes.map((c) => c.path), ['small.txt']);
+    assert.ok(largest < 1e6, `read a ${largest}-byte blob`);
+  } finally {
+    BlobReader.prototype.contents = contents;
+  }
+});
+
+test('paths with spaces, newlines and unicode survive mining', async () => {
+  const f = fixture();
+  const names = ['dir with space/naïve café.ts', 'new\nline.txt', '日本語/ファイル.py', 'tab\there.md', '"quoted".js'];
+  for (const n of names) f.write(n, 'one\n');
+  f.commit('initial');
+  for (const n of names) f.write(n, 'one\ntwo\n');
+  f.commit('Add two everywhere');
+  f.git('mv', names[0], 'dir with space/renamed ünïcode.ts');
+  f.commit('Rename the café file');
+  const r = await mine([f.dir], { contextFiles: 0 });
+  const two = r.tasks.find((t) => t.text === 'Add two everywhere')!;
+  assert.deepEqual(two.changes.map((c) => c.path).sort(), [...names].sort());
+  for (const c of two.changes) assert.deepEqual([c.old, c.new], ['one\n', 'one\ntwo\n']);
+  assert.equal(r.stats.dropped.get('empty'), 1, 'a pure rename changes no line');
+  const ctx = await mine([f.dir], { contextFiles: 5, sources: 'commit' });
+  assert.ok(ctx.tasks.length > 0);
+  // The cat-file tree walk and `git ls-tree -z` agree on every odd path.
+  const reader = new BlobReader(f.dir);
+  try {
+    const viaCatFile = (await new TreeReader(reader).list('HEAD')).map((e) => [e.path, e.sha, e.size]).sort();
+    assert.deepEqual(viaCatFile, lsTree(f.dir, 'HEAD').map((e) => [e.path, e.sha, e.size]).sort());
+  } finally { reader.close(); }
+});
+
+test('a commit whose blob is missing: stop names it, skip counts it as unreadable', async () => {
+  const f = fixture();
+  f.write('a.txt', '1\n');
+  f.commit('initial');
+  f.write('a.txt', '1\n2\n');
+  f.commit('Add two');
+  f.write('b.txt', 'b\n');
+  f.commit('Add b');
+  const blob = f.git('rev-parse', 'HEAD~1:a.txt');
+  fs.rmSync(path.join(f.dir, '.git', 'objects', blob.slice(0, 2), blob.slice(2)));
+  await assert.rejects(mine([f.dir], { contextFiles: 0 }), userError(/"Add two": cannot read the commit \(git object .* is missing\); use --on-bad-line skip/));
+  const r = await mine([f.dir], { contextFiles: 0, onBadLine: 'skip' });
+  assert.deepEqual(r.tasks.map((t) => t.text), ['Add b']);
+  assert.equal(r.stats.dropped.get('unreadable'), 1);
+  assert.ok(r.warnings.some((w) => /Add two/.test(w)));
+});
+
+test('import: a corrupt line is reported with its number; stop vs skip', async () => {
+  const f = fixture();
+  f.write('a.py', 'x = 1\n');
+  const base = f.commit('initial');
+  const good = (id: string) => JSON.stringify({ instance_id: id, repo: 'o/r', base_commit: base, problem_statement: 'x should be 2',
+    patch: '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n' });
+  const file = path.join(tmpDir(), 'swe.jsonl');
+  const unknown = JSON.stringify({ instance_id: 'u', base_commit: 'deadbeef'.repeat(5), problem_statement: 'p', patch: '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x\n+y\n' });
+  const noApply = JSON.stringify({ instance_id: 'n', base_commit: base, problem_statement: 'p', patch: '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-y = 7\n+y = 8\n' });
+  fs.writeFileSync(file, [good('one'), '{"instance_id": "broken", ', '', unknown, noApply, JSON.stringify({ instance_id: 'm' }), good('two')].join('\n') + '\n');
+  await assert.rejects(importRecords(file, { repo: f.dir }), userError(/swe\.jsonl:2: not valid JSON \(use --on-bad-line skip/));
+  const r = await importRecords(file, { repo: f.dir, onBadLine: 'skip', contextFiles: 0 });
+  assert.deepEqual(r.tasks.map((t) => t.id), ['one', 'two']);
+  assert.equal(r.bad, 4);
+  assert.match(r.warnings.join('\n'), /:2: not valid JSON[\s\S]*:4: base_commit deadbeef.* is not in [\s\S]*:5: patch does not apply to a\.py[\s\S]*:6: missing or empty "base_commit"/);
+});
+
+test('atomic output: a failing run leaves the old file and no temp file; a good run leaves no temp file', () => {
+  const f = fixture();
+  f.write('a.txt', '1\n');
+  f.commit('initial');
+  f.write('a.txt', '2\n');
+  f.commit('Two');
+  const outDir = tmpDir();
+  const out = path.join(outDir, 'tasks.jsonl');
+  fs.writeFileSync(out, 'previous\n');
+  // The first repo mines fine, the second is not a repo: nothing may be written.
+  const bad = spawnSync(process.execPath, [CLI, 'mine', f.dir, tmpDir(), '--out', out], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^pr-rl: .*not a git repository/m);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
+  assert.equal(fs.readFileSync(out, 'utf8'), 'previous\n');
+  assert.deepEqual(fs.readdirSync(outDir), ['tasks.jsonl']);
+  const ok = spawnSync(process.execPath, [CLI, 'mine', f.dir, '--out', out], { encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stderr, /mine: 2 commits → .*kept 1, dropped 1 \(root-commit 1\).*tasks\/s/);
+  assert.deepEqual(fs.readdirSync(outDir), ['tasks.jsonl']);
+  assert.equal(JSON.parse(fs.readFileSync(out, 'utf8')).text, 'Two');
+});

@@ -1,0 +1,207 @@
+// Run: node --import tsx --test test/data-mine.test.ts
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { mine, classify } from '../src/data/mine.ts';
+import { importRecords } from '../src/data/import.ts';
+import { validateTask, type Task } from '../src/data/task.ts';
+import { structuredPatch } from 'diff';
+import { fileDiff } from '../src/data/linediff.ts';
+import { Rng } from '../src/util/rng.ts';
+import { fixture, tick, tmpDir } from './data-gitfixture.ts';
+
+const byText = (tasks: Task[], text: string) => tasks.find((t) => t.text.startsWith(text));
+
+test('merge, squash and commit sources give the right text, base and changes', async () => {
+  const f = fixture();
+  f.write('src/a.ts', 'export const a = 1;\n');
+  f.write('old.txt', 'to be removed\n');
+  f.write('src/name.ts', 'export function name() {\n  return "x";\n}\n// padding so that rename detection sees a similar file\n// more padding\n');
+  const root = f.commit('initial');
+  f.write('src/a.ts', 'export const a = 2;\n');
+  f.commit('Change a to two\n\nBecause two is better.\n\nSigned-off-by: Ada <ada@example.com>');
+  const beforeSquash = f.git('rev-parse', 'HEAD');
+  f.rm('old.txt');
+  f.commit('Remove old file (#12)\n\nIt was unused.');
+  // A PR branch with an added file and a rename with an edit, merged with --no-ff.
+  f.git('checkout', '-q', '-b', 'feature');
+  f.write('src/b.ts', 'export const b = 3;\n');
+  f.git('mv', 'src/name.ts', 'src/names.ts');
+  f.write('src/names.ts', 'export function name() {\n  return "y";\n}\n// padding so that rename detection sees a similar file\n// more padding\n');
+  f.commit('wip');
+  f.git('checkout', '-q', 'main');
+  const firstParent = f.git('rev-parse', 'HEAD');
+  tick();
+  f.git('merge', '-q', '--no-ff', 'feature', '-m', 'Merge pull request #7 from ada/feature\n\nAdd b and rename name\n\nThe body of the PR.');
+  const merge = f.git('rev-parse', 'HEAD');
+
+  const { tasks, stats } = await mine([f.dir], { contextFiles: 0 });
+  for (const t of tasks) validateTask(JSON.parse(JSON.stringify(t)), t.id);
+
+  const m = tasks.find((t) => t.source === 'merge')!;
+  assert.equal(m.text, 'Add b and rename name\n\nThe body of the PR.');
+  assert.equal(m.base, firstParent);
+  assert.equal(m.id.endsWith(merge.slice(0, 12)), true);
+  const added = m.changes.find((c) => c.path === 'src/b.ts')!;
+  assert.equal(added.old, null);
+  assert.equal(added.new, 'export const b = 3;\n');
+  const renamed = m.changes.find((c) => c.path === 'src/names.ts')!;
+  assert.equal(renamed.oldPath, 'src/name.ts');
+  assert.match(renamed.old!, /return "x"/);
+  assert.match(renamed.new!, /return "y"/);
+  assert.deepEqual({ added: m.stats.added, removed: m.stats.removed, files: m.stats.files, hunks: m.stats.hunks, language: m.stats.language },
+    { added: 2, removed: 1, files: 2, hunks: 2, language: 'typescript' });
+  assert.ok(m.stats.promptTokens > 0);
+
+  const s = tasks.find((t) => t.source === 'squash')!;
+  assert.equal(s.text, 'Remove old file\n\nIt was unused.');
+  assert.equal(s.base, beforeSquash);
+  assert.deepEqual(s.changes, [{ path: 'old.txt', old: 'to be removed\n', new: null }]);
+
+  const c = byText(tasks, 'Change a to two')!;
+  assert.equal(c.source, 'commit');
+  assert.equal(c.text, 'Change a to two\n\nBecause two is better.', 'trailers are dropped');
+  assert.deepEqual(c.changes, [{ path: 'src/a.ts', old: 'export const a = 1;\n', new: 'export const a = 2;\n' }]);
+
+  // The PR's only commit makes the same change as its merge: kept once (the merge, seen first).
+  assert.equal(stats.dropped.get('duplicate'), 1);
+  assert.equal(stats.dropped.get('root-commit'), 1);
+  assert.equal(tasks.some((t) => t.id.endsWith(root.slice(0, 12))), false);
+
+  const only = await mine([f.dir], { sources: 'merge', contextFiles: 0 });
+  assert.deepEqual(only.tasks.map((t) => t.source), ['merge']);
+  const noMerge = await mine([f.dir], { sources: 'squash,commit', contextFiles: 0 });
+  assert.equal(noMerge.tasks.some((t) => t.text === 'wip'), true, 'without merges the PR commit is no longer a duplicate');
+  await assert.rejects(mine([f.dir], { sources: 'merge,rebase' }), /unknown source "rebase"/);
+  const limited = await mine([f.dir], { maxCommits: 1, contextFiles: 0 });
+  assert.equal(limited.commits, 1);
+});
+
+test('classify: GitHub and GitLab merges, squash titles, other merges ignored', () => {
+  assert.deepEqual(classify({ parents: ['a', 'b'], message: 'Merge pull request #3 from x/y\n\nFix it' }), { source: 'merge', text: 'Fix it', title: 'Merge pull request #3 from x/y\n\nFix it' });
+  assert.equal(classify({ parents: ['a', 'b'], message: "Merge branch 'main' into feature" }), null);
+  assert.equal(classify({ parents: ['a', 'b'], message: "Merge branch 'fix' into 'main'\n\nFix the thing\n\nSee merge request grp/proj!42" })!.text, 'Fix the thing');
+  assert.equal(classify({ parents: ['a'], message: 'Speed up parser (#120)' })!.source, 'squash');
+  assert.equal(classify({ parents: ['a'], message: 'Speed up parser #120' })!.source, 'commit');
+});
+
+test('each filter drops what it should, counted under its name', async () => {
+  const f = fixture();
+  f.write('src/main.js', 'let x = 1;\n');
+  f.write('notes.txt', 'a\n');
+  f.commit('initial');
+  const bot = { name: 'dependabot[bot]', email: '49699333+dependabot[bot]@users.noreply.github.com' };
+  f.write('src/main.js', 'let x = 2;\n');
+  f.commit('Update x', bot);
+  f.write('src/main.js', 'let x = 3;\n');
+  f.commit('Bump lodash from 4.17.20 to 4.17.21');
+  f.write('package-lock.json', '{"lockfileVersion": 3}\n');
+  f.commit('Refresh the lockfile');
+  f.write('vendor/lib.js', 'var v = 1;\n');
+  f.write('src/main.js', 'let x = 4;\n');
+  f.commit('Use the vendored lib');
+  f.write('dist/app.min.js', 'x'.repeat(3000) + '\n');
+  f.commit('Rebuild the bundle');
+  f.write('src/gen.ts', '// Code generated by protoc. DO NOT EDIT.\nexport const g = 1;\n');
+  f.commit('Regenerate the protocol');
+  f.write('logo.dat', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 1, 2]));
+  f.commit('Add a logo');
+  f.write('big.txt', 'line\n'.repeat(30_000));
+  f.commit('Add a big text file');
+  f.write('src/many.js', Array.from({ length: 500 }, (_, i) => `f(${i});`).join('\n') + '\n');
+  f.commit('Add many calls');
+  for (let i = 0; i < 10; i++) f.write(`src/m${i}.js`, `export const m${i} = ${i};\n`);
+  f.commit('Add ten modules');
+  f.commit('Nothing at all');
+  f.write('notes.txt', 'a\nb\n');
+  f.commit('Add b to notes');
+  f.write('notes.txt', 'a\n');
+  f.commit('Remove b from notes');
+  f.write('notes.txt', 'a\nb\n');
+  f.commit('Add b to notes again');
+  // A PR merge whose only change is the conflict resolution: both sides edited line 2 differently.
+  f.write('conf.txt', '1\n2\n3\n');
+  f.commit('Add conf');
+  f.git('checkout', '-q', '-b', 'pr');
+  f.write('conf.txt', '1\n2-feature\n3\n');
+  f.commit('Feature edit');
+  f.git('checkout', '-q', 'main');
+  f.write('conf.txt', '1\n2-main\n3\n');
+  f.commit('Main edit');
+  tick();
+  try { f.git('merge', '-q', '--no-ff', 'pr', '-m', 'x'); } catch { /* conflict expected */ }
+  f.write('conf.txt', '1\n2-resolved\n3\n');
+  f.git('add', 'conf.txt');
+  f.git('commit', '-q', '-m', 'Merge pull request #9 from ada/pr\n\nEdit line two');
+
+  const { tasks, stats } = await mine([f.dir], { contextFiles: 0, explain: true, maxFileBytes: 100_000, maxChangedLines: 400, maxFiles: 8 });
+  const d = Object.fromEntries(stats.dropped);
+  assert.equal(d.bot, 2, 'bot author and "bump" title');
+  assert.equal(d['only-lockfile'], 1);
+  assert.equal(d['only-minified'], 1);
+  assert.equal(d['only-generated'], 1);
+  assert.equal(d['only-binary'], 1);
+  assert.equal(d['only-too-large'], 1);
+  assert.equal(d['too-many-lines'], 1);
+  assert.equal(d['too-many-files'], 1);
+  assert.equal(d.empty, 1);
+  assert.equal(d.duplicate, 1);
+  assert.equal(d['conflict-only'], 1);
+  assert.equal(stats.filesSkipped.get('vendored'), 1);
+  const vend = byText(tasks, 'Use the vendored lib')!;
+  assert.deepEqual(vend.changes.map((c) => c.path), ['src/main.js'], 'the vendored file is left out, the rest kept');
+  assert.ok(byText(tasks, 'Add b to notes again'), 'the newest of two identical changes is kept');
+  assert.equal(byText(tasks, 'Add b to notes\n') ?? tasks.find((t) => t.text === 'Add b to notes'), undefined);
+  assert.ok(stats.explanations.some((e) => /Bump lodash.*: bot/.test(e)));
+  assert.ok(stats.explanations.some((e) => /package-lock\.json" skipped: lockfile/.test(e)));
+  assert.match(stats.summary(), /^kept \d+, dropped \d+ \(.*bot 2.*\); files skipped: /);
+});
+
+test('import: a SWE-bench record becomes a task at its base commit', async () => {
+  const f = fixture();
+  f.write('pkg/calc.py', 'def add(a, b):\n    return a - b\n');
+  f.write('pkg/__init__.py', '');
+  const base = f.commit('initial');
+  f.write('pkg/calc.py', 'def add(a, b):\n    return a + b + 0\n');
+  f.commit('later change');
+  const patch = 'diff --git a/pkg/calc.py b/pkg/calc.py\n--- a/pkg/calc.py\n+++ b/pkg/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n' +
+    'diff --git a/pkg/test_calc.py b/pkg/test_calc.py\nnew file mode 100644\n--- /dev/null\n+++ b/pkg/test_calc.py\n@@ -0,0 +1 @@\n+from pkg.calc import add\n';
+  const file = path.join(tmpDir(), 'swe.jsonl');
+  fs.writeFileSync(file, JSON.stringify({ instance_id: 'ada__calc-1', repo: 'ada/calc', base_commit: base, problem_statement: 'add() subtracts\n', patch, created_at: '2024-01-02T03:04:05Z' }) + '\n');
+  const { tasks } = await importRecords(file, { repo: f.dir });
+  assert.equal(tasks.length, 1);
+  const t = tasks[0];
+  assert.deepEqual({ id: t.id, repo: t.repo, base: t.base, source: t.source, text: t.text, time: t.time },
+    { id: 'ada__calc-1', repo: 'ada/calc', base, source: 'import', text: 'add() subtracts', time: 1704164645 });
+  assert.deepEqual(t.changes, [
+    { path: 'pkg/calc.py', old: 'def add(a, b):\n    return a - b\n', new: 'def add(a, b):\n    return a + b\n' },
+    { path: 'pkg/test_calc.py', old: null, new: 'from pkg.calc import add\n' },
+  ]);
+  assert.deepEqual([t.stats.added, t.stats.removed, t.stats.files, t.stats.language], [2, 1, 2, 'python']);
+});
+
+test('fileDiff counts the same added/removed lines as the diff package on random edits, and nearly always the same hunks', () => {
+  const rng = new Rng(5);
+  let hunkMismatch = 0;
+  const pool = ['a', 'b', 'c', 'x = 1', '', '}'];
+  for (let t = 0; t < 600; t++) {
+    const a = Array.from({ length: rng.int(30) }, () => rng.pick(pool));
+    const b = a.slice();
+    for (let k = rng.int(5); k > 0; k--) {
+      const at = rng.int(b.length + 1);
+      const op = rng.int(3);
+      if (op === 0) b.splice(at, 0, rng.pick(['a', 'new', ''])); else if (op === 1) b.splice(at, 1); else b[at] = 'changed';
+    }
+    const A = a.length ? a.join('\n') + (rng.next() < 0.2 ? '' : '\n') : '';
+    const B = b.length ? b.join('\n') + (rng.next() < 0.2 ? '' : '\n') : '';
+    const p = structuredPatch('a', 'b', A, B, '', '', { context: 3 });
+    const lines = p.hunks.flatMap((h) => h.lines);
+    const d = fileDiff(A, B)!;
+    assert.deepEqual([d.added, d.removed], [lines.filter((l) => l[0] === '+').length, lines.filter((l) => l[0] === '-').length], JSON.stringify({ A, B }));
+    // Hunks can differ when equally short diffs align a repeated line differently (a tie, not an error).
+    if (d.hunks !== p.hunks.length) { hunkMismatch++; assert.ok(Math.abs(d.hunks - p.hunks.length) <= 1); }
+  }
+  assert.ok(hunkMismatch <= 12, `${hunkMismatch} of 600 hunk counts differ`);
+  assert.equal(fileDiff('a\n'.repeat(50), 'b\n'.repeat(50), 20), null, 'over maxEdits');
+});

@@ -1,0 +1,106 @@
+// Run: node --import tsx --test test/data-retrieve.test.ts
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { mine } from '../src/data/mine.ts';
+import { parseImports, resolveImport } from '../src/data/retrieve.ts';
+import { tokenize, tokenHash, countTokens, termCounts, bm25Scores } from '../src/data/bm25.ts';
+import { fixture } from './data-gitfixture.ts';
+
+test('BM25F scores equal wink-bm25-text-search on the same corpus (path weight 2, content 1)', () => {
+  const corpus: Record<string, string> = {
+    'src/lexer.ts': 'export function lex(s) { return s.split(whitespace); } // tokenizer whitespace handling',
+    'src/parser.ts': 'import { lex } from "./lexer"; export function parseExpr(tokens) { return tokens.length; }',
+    'docs/tokenizer.md': 'The tokenizer splits input on whitespace. Whitespace runs count once.',
+    'src/colors.ts': 'export const red = 1; export const green = 2;',
+    'README.md': 'A parser and a tokenizer for a tiny language. See docs/tokenizer.md',
+  };
+  const query = 'Tokenizer: whitespace runs should count once in the parser';
+  const wink = (createRequire(import.meta.url)('wink-bm25-text-search') as () => {
+    defineConfig(c: object): void; definePrepTasks(t: ((x: string) => string[])[]): void; addDoc(d: object, id: string): void; consolidate(): void; search(q: string, n: number): [string, number][];
+  })();
+  wink.defineConfig({ fldWeights: { path: 2, body: 1 }, bm25Params: { k1: 1.2, b: 0.75, k: 1 } });
+  wink.definePrepTasks([tokenize]);
+  for (const [p, body] of Object.entries(corpus)) wink.addDoc({ path: p, body }, p);
+  wink.consolidate();
+  const expected = new Map(wink.search(query, 10));
+  const count = (text: string) => { const c = countTokens(text); return { tf: c.tf, len: c.len }; };
+  const ours = bm25Scores(Object.entries(corpus).map(([p, body]) => ({ id: p, fields: [{ weight: 2, ...count(p) }, { weight: 1, ...count(body) }] })),
+    tokenize(query).map(tokenHash));
+  assert.equal(ours.size, expected.size);
+  for (const [id, v] of expected) assert.ok(Math.abs(ours.get(id)! - v) < 1e-9, `${id}: ${ours.get(id)} vs wink ${v}`);
+  // Counting by hash is counting the tokens themselves.
+  const text = Object.values(corpus).join('\n');
+  assert.deepEqual(countTokens(text).tf, termCounts(tokenize(text).map(tokenHash)));
+});
+
+test('tokenize splits identifiers; imports parse and resolve for JS/TS and Python', () => {
+  assert.deepEqual(tokenize('parseHTTPHeader snake_case_name x'), ['parsehttpheader', 'parse', 'http', 'header', 'snake_case_name', 'snake', 'case', 'name']);
+  const ts = `import { a } from './lexer.js';\nimport type { T } from "../types";\nexport * from './re-export';\nconst fs = require('node:fs');\nawait import('./lazy.ts');\nimport './side-effect';`;
+  assert.deepEqual(parseImports('src/p.ts', ts), ['./lexer.js', '../types', './re-export', 'node:fs', './lazy.ts', './side-effect']);
+  const files = new Set(['src/lexer.ts', 'types/index.ts', 'src/lazy.ts', 'pkg/b.py', 'pkg/c/__init__.py', 'pkg/__init__.py', 'src/mod/x.py']);
+  assert.equal(resolveImport('src/p.ts', './lexer.js', files), 'src/lexer.ts');
+  assert.equal(resolveImport('src/p.ts', '../types', files), 'types/index.ts');
+  assert.equal(resolveImport('src/p.ts', 'node:fs', files), null);
+  const py = 'import os, pkg.b as bee\nfrom pkg import c\nfrom . import b\nfrom .. import thing\n  from mod.x import (y, z)\n';
+  assert.deepEqual(parseImports('pkg/a.py', py), ['os', 'pkg.b', 'pkg', 'pkg.c', '.', '.b', '..', '..thing', 'mod.x', 'mod.x.y', 'mod.x.z']);
+  assert.equal(resolveImport('pkg/a.py', 'pkg.b', files), 'pkg/b.py');
+  assert.equal(resolveImport('pkg/a.py', 'pkg.c', files), 'pkg/c/__init__.py');
+  assert.equal(resolveImport('pkg/a.py', '.b', files), 'pkg/b.py');
+  assert.equal(resolveImport('pkg/a.py', '.', files), 'pkg/__init__.py');
+  assert.equal(resolveImport('src/mod/y.py', 'mod.x', files), 'src/mod/x.py');
+});
+
+test('context: import neighbours and BM25 hits, never the changed files, within the byte budget', async () => {
+  const f = fixture();
+  f.write('src/parser.ts', "import { lex } from './lexer.js';\nexport function parse(s: string) { return lex(s).length; }\n");
+  f.write('src/lexer.ts', 'export function lex(s: string) { return s.split(" "); }\n');
+  f.write('src/cli.ts', "import { parse } from './parser.ts';\nconsole.log(parse(process.argv[2]));\n");
+  f.write('docs/whitespace-tokenizer.md', 'The tokenizer splits on whitespace. Tabs and whitespace runs are one separator in the tokenizer.\n');
+  f.write('src/colors.ts', 'export const red = "#f00";\nexport const green = "#0f0";\n');
+  f.write('src/big-whitespace.ts', '// whitespace tokenizer whitespace\n' + 'export const pad = 0;\n'.repeat(3000));
+  for (let i = 0; i < 6; i++) f.write(`src/misc${i}.ts`, `export const m${i} = ${i}; // unrelated module number ${i}\n`);
+  const base = f.commit('initial');
+  f.write('src/parser.ts', "import { lex } from './lexer.js';\nexport function parse(s: string) { return lex(s.trim()).length; }\n");
+  f.commit('Tokenizer: treat whitespace runs as one separator');
+
+  const { tasks } = await mine([f.dir], { contextFiles: 3, contextBytes: 4000 });
+  const t = tasks[0];
+  assert.equal(t.base, base);
+  const got = Object.fromEntries(t.context.map((c) => [c.path, c.reason]));
+  assert.deepEqual(got, { 'src/lexer.ts': 'imports', 'docs/whitespace-tokenizer.md': 'bm25', 'src/cli.ts': 'imported-by' });
+  assert.ok(!t.context.some((c) => c.path === 'src/parser.ts'));
+  assert.ok(!t.context.some((c) => c.path === 'src/big-whitespace.ts'), 'over the byte budget');
+  assert.ok(t.context.find((c) => c.reason === 'bm25')!.score! > 0);
+  assert.equal(t.context.find((c) => c.path === 'src/lexer.ts')!.content, 'export function lex(s: string) { return s.split(" "); }\n');
+  assert.ok(t.stats.promptTokens > (t.text.length + t.changes[0].old!.length) / 4, 'context counts in the prompt tokens');
+
+  const none = await mine([f.dir], { contextFiles: 0 });
+  assert.deepEqual(none.tasks[0].context, []);
+  const one = await mine([f.dir], { contextFiles: 1 });
+  assert.equal(one.tasks[0].context.length, 1);
+});
+
+test('Python import graph and a tiny corpus (fewer than 3 indexable files) work', async () => {
+  const f = fixture();
+  f.write('pkg/__init__.py', '');
+  f.write('pkg/models.py', 'class User:\n    name = ""\n');
+  f.write('pkg/views.py', 'from pkg.models import User\n\ndef show(u: User):\n    return u.name\n');
+  f.write('pkg/urls.py', 'from . import views\n');
+  f.commit('initial');
+  f.write('pkg/views.py', 'from pkg.models import User\n\ndef show(u: User):\n    return u.name.title()\n');
+  f.commit('Show user names in title case');
+  const t = (await mine([f.dir], { contextFiles: 5 })).tasks[0];
+  const got = Object.fromEntries(t.context.map((c) => [c.path, c.reason]));
+  assert.equal(got['pkg/models.py'], 'imports');
+  assert.equal(got['pkg/urls.py'], 'imported-by');
+
+  const g = fixture();
+  g.write('a.md', 'alpha notes about the parser\n');
+  g.write('b.md', 'beta\n');
+  g.commit('initial');
+  g.write('b.md', 'beta\ngamma\n');
+  g.commit('Mention the parser in beta');
+  const tiny = (await mine([g.dir], { contextFiles: 3 })).tasks[0];
+  assert.deepEqual(tiny.context.map((c) => [c.path, c.reason]), [['a.md', 'bm25']]);
+});
