@@ -1,7 +1,21 @@
-// CLI commands of the rl area: flag parsing only, the work is done in src/.
+// CLI commands of the rl area: flag parsing only, the work is done in src/rl/.
 
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 
 export function registerRl(program: Command): void {
-  void program;
+  registerReward(program);
+}
+
+/** `pr-rl reward`: score any model's completions with the SWE-RL reward. */
+function registerReward(program: Command): void {
+  program.command('reward')
+    .description('score completions with the SWE-RL reward: per-output reward (−1 = format error), then mean, format-valid % and exact %')
+    .requiredOption('--tasks <tasks.jsonl>', 'the tasks the completions answer')
+    .requiredOption('--outputs <outputs.jsonl>', 'one JSON line per completion: {"id", "text"} or {"task_id", "completion"}')
+    .option('--out <scores.jsonl>', 'write one JSON record per output here instead of printing a line each')
+    .addOption(new Option('--mode <mode>', 'output format: search_replace|whole_file').choices(['search_replace', 'whole_file']).default('search_replace'))
+    .action(async (o: { tasks: string; outputs: string; out?: string; mode: 'search_replace' | 'whole_file' }) => {
+      const { runReward } = await import('../rl/reward.ts');
+      await runReward(o);
+    });
 }
