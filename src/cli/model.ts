@@ -3,9 +3,13 @@
 import type { Command } from 'commander';
 import { addConfigOptions, configFrom } from './options.ts';
 import { BPE_DEFAULTS, type BpeConfig } from '../tokenizer/bpe.ts';
+import { GENERATE_DEFAULTS, type GenerateConfig } from '../model/generate.ts';
+import { UserError } from '../util/errors.ts';
 
 export function registerModel(program: Command): void {
   registerTokenizer(program);
+  registerInit(program);
+  registerGenerate(program);
 }
 
 const BPE_HELP: { [K in keyof BpeConfig]: string } = {
@@ -38,4 +42,66 @@ function registerTokenizer(program: Command): void {
         `${(stats.bytes / stats.tokens).toFixed(2)} bytes/token, ${secs.toFixed(1)}s (${(stats.bytes / 1e6 / secs).toFixed(1)} MB/s) → ${opts.out}\n`,
     );
   });
+}
+
+/** `pr-rl init`: a randomly initialised model folder from a preset and a tokenizer. */
+function registerInit(program: Command): void {
+  program
+    .command('init')
+    .description('write a randomly initialised model folder (config.json, model.safetensors, tokenizer files)')
+    .option('--preset <name|file>', 'models/<name>.json preset or a JSON file of config.json fields', 'tiny')
+    .requiredOption('--tokenizer <dir>', 'tokenizer folder (sets vocab_size and bos/eos/pad ids; copied into the model folder)')
+    .requiredOption('--out <dir>', 'model folder to write, e.g. models/my-tiny')
+    .option('--seed <n>', 'initialisation seed', (v) => intArg('--seed', v), 0)
+    .option('--vocab-size <n>', "vocabulary size (0 = the tokenizer's; larger pads the embedding)", (v) => intArg('--vocab-size', v), 0)
+    .option('--force', 'overwrite an existing model folder', false)
+    .action(async (opts: { preset: string; tokenizer: string; out: string; seed: number; vocabSize: number; force: boolean }) => {
+      const fs = await import('node:fs');
+      const path = await import('node:path');
+      if (!opts.force && fs.existsSync(path.join(opts.out, 'config.json'))) throw new UserError(`${opts.out} already holds a model (use --force to overwrite)`);
+      const { initBackend } = await import('../model/backend.ts');
+      await initBackend('cpu');
+      const { initModelFolder } = await import('../model/weights.ts');
+      const { config, params } = await initModelFolder({ preset: opts.preset, tokenizer: opts.tokenizer, out: opts.out, seed: opts.seed, vocabSize: opts.vocabSize });
+      const c = config;
+      process.stdout.write(
+        `init: ${(params / 1e6).toFixed(2)} M parameters (D${c.hidden_size} L${c.num_hidden_layers} H${c.num_attention_heads}/${c.num_key_value_heads} ` +
+          `F${c.intermediate_size} V${c.vocab_size} ctx ${c.max_position_embeddings}${c.tie_word_embeddings ? ', tied head' : ''}) → ${opts.out}\n`,
+      );
+    });
+}
+
+const GENERATE_HELP: { [K in keyof GenerateConfig]: string } = {
+  maxNewTokens: 'most tokens to generate (stops earlier at eos)',
+  temperature: 'sampling temperature; 0 = greedy',
+  topP: 'nucleus sampling probability mass (1 = off)',
+  topK: 'keep only the k most likely tokens (0 = off)',
+  seed: 'sampling seed',
+  backend: 'tfjs backend: auto|webgpu|wasm|cpu (auto = webgpu on a real GPU, else wasm)',
+};
+
+/** `pr-rl generate`: print one completion for a task or a text. */
+function registerGenerate(program: Command): void {
+  const cmd = program
+    .command('generate')
+    .description('print the completion of a model for a task (tasks.jsonl:LINE, or a task id with --data) or for raw text')
+    .requiredOption('--model <dir>', 'model folder')
+    .requiredOption('--task <ref>', 'file.jsonl:N (1-based line), a task id (with --data), or text used as the prompt')
+    .option('--data <file>', 'tasks .jsonl file in which --task is an id')
+    .option('--show-prompt', 'print the prompt before the completion', false);
+  addConfigOptions(cmd, GENERATE_DEFAULTS, GENERATE_HELP);
+  cmd.action(async (opts: { model: string; task: string; data?: string; showPrompt: boolean }) => {
+    const { runGenerate } = await import('../model/generate.ts');
+    const log = (l: string) => process.stderr.write(l + '\n');
+    const r = await runGenerate({ model: opts.model, task: opts.task, data: opts.data, config: configFrom(cmd, GENERATE_DEFAULTS), log });
+    if (opts.showPrompt) process.stdout.write(r.prompt + '\n');
+    process.stdout.write(r.completion + '\n');
+    log(`generate: ${r.newTokens} tokens after a ${r.promptTokens}-token prompt in ${r.seconds.toFixed(2)}s (${(r.newTokens / Math.max(r.seconds, 1e-9)).toFixed(1)} tok/s)${r.truncated ? ', stopped at the token limit' : ''}`);
+  });
+}
+
+function intArg(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} expects a non-negative integer, got "${v}"`);
+  return n;
 }

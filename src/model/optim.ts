@@ -62,8 +62,9 @@ export class AdamW {
     this.weightDecay = o.weightDecay;
     const decays = opts.decays ?? ((v: tf.Variable) => v.rank >= 2);
     this.decay = this.vars.map((v, i) => decays(v, i));
-    this.m = this.vars.map((x) => tf.variable(tf.zeros(x.shape), false));
-    this.v = this.vars.map((x) => tf.variable(tf.zeros(x.shape), false));
+    // tidy disposes the zeros tensors; the variables keep their (ref-counted) data.
+    this.m = tf.tidy(() => this.vars.map((x) => tf.variable(tf.zeros(x.shape), false)));
+    this.v = tf.tidy(() => this.vars.map((x) => tf.variable(tf.zeros(x.shape), false)));
   }
 
   /** Steps taken so far. */

@@ -1,0 +1,121 @@
+// Training and sampling throughput of the tfjs policy against PyTorch on this machine: the same
+// Llama-style shape (V4096, D256, L4, H4, B8, T256; Adam) in tfjs (wasm by default) and in PyTorch eager
+// fp32 (bench/train_torch.py, when `import torch` works), alternating the two sides `--rounds` times
+// because the cores may be shared. Prints tokens/s (wall and per CPU-second), the ratios, peak RSS.
+// Run: npm run bench:train [-- --backend wasm --rounds 2 --steps 4]
+
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendKind } from '../src/model/backend.ts';
+import { Transformer, tokenLogprobs, type LlamaConfig } from '../src/model/transformer.ts';
+import { generate } from '../src/model/sample.ts';
+import { Rng } from '../src/util/rng.ts';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const S = {
+  backend: arg('backend', 'wasm') as BackendKind,
+  vocab: +arg('vocab', '4096'), dim: +arg('dim', '256'), layers: +arg('layers', '4'), heads: +arg('heads', '4'),
+  ffn: +arg('ffn', '688'), batch: +arg('batch', '8'), seq: +arg('seq', '256'), steps: +arg('steps', '4'),
+  rounds: +arg('rounds', '2'), sampleBatch: +arg('sample-batch', '8'), prompt: +arg('prompt', '16'), newTokens: +arg('new-tokens', '128'),
+  torch: arg('torch', 'auto'),
+};
+
+interface Result { train_tok_s: number; train_tok_cpu_s: number; sample_tok_s: number; sample_tok_cpu_s: number; peak_rss_mb: number }
+
+const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+
+async function tfjsSide(model: Transformer): Promise<Result> {
+  const { batch: B, seq: T } = S;
+  const rng = new Rng(1);
+  const ids = tf.tensor2d(Int32Array.from({ length: B * T }, () => rng.int(S.vocab)), [B, T], 'int32');
+  const opt = tf.train.adam(1e-3);
+  const step = async () => {
+    const loss = tf.tidy(() => opt.minimize(() => tf.neg(tf.mean(tokenLogprobs(model, ids))) as tf.Scalar, true, model.trainableVariables())!);
+    await loss.data();
+    loss.dispose();
+  };
+  await step(); // warm-up (kernels, allocator)
+  const before = tf.memory().numTensors;
+  let t0 = performance.now();
+  let c0 = process.cpuUsage();
+  for (let i = 0; i < S.steps; i++) await step();
+  const trainWall = (performance.now() - t0) / 1000 / S.steps;
+  const trainCpu = cpuSeconds(process.cpuUsage(c0)) / S.steps;
+  if (tf.memory().numTensors !== before) console.error(`warning: tensor count moved ${before} → ${tf.memory().numTensors} during training`);
+  opt.dispose();
+  ids.dispose();
+
+  const prompts = Array.from({ length: S.sampleBatch }, () => Array.from({ length: S.prompt }, () => rng.int(S.vocab)));
+  const opts = { maxNewTokens: S.newTokens, temperature: 1, topP: 1, topK: 0, stopTokens: [], rng: new Rng(2) };
+  await generate(model, prompts, { ...opts, maxNewTokens: 4 });
+  t0 = performance.now();
+  c0 = process.cpuUsage();
+  const out = await generate(model, prompts, opts);
+  const sampleWall = (performance.now() - t0) / 1000;
+  const sampleCpu = cpuSeconds(process.cpuUsage(c0));
+  const n = out.tokens.reduce((a, t) => a + t.length, 0);
+  return {
+    train_tok_s: (B * T) / trainWall, train_tok_cpu_s: (B * T) / trainCpu,
+    sample_tok_s: n / sampleWall, sample_tok_cpu_s: n / sampleCpu,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+/** python3 with torch: the PATH one, else Debian's (python3-torch installs for /usr/bin/python3). */
+function torchPython(): string | null {
+  for (const py of ['python3', '/usr/bin/python3']) {
+    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
+  }
+  return null;
+}
+
+function torchSide(py: string): Result & { torch: string; threads: number } {
+  const script = path.join(import.meta.dirname, 'train_torch.py');
+  const args = [script, '--vocab', S.vocab, '--dim', S.dim, '--layers', S.layers, '--heads', S.heads, '--ffn', S.ffn, '--batch', S.batch,
+    '--seq', S.seq, '--steps', S.steps, '--warmup', 1, '--sample-batch', S.sampleBatch, '--prompt', S.prompt, '--new-tokens', S.newTokens].map(String);
+  const r = spawnSync(py, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`train_torch.py failed: ${r.stderr.trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+const fmt = (x: number) => x.toFixed(0).padStart(7);
+
+async function main(): Promise<void> {
+  const info = await initBackend(S.backend);
+  const config: LlamaConfig = {
+    hidden_size: S.dim, num_hidden_layers: S.layers, num_attention_heads: S.heads, num_key_value_heads: S.heads,
+    intermediate_size: S.ffn, vocab_size: S.vocab, rope_theta: 10000, max_position_embeddings: Math.max(1024, S.seq, S.prompt + S.newTokens),
+    rms_norm_eps: 1e-5, tie_word_embeddings: false, bos_token_id: 0, eos_token_id: 1,
+  };
+  const model = Transformer.init(config, 0);
+  const py = S.torch === 'off' ? null : torchPython();
+  console.log(`shape V${S.vocab} D${S.dim} L${S.layers} H${S.heads} F${S.ffn} | train B${S.batch}×T${S.seq} Adam | sample B${S.sampleBatch}, prompt ${S.prompt}, ${S.newTokens} new | ${(model.numParams() / 1e6).toFixed(2)} M params`);
+  console.log(`tfjs ${info.backend}${info.adapter ? ` (${info.adapter})` : ''} vs ${py ? `PyTorch (${py})` : 'no PyTorch (python3 -c "import torch" failed)'}`);
+  console.log('side    round  train tok/s  train tok/cpu-s  sample tok/s  sample tok/cpu-s');
+  const tfjs: Result[] = [];
+  const torch: Result[] = [];
+  for (let r = 0; r < S.rounds; r++) {
+    const a = await tfjsSide(model);
+    tfjs.push(a);
+    console.log(`tfjs    ${r + 1}      ${fmt(a.train_tok_s)}      ${fmt(a.train_tok_cpu_s)}        ${fmt(a.sample_tok_s)}      ${fmt(a.sample_tok_cpu_s)}`);
+    if (py) {
+      const b = torchSide(py);
+      torch.push(b);
+      console.log(`torch   ${r + 1}      ${fmt(b.train_tok_s)}      ${fmt(b.train_tok_cpu_s)}        ${fmt(b.sample_tok_s)}      ${fmt(b.sample_tok_cpu_s)}   (torch ${b.torch}, ${b.threads} thread${b.threads > 1 ? 's' : ''})`);
+    }
+  }
+  const best = (xs: Result[], k: keyof Result) => Math.max(...xs.map((x) => x[k]));
+  console.log(`peak RSS: tfjs ${best(tfjs, 'peak_rss_mb').toFixed(0)} MB${torch.length ? `, torch ${best(torch, 'peak_rss_mb').toFixed(0)} MB` : ''}`);
+  if (torch.length) {
+    for (const k of ['train_tok_s', 'train_tok_cpu_s', 'sample_tok_s', 'sample_tok_cpu_s'] as const) {
+      console.log(`ratio tfjs/torch ${k.padEnd(17)} ${(best(tfjs, k) / best(torch, k)).toFixed(2)}×  (best of ${S.rounds} rounds each)`);
+    }
+  }
+  model.dispose();
+}
+
+await main();
