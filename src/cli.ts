@@ -8,6 +8,8 @@ import { registerData } from './cli/data.ts';
 import { registerModel } from './cli/model.ts';
 import { registerRl } from './cli/rl.ts';
 import { registerEval } from './cli/eval.ts';
+import { registerTrain } from './cli/train.ts';
+import { registerDemo } from './cli/demo.ts';
 
 const program = new Command('pr-rl')
   .description('Train a small transformer to work as a software engineer by RL (GRPO) on pull requests.')
@@ -18,6 +20,8 @@ registerData(program);
 registerModel(program);
 registerRl(program);
 registerEval(program);
+registerTrain(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,78 @@
+// CLI commands `sft` and `train`: flags map 1:1 to SftConfig / TrainConfig (src/config.ts).
+
+import type { Command } from 'commander';
+import { SFT_DEFAULTS, TRAIN_DEFAULTS, type SftConfig, type TrainConfig } from '../config.ts';
+import { addConfigOptions, configFrom } from './options.ts';
+
+const RUN_HELP = {
+  backend: 'tensor backend: auto|webgpu|wasm|cpu (auto = webgpu when a GPU adapter exists, else wasm)',
+  seed: 'random seed (data order, sampling)',
+  maxSeqLen: 'longest prompt + completion in tokens; longer tasks are skipped',
+};
+
+const SFT_HELP: { [K in keyof SftConfig]: string } = {
+  ...RUN_HELP,
+  steps: 'optimizer steps',
+  batchSize: 'sequences per step',
+  lr: 'peak learning rate (AdamW)',
+  schedule: 'LR schedule after warm-up: cosine|linear|constant',
+  warmup: 'linear warm-up steps',
+  minLrFrac: 'final LR as a fraction of the peak',
+  weightDecay: 'decoupled weight decay',
+  maxGradNorm: 'clip gradients to this global norm (0 = off)',
+  saveEvery: 'write the model folder every N steps (0 = only at the end)',
+};
+
+const TRAIN_HELP: { [K in keyof TrainConfig]: string } = {
+  ...RUN_HELP,
+  curriculum: 'task order: size|files|tokens|random|adaptive|none (size = smallest changes first)',
+  pacing: 'how fast the curriculum opens: linear|root|step',
+  pacingStart: 'fraction of the sorted tasks available at step 0',
+  groupSize: 'completions sampled per prompt (G ≥ 2)',
+  promptsPerStep: 'prompts per optimizer step',
+  steps: 'GRPO steps (raise it with --resume to train longer)',
+  lr: 'learning rate (AdamW, constant after warm-up)',
+  warmup: 'linear warm-up steps',
+  weightDecay: 'decoupled weight decay',
+  maxGradNorm: 'clip gradients to this global norm (0 = off)',
+  beta: 'KL weight to the frozen reference policy (k3 estimator; 0 = none)',
+  clipLow: 'ratio clip below: 1 - clip-low',
+  clipHigh: 'ratio clip above: 1 + clip-high (DAPO clip-higher)',
+  loss: 'loss aggregation: grpo|dapo|dr_grpo',
+  scaleStd: 'divide advantages by the group reward std (--no-scale-std = Dr. GRPO)',
+  mu: 'optimisation passes per batch of rollouts (μ)',
+  maskTruncated: 'no gradient from truncated completions (--no-mask-truncated to keep them)',
+  temperature: 'sampling temperature for rollouts',
+  topP: 'nucleus sampling threshold (1 = off)',
+  topK: 'top-k sampling (0 = off)',
+  maxNewTokens: 'completion budget in tokens',
+  rewardMode: 'reward: search_replace|whole_file',
+  evalEvery: 'evaluate on held-out tasks every N steps (0 = never)',
+  evalTasks: 'held-out tasks in each periodic evaluation',
+  ckptEvery: 'checkpoint every N steps (also on SIGINT/SIGTERM)',
+  keepLast: 'complete checkpoints to keep',
+};
+
+export function registerTrain(program: Command): void {
+  const sftCmd = program.command('sft')
+    .description('supervised warm-up: train the policy on prompt → oracle SEARCH/REPLACE edits (loss on the answer only)')
+    .requiredOption('--model <dir>', 'model folder to start from (config.json, model.safetensors, tokenizer)')
+    .requiredOption('--data <tasks.jsonl>', 'training tasks')
+    .requiredOption('--out <dir>', 'output model folder');
+  addConfigOptions(sftCmd, SFT_DEFAULTS, SFT_HELP).action(async (o) => {
+    const { sft } = await import('../rl/sft.ts');
+    await sft({ model: o.model, data: o.data, out: o.out, config: configFrom(sftCmd, SFT_DEFAULTS) });
+  });
+
+  const trainCmd = program.command('train')
+    .description('GRPO on the SWE-RL reward, in curriculum order; checkpoints and resumes exactly')
+    .requiredOption('--model <dir>', 'model folder to start from (e.g. the output of `pr-rl sft`)')
+    .requiredOption('--data <train.jsonl>', 'training tasks')
+    .option('--heldout <heldout.jsonl>', 'held-out tasks for the periodic evaluation')
+    .requiredOption('--out <dir>', 'run folder: metrics.jsonl, samples.jsonl, checkpoints/, final/')
+    .option('--resume', 'continue from the newest complete checkpoint in --out', false);
+  addConfigOptions(trainCmd, TRAIN_DEFAULTS, TRAIN_HELP).action(async (o) => {
+    const { train } = await import('../rl/trainer.ts');
+    await train({ model: o.model, data: o.data, heldout: o.heldout, out: o.out, resume: !!o.resume, config: configFrom(trainCmd, TRAIN_DEFAULTS) });
+  });
+}

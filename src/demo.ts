@@ -1,0 +1,103 @@
+// `pr-rl demo`: the whole pipeline on the embedded default data, in one process, on a CPU in
+// minutes: tokenizer → tiny model → SFT warm-up → GRPO (--curriculum size) → held-out eval of
+// SFT-only and SFT+GRPO → paired comparison → HTML report. Each stage is the library call behind
+// the CLI command of the same name; this file only wires them and picks demo-sized settings.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SftConfig, TrainConfig } from './config.ts';
+import type { EvalConfig } from './eval/evaluate.ts';
+import { UserError } from './util/errors.ts';
+import { fmtDuration } from './util/progress.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface DemoConfig {
+  /** Output folder for every stage. */
+  out: string;
+  /** Training and held-out tasks. */
+  train: string;
+  heldout: string;
+  /** Model preset (models/<preset>.json). */
+  preset: string;
+  vocabSize: number;
+  seed: number;
+  backend: 'auto' | 'webgpu' | 'wasm' | 'cpu';
+  sftSteps: number;
+  grpoSteps: number;
+  /** Held-out tasks evaluated (0 = all). */
+  evalTasks: number;
+}
+
+export const DEMO_DEFAULTS: DemoConfig = {
+  out: 'runs/demo',
+  train: path.join(ROOT, 'data/default/train.jsonl'),
+  heldout: path.join(ROOT, 'data/default/heldout.jsonl'),
+  preset: 'tiny',
+  vocabSize: 2048,
+  seed: 1,
+  backend: 'auto',
+  sftSteps: 300,
+  grpoSteps: 40,
+  evalTasks: 0,
+};
+
+/** Settings shared by the demo's stages, sized for 2 CPU cores. */
+const SEQ = { maxSeqLen: 320 };
+const SFT: Partial<SftConfig> = { ...SEQ, batchSize: 16, lr: 2e-3, warmup: 20, schedule: 'cosine', saveEvery: 0 };
+const GRPO: Partial<TrainConfig> = {
+  ...SEQ, curriculum: 'size', groupSize: 8, promptsPerStep: 4, lr: 2e-4, maxNewTokens: 64, temperature: 1.0,
+  evalEvery: 10, evalTasks: 16, ckptEvery: 10, beta: 0, loss: 'dapo',
+};
+const EVAL: Partial<EvalConfig> = { ...SEQ, k: 0, greedy: true, maxNewTokens: 64 };
+
+export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) => process.stderr.write(l + '\n')): Promise<{ report: string; verdict: string }> {
+  const cfg = { ...DEMO_DEFAULTS, ...partial };
+  for (const f of [cfg.train, cfg.heldout])
+    if (!fs.existsSync(f)) throw new UserError(`${f}: missing; regenerate the default data with: node --import tsx scripts/make-default-data.ts`);
+  const t0 = Date.now();
+  const dir = (name: string) => path.join(cfg.out, name);
+  const stage = (name: string) => log(`\n== demo: ${name} (${fmtDuration((Date.now() - t0) / 1000)} elapsed)`);
+  fs.mkdirSync(cfg.out, { recursive: true });
+
+  stage('tokenizer');
+  const { corpusTexts } = await import('./tokenizer/corpus.ts');
+  const { trainTokenizer, saveTokenizer, resolveBpeConfig } = await import('./tokenizer/bpe.ts');
+  const bpeCfg = resolveBpeConfig({ vocabSize: cfg.vocabSize });
+  const { bpe } = trainTokenizer(corpusTexts([cfg.train]), bpeCfg, log);
+  saveTokenizer(dir('tokenizer'), bpe, bpeCfg);
+
+  stage(`init ${cfg.preset} model`);
+  const { initModelFolder } = await import('./model/weights.ts');
+  await initModelFolder({ preset: cfg.preset, tokenizer: dir('tokenizer'), out: dir('init'), seed: cfg.seed, overrides: { max_position_embeddings: SEQ.maxSeqLen } });
+
+  stage('SFT warm-up');
+  const { sft } = await import('./rl/sft.ts');
+  await sft({ model: dir('init'), data: cfg.train, out: dir('sft'), config: { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend }, log });
+
+  stage('GRPO, curriculum size');
+  const { train } = await import('./rl/trainer.ts');
+  await train({
+    model: dir('sft'), data: cfg.train, heldout: cfg.heldout, out: dir('grpo'), resume: false,
+    config: { ...GRPO, steps: cfg.grpoSteps, seed: cfg.seed, backend: cfg.backend }, log,
+  });
+
+  const { runEval } = await import('./eval/evaluate.ts');
+  const evalCfg = { ...EVAL, seed: cfg.seed, backend: cfg.backend, limit: cfg.evalTasks };
+  stage('held-out eval: SFT only');
+  await runEval({ model: dir('sft'), data: cfg.heldout, out: dir('eval-sft.json'), config: evalCfg, log });
+  stage('held-out eval: SFT + GRPO');
+  await runEval({ model: dir('grpo/final'), data: cfg.heldout, out: dir('eval-grpo.json'), config: evalCfg, log });
+
+  stage('compare (paired, A = SFT only, B = SFT + GRPO)');
+  const { runCompare } = await import('./eval/compare.ts');
+  const cmp = runCompare({ a: dir('eval-sft.json'), b: dir('eval-grpo.json'), allowDifferentTasks: false, json: false, print: log });
+
+  stage('report');
+  const { runReport } = await import('./eval/report.ts');
+  const report = runReport({ run: dir('grpo'), evals: [dir('eval-sft.json'), dir('eval-grpo.json')], log });
+  const verdict = cmp.metrics.find((m) => m.metric === 'greedy_reward' || m.metric === 'reward')?.verdict ?? 'n/a';
+  log(`\ndemo: done in ${fmtDuration((Date.now() - t0) / 1000)}. Mean held-out reward: ${verdict}. Report: ${path.resolve(report)}`);
+  return { report, verdict };
+}

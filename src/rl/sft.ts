@@ -1,0 +1,108 @@
+// Supervised warm-up: teach the policy the answer format by maximising the likelihood of the oracle
+// SEARCH/REPLACE completion given the prompt (loss on completion tokens only), with AdamW, an LR
+// schedule and gradient clipping. Writes the model folder every `saveEvery` steps and at the end.
+// It knows nothing about rewards or GRPO; those live in trainer.ts.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { resolveSftConfig, type SftConfig } from '../config.ts';
+import { readTasks } from '../data/task.ts';
+import { initBackend } from '../model/backend.ts';
+import { loadModel, saveModel } from '../model/weights.ts';
+import { tokenLogprobs, type Transformer } from '../model/transformer.ts';
+import { AdamW, clipGradNorm, lrAt } from '../model/optim.ts';
+import { Rng } from '../util/rng.ts';
+import { fmtDuration } from '../util/progress.ts';
+import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
+
+export interface SftOptions {
+  model: string;
+  data: string;
+  out: string;
+  config: Partial<SftConfig>;
+  log?: (line: string) => void;
+}
+
+export interface SftResult {
+  firstLoss: number;
+  lastLoss: number;
+  steps: number;
+}
+
+/** Mean negative log-likelihood of the completion tokens. */
+export function completionNll(model: Transformer, ids: tf.Tensor2D, mask: tf.Tensor2D, from = 0): tf.Scalar {
+  return tf.tidy(() => {
+    const lp = tokenLogprobs(model, ids, from); // [B, T-1-from]
+    return tf.neg(tf.div(tf.sum(tf.mul(lp, mask)), tf.maximum(tf.sum(mask), 1))) as tf.Scalar;
+  });
+}
+
+export async function sft(opts: SftOptions): Promise<SftResult> {
+  const cfg = resolveSftConfig(opts.config);
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  await initBackend(cfg.backend, log);
+  const { model, tokenizer } = await loadModel(opts.model);
+  const tasks = await readTasks(opts.data);
+  const { kept, tooLong } = encodeTasks(tokenizer, tasks, Math.min(cfg.maxSeqLen, model.config.max_position_embeddings), opts.data);
+  log(`sft: ${kept.length} examples (${tooLong} longer than ${cfg.maxSeqLen} tokens skipped), ${cfg.steps} steps of ${cfg.batchSize}`);
+
+  const rng = new Rng(cfg.seed);
+  const opt = new AdamW(model.trainableVariables(), { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  let order: EncodedTask[] = rng.shuffle(kept);
+  let cursor = 0;
+  const nextBatch = (): EncodedTask[] => {
+    const out: EncodedTask[] = [];
+    while (out.length < cfg.batchSize) {
+      if (cursor >= order.length) {
+        order = rng.shuffle(kept);
+        cursor = 0;
+      }
+      out.push(order[cursor++]);
+    }
+    return out;
+  };
+
+  const metricsFile = path.join(opts.out, 'sft-metrics.jsonl');
+  fs.mkdirSync(opts.out, { recursive: true });
+  fs.writeFileSync(metricsFile, '');
+  const t0 = Date.now();
+  let tokensSeen = 0;
+  let firstLoss = NaN;
+  let lastLoss = NaN;
+  let ema = NaN;
+  for (let step = 0; step < cfg.steps; step++) {
+    const pairs = nextBatch().map((e) => ({ prompt: e.prompt, completion: e.oracle }));
+    // Predictions inside every prompt carry no loss: skip them in the output head.
+    const from = Math.min(...pairs.map((p) => p.prompt.length)) - 1;
+    const batch = packBatch(pairs, tokenizer.padId, from);
+    const lr = lrAt(step, { kind: cfg.schedule, warmup: cfg.warmup, total: cfg.steps, lr: cfg.lr, minLrFrac: cfg.minLrFrac });
+    const { value, grads } = tf.variableGrads(() => completionNll(model, batch.ids, batch.mask, from));
+    const clipped = cfg.maxGradNorm > 0 ? clipGradNorm(grads, cfg.maxGradNorm) : { grads, norm: null };
+    opt.step(clipped.grads, lr);
+    tf.dispose([batch.ids, batch.mask]);
+    tf.dispose(Object.values(grads));
+    if (clipped.grads !== grads) tf.dispose(Object.values(clipped.grads));
+    clipped.norm?.dispose();
+    tokensSeen += batch.tokens;
+
+    const isLog = step === 0 || step === cfg.steps - 1 || (step + 1) % 10 === 0;
+    if (isLog) {
+      const loss = (await value.data())[0];
+      if (step === 0) firstLoss = loss;
+      lastLoss = loss;
+      ema = isNaN(ema) ? loss : 0.7 * ema + 0.3 * loss;
+      const secs = (Date.now() - t0) / 1000;
+      const eta = (secs / (step + 1)) * (cfg.steps - step - 1);
+      log(`sft ${step + 1}/${cfg.steps} | loss ${loss.toFixed(4)} | lr ${lr.toExponential(2)} | ${fmtDuration(secs)} | ${Math.round(tokensSeen / secs)} tok/s | eta ${fmtDuration(eta)}`);
+      fs.appendFileSync(metricsFile, JSON.stringify({ step: step + 1, loss, lr, tokens: tokensSeen, seconds: secs }) + '\n');
+    }
+    value.dispose();
+    if (cfg.saveEvery > 0 && (step + 1) % cfg.saveEvery === 0 && step + 1 < cfg.steps) await saveModel(opts.out, model, opts.model);
+  }
+  await saveModel(opts.out, model, opts.model);
+  opt.dispose();
+  model.dispose();
+  log(`sft: done in ${fmtDuration((Date.now() - t0) / 1000)}, loss ${firstLoss.toFixed(4)} → ${lastLoss.toFixed(4)}, model in ${opts.out}`);
+  return { firstLoss, lastLoss, steps: cfg.steps };
+}

@@ -1,0 +1,348 @@
+// The GRPO training loop, flat and top to bottom: pick prompts (curriculum) → sample G completions
+// each → reward → group advantages → loss/backward → AdamW step → log → checkpoint. All loop state
+// lives in one TrainState that checkpoints save and restore whole, so a resumed run continues
+// exactly. The losses live in grpo.ts, sampling in sample.ts, scoring in reward.ts.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { resolveTrainConfig, type TrainConfig } from '../config.ts';
+import { readTasks, taskSize, type Task } from '../data/task.ts';
+import { orderTasks, curriculumWindow, AdaptiveSampler, type AdaptiveState } from '../data/curriculum.ts';
+import { initBackend } from '../model/backend.ts';
+import { loadModel, saveModel } from '../model/weights.ts';
+import { tokenLogprobs, type Transformer, type LlamaConfig } from '../model/transformer.ts';
+import { generate } from '../model/sample.ts';
+import { AdamW, clipGradNorm, lrAt, packAdamW, unpackAdamW } from '../model/optim.ts';
+import { advantages, grpoLoss, readStats, type GrpoStats } from './grpo.ts';
+import { reward } from './reward.ts';
+import { saveCheckpoint, latestCheckpoint, loadCheckpoint, type TensorData } from './checkpoint.ts';
+import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
+import { Rng, type RngState } from '../util/rng.ts';
+import { UserError } from '../util/errors.ts';
+import { fmtDuration } from '../util/progress.ts';
+import { writeFileAtomic } from '../util/fsx.ts';
+import { meanCI } from '../eval/stats.ts';
+
+export interface TrainOptions {
+  model: string;
+  data: string;
+  heldout?: string;
+  out: string;
+  resume: boolean;
+  config: Partial<TrainConfig>;
+  log?: (line: string) => void;
+  /** Stop after this many steps of this invocation (tests: interrupt and resume). */
+  stopAfter?: number;
+  /** Scores a completion; default: the SWE-RL reward (reward.ts). Tests pass a fake with a dense signal. */
+  score?: ScoreFn;
+}
+
+export type ScoreFn = (task: Task, completion: string) => { reward: number; formatOk: boolean; exact: boolean };
+
+/** Everything the loop carries from step to step; saved and restored whole. */
+interface TrainState {
+  step: number;
+  rng: RngState;
+  adaptive: AdaptiveState | null;
+  rewardEma: number | null;
+  tokensSeen: number;
+  seconds: number;
+}
+
+/** What a checkpoint's state.json holds (tensors hold the weights and AdamW moments). */
+interface SavedState {
+  config: TrainConfig;
+  loop: TrainState;
+  optimizerStep: number;
+  modelConfig: LlamaConfig;
+}
+
+/** The model's parameters as named host arrays, for a checkpoint. */
+async function paramTensors(model: Transformer, prefix: string): Promise<Record<string, TensorData>> {
+  const out: Record<string, TensorData> = {};
+  for (const [name, v] of model.params) out[prefix + name] = { shape: [...v.shape], data: ((await v.data()) as Float32Array).slice() };
+  return out;
+}
+
+/** Restores parameters saved by paramTensors. */
+function assignParams(model: Transformer, tensors: Record<string, TensorData>, prefix: string, where: string): void {
+  for (const [name, v] of model.params) {
+    const t = tensors[prefix + name];
+    if (!t || t.data.length !== v.size) throw new UserError(`${where}: checkpoint does not match the model (${prefix + name}); resume with the same --model`);
+    v.assign(tf.tensor(t.data, v.shape, 'float32'));
+  }
+}
+
+interface StepRecord {
+  step: number;
+  reward_mean: number;
+  reward_std: number;
+  format_ok: number;
+  exact: number;
+  frac_reward_zero_std: number;
+  kl: number;
+  clip_ratio: number;
+  completion_len: number;
+  truncated: number;
+  tokens_per_s: number;
+  task_size: number;
+  lr: number;
+  loss: number;
+  grad_norm: number;
+  seconds: number;
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+const std = (xs: number[]) => {
+  const m = mean(xs);
+  return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)));
+};
+
+/** Picks this step's prompts from the curriculum's available window. */
+function pickTasks(sorted: EncodedTask[], cfg: TrainConfig, state: TrainState, rng: Rng, adaptive: AdaptiveSampler | null): EncodedTask[] {
+  if (adaptive) return adaptive.sample(cfg.promptsPerStep, rng).map((i: number) => sorted[i]);
+  const paced = cfg.curriculum !== 'random' && cfg.curriculum !== 'none';
+  const p = state.step / Math.max(1, cfg.steps - 1);
+  const window = paced ? curriculumWindow(sorted, p, { kind: cfg.pacing, start: cfg.pacingStart }, cfg.promptsPerStep) : sorted;
+  const picked: EncodedTask[] = [];
+  for (let i = 0; i < cfg.promptsPerStep; i++) picked.push(window[rng.int(window.length)]);
+  return picked;
+}
+
+/** Greedy evaluation of the current policy on a fixed held-out sample: mean reward ± 95 % CI. */
+async function quickEval(model: Transformer, tasks: EncodedTask[], cfg: TrainConfig, eosId: number, decode: (ids: number[]) => string, score: ScoreFn) {
+  const rewards: number[] = [];
+  let fmt = 0;
+  let exact = 0;
+  for (const t of tasks) {
+    const { tokens } = await generate(model, [t.prompt], {
+      maxNewTokens: cfg.maxNewTokens, temperature: 0, topP: 1, topK: 0, stopTokens: [eosId], rng: new Rng(0),
+    });
+    const r = score(t.task, decode(tokens[0]));
+    rewards.push(r.reward);
+    fmt += r.formatOk ? 1 : 0;
+    exact += r.exact ? 1 : 0;
+  }
+  const n = rewards.length;
+  const ci = meanCI(rewards);
+  return { reward_mean: ci.mean, reward_ci: ci.hi === null ? 0 : ci.hi - ci.mean, format_ok: fmt / n, exact: exact / n, n };
+}
+
+export async function train(opts: TrainOptions): Promise<{ steps: number; last: StepRecord | null }> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const ckptDir = path.join(opts.out, 'checkpoints');
+  const resumeFrom = opts.resume ? latestCheckpoint(ckptDir, (m) => log(`train: ${m}`)) : null;
+  if (opts.resume && !resumeFrom) log(`train: --resume given but no complete checkpoint in ${ckptDir}; starting fresh`);
+  const saved = resumeFrom ? loadCheckpoint<SavedState>(resumeFrom.dir) : null;
+  // On resume, the saved config wins (the model shape and the data order depend on it), except for
+  // the total number of steps, which a user may raise to train longer.
+  const cfg = resolveTrainConfig(saved ? { ...saved.state.config, ...(opts.config.steps ? { steps: opts.config.steps } : {}) } : opts.config);
+  await initBackend(cfg.backend, log);
+
+  const { model, tokenizer } = await loadModel(opts.model);
+  const ref = cfg.beta > 0 ? (await loadModel(opts.model)).model : null;
+  if (saved) {
+    assignParams(model, saved.tensors, 'model.', resumeFrom!.dir);
+    if (ref) assignParams(ref, saved.tensors, 'ref.', resumeFrom!.dir);
+  }
+  const maxLen = Math.min(cfg.maxSeqLen, model.config.max_position_embeddings);
+  const tasks = await readTasks(opts.data);
+  if (tasks.length === 0) throw new UserError(`${opts.data}: no tasks`);
+  // Leave room for the completion: a prompt must fit with maxNewTokens after it.
+  const { kept, tooLong } = encodeTasks(tokenizer, tasks, maxLen, opts.data);
+  const usable = kept.filter((e) => e.prompt.length + cfg.maxNewTokens + 1 <= maxLen);
+  if (usable.length === 0)
+    throw new UserError(`${opts.data}: no task's prompt fits in --max-seq-len ${maxLen} with --max-new-tokens ${cfg.maxNewTokens}; raise one or shorten the other`);
+  const byTask = new Map(usable.map((e) => [e.task, e]));
+  const sorted = orderTasks(usable.map((e) => e.task), cfg.curriculum === 'adaptive' ? 'size' : cfg.curriculum, new Rng(cfg.seed ^ 0x5eed))
+    .map((t) => byTask.get(t)!);
+  const heldout = opts.heldout ? encodeTasks(tokenizer, await readTasks(opts.heldout), maxLen, opts.heldout).kept
+    .filter((e) => e.prompt.length + cfg.maxNewTokens + 1 <= maxLen).slice(0, cfg.evalTasks) : [];
+  log(`train: ${sorted.length} tasks (${tooLong + kept.length - usable.length} too long for ${maxLen} tokens skipped), curriculum ${cfg.curriculum}, ${cfg.steps} steps × ${cfg.promptsPerStep} prompts × ${cfg.groupSize} samples`);
+
+  const opt = new AdamW(model.trainableVariables(), { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  const state: TrainState = saved
+    ? saved.state.loop
+    : { step: 0, rng: new Rng(cfg.seed).state(), adaptive: null, rewardEma: null, tokensSeen: 0, seconds: 0 };
+  if (saved) opt.load(unpackAdamW(saved.tensors, saved.state.optimizerStep));
+  const adaptive = cfg.curriculum === 'adaptive' ? new AdaptiveSampler(sorted.length, state.adaptive ?? undefined) : null;
+
+  fs.mkdirSync(opts.out, { recursive: true });
+  const metricsFile = path.join(opts.out, 'metrics.jsonl');
+  const samplesFile = path.join(opts.out, 'samples.jsonl');
+  if (!saved) {
+    writeFileAtomic(metricsFile, '');
+    writeFileAtomic(samplesFile, '');
+    fs.writeFileSync(path.join(opts.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  } else {
+    // Drop records past the checkpoint so the log equals an uninterrupted run's.
+    for (const f of [metricsFile, samplesFile]) {
+      const lines = fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
+      writeFileAtomic(f, lines.filter((l) => JSON.parse(l).step <= state.step).map((l) => l + '\n').join(''));
+    }
+    log(`train: resumed from ${resumeFrom!.dir} at step ${state.step}`);
+  }
+
+  let stopping = false;
+  const onSignal = () => {
+    if (!stopping) log('train: signal received, checkpointing after this step');
+    stopping = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const checkpoint = async () => {
+    const optState = await opt.state();
+    const tensors = { ...packAdamW(optState, opt.shapes()), ...(await paramTensors(model, 'model.')), ...(ref ? await paramTensors(ref, 'ref.') : {}) };
+    const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config };
+    saveCheckpoint(ckptDir, state.step, { tensors, state: savedState }, cfg.keepLast);
+  };
+
+  let last: StepRecord | null = null;
+  let ran = 0;
+  const decode = (ids: number[]) => tokenizer.decode(ids);
+  const score: ScoreFn = opts.score ?? ((task, text) => reward(task, text, { mode: cfg.rewardMode }));
+  try {
+    while (state.step < cfg.steps && !stopping && (opts.stopAfter === undefined || ran < opts.stopAfter)) {
+      const t0 = Date.now();
+      const rng = new Rng(state.rng);
+      const batch = pickTasks(sorted, cfg, state, rng, adaptive);
+
+      // Rollouts: G samples per prompt, scored on the host.
+      const pairs: { prompt: number[]; completion: number[] }[] = [];
+      const rewards: number[] = [];
+      const truncated: boolean[] = [];
+      let fmt = 0;
+      let exact = 0;
+      const samples: object[] = [];
+      for (const e of batch) {
+        const out = await generate(model, Array.from({ length: cfg.groupSize }, () => e.prompt), {
+          maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK,
+          stopTokens: [tokenizer.eosId], rng,
+        });
+        const groupRewards: number[] = [];
+        out.tokens.forEach((toks, i) => {
+          const text = decode(toks);
+          const r = score(e.task, text);
+          groupRewards.push(r.reward);
+          fmt += r.formatOk ? 1 : 0;
+          exact += r.exact ? 1 : 0;
+          truncated.push(out.truncated[i]);
+          pairs.push({ prompt: e.prompt, completion: out.truncated[i] ? toks : [...toks, tokenizer.eosId] });
+          if (i === 0) samples.push({ step: state.step + 1, task_id: e.task.id, reward: r.reward, completion: text });
+        });
+        rewards.push(...groupRewards);
+        adaptive?.update(sorted.indexOf(e), groupRewards);
+      }
+      const { adv, fracZeroStd } = advantages(rewards, cfg.groupSize, { scaleStd: cfg.scaleStd, level: 'group', eps: 1e-4 });
+
+      // Policy update: μ passes over this batch of rollouts, one micro-batch per group. A group's G
+      // completions share one prompt (no padding inside it), logits are computed only from the
+      // prompt's last token on, and memory stays bounded by G sequences whatever promptsPerStep is.
+      const G = cfg.groupSize;
+      const counted = (i: number) => !(cfg.maskTruncated && truncated[i]);
+      const batchInfo = { seqs: pairs.length, tokens: pairs.reduce((n, p, i) => n + (counted(i) ? p.completion.length : 0), 0) };
+      const micro = batch.map((e, g) => {
+        const packed = packBatch(pairs.slice(g * G, (g + 1) * G), tokenizer.padId, e.prompt.length - 1);
+        const from = e.prompt.length - 1;
+        return {
+          packed, from,
+          adv: adv.slice(g * G, (g + 1) * G),
+          truncated: truncated.slice(g * G, (g + 1) * G),
+          oldLogp: cfg.mu > 1 ? tf.tidy(() => tokenLogprobs(model, packed.ids, from)) : undefined, // [G, T-1-from]
+          refLogp: ref ? tf.tidy(() => tokenLogprobs(ref, packed.ids, from)) : undefined, // [G, T-1-from]
+        };
+      });
+      const lr = lrAt(state.step, { kind: 'constant', warmup: cfg.warmup, total: cfg.steps, lr: cfg.lr, minLrFrac: 1 });
+      let lossV = 0;
+      let gradNorm = 0;
+      let klV = 0;
+      let clipV = 0;
+      for (let it = 0; it < cfg.mu && batchInfo.tokens > 0; it++) {
+        const acc: tf.NamedTensorMap = {};
+        const last = it === cfg.mu - 1;
+        let weighted = { loss: 0, kl: 0, clip: 0, tokens: 0 };
+        for (const m of micro) {
+          let st: GrpoStats | null = null;
+          const { value, grads } = tf.variableGrads(() => {
+            const res = grpoLoss({
+              logp: tokenLogprobs(model, m.packed.ids, m.from), oldLogp: m.oldLogp, refLogp: m.refLogp, adv: m.adv, mask: m.packed.mask,
+              truncated: m.truncated, maskTruncated: cfg.maskTruncated, clipLow: cfg.clipLow, clipHigh: cfg.clipHigh,
+              beta: cfg.beta, lossType: cfg.loss, maxLen: cfg.maxNewTokens + 1, batch: batchInfo,
+            });
+            st = res.stats;
+            return res.loss;
+          });
+          for (const [name, g] of Object.entries(grads)) {
+            if (acc[name]) {
+              const sum = tf.add(acc[name], g);
+              tf.dispose([acc[name], g]);
+              acc[name] = sum;
+            } else acc[name] = g;
+          }
+          if (last) {
+            // Micro-batch losses sum to the batch loss; stats are token-weighted means.
+            const s = await readStats(st!);
+            weighted = { loss: weighted.loss + (await value.data())[0], kl: weighted.kl + s.kl * s.tokens, clip: weighted.clip + s.clipRatio * s.tokens, tokens: weighted.tokens + s.tokens };
+          } else tf.dispose(Object.values(st!));
+          value.dispose();
+        }
+        const clipped = cfg.maxGradNorm > 0 ? clipGradNorm(acc, cfg.maxGradNorm) : { grads: acc, norm: null };
+        opt.step(clipped.grads, lr);
+        if (last) {
+          lossV = weighted.loss;
+          klV = weighted.tokens ? weighted.kl / weighted.tokens : 0;
+          clipV = weighted.tokens ? weighted.clip / weighted.tokens : 0;
+          gradNorm = clipped.norm ? (await clipped.norm.data())[0] : 0;
+        }
+        tf.dispose(Object.values(acc));
+        if (clipped.grads !== acc) tf.dispose(Object.values(clipped.grads));
+        clipped.norm?.dispose();
+      }
+      for (const m of micro) tf.dispose([m.packed.ids, m.packed.mask, ...(m.oldLogp ? [m.oldLogp] : []), ...(m.refLogp ? [m.refLogp] : [])]);
+      const tokensThisStep = micro.reduce((n, m) => n + m.packed.tokens, 0);
+
+      state.step++;
+      state.rng = rng.state();
+      state.adaptive = adaptive ? adaptive.state() : null;
+      const rm = mean(rewards);
+      state.rewardEma = state.rewardEma === null ? rm : 0.9 * state.rewardEma + 0.1 * rm;
+      const secs = (Date.now() - t0) / 1000;
+      state.seconds += secs;
+      state.tokensSeen += tokensThisStep;
+      const N = rewards.length;
+      const complLen = mean(pairs.map((p) => p.completion.length));
+      last = {
+        step: state.step, reward_mean: rm, reward_std: std(rewards), format_ok: fmt / N, exact: exact / N,
+        frac_reward_zero_std: fracZeroStd, kl: klV, clip_ratio: clipV, completion_len: complLen,
+        truncated: truncated.filter(Boolean).length / N, tokens_per_s: tokensThisStep / secs,
+        task_size: mean(batch.map((e) => taskSize(e.task))), lr, loss: lossV, grad_norm: gradNorm, seconds: secs,
+      };
+      const eta = (state.seconds / state.step) * (cfg.steps - state.step);
+      log(`step ${state.step}/${cfg.steps} | reward ${rm.toFixed(3)}±${last.reward_std.toFixed(3)} | fmt ${pct(last.format_ok)} | exact ${pct(last.exact)} | zero-std ${pct(fracZeroStd)} | kl ${klV.toFixed(4)} | clip ${pct(clipV)} | len ${complLen.toFixed(0)} | trunc ${pct(last.truncated)} | size ${last.task_size.toFixed(1)} | ${secs.toFixed(1)} s | ${Math.round(last.tokens_per_s)} tok/s | eta ${fmtDuration(eta)}`);
+      fs.appendFileSync(metricsFile, JSON.stringify(last) + '\n');
+      fs.appendFileSync(samplesFile, samples.map((s) => JSON.stringify(s) + '\n').join(''));
+
+      if (heldout.length && cfg.evalEvery > 0 && (state.step % cfg.evalEvery === 0 || state.step === cfg.steps)) {
+        const ev = await quickEval(model, heldout, cfg, tokenizer.eosId, decode, score);
+        log(`eval @${state.step} | held-out reward ${ev.reward_mean.toFixed(3)}±${ev.reward_ci.toFixed(3)} | fmt ${pct(ev.format_ok)} | exact ${pct(ev.exact)} | n ${ev.n}`);
+        fs.appendFileSync(metricsFile, JSON.stringify({ kind: 'eval', step: state.step, ...ev }) + '\n');
+      }
+      ran++;
+      if ((cfg.ckptEvery > 0 && state.step % cfg.ckptEvery === 0) || state.step === cfg.steps || stopping) await checkpoint();
+    }
+    if (opts.stopAfter !== undefined && state.step < cfg.steps && !stopping) await checkpoint();
+    if (state.step >= cfg.steps) await saveModel(path.join(opts.out, 'final'), model, opts.model);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    opt.dispose();
+    model.dispose();
+    ref?.dispose();
+  }
+  log(`train: ${stopping ? 'stopped' : 'done'} at step ${state.step}/${cfg.steps}; run dir ${opts.out}`);
+  return { steps: state.step, last };
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
