@@ -34,7 +34,7 @@ export const DEMO_DEFAULTS: DemoConfig = {
   out: 'runs/demo',
   train: path.join(ROOT, 'data/default/train.jsonl'),
   heldout: path.join(ROOT, 'data/default/heldout.jsonl'),
-  preset: 'tiny',
+  preset: 'demo',
   vocabSize: 2048,
   seed: 1,
   backend: 'auto',
@@ -44,10 +44,10 @@ export const DEMO_DEFAULTS: DemoConfig = {
 };
 
 /** Settings shared by the demo's stages, sized for 2 CPU cores. */
-const SEQ = { maxSeqLen: 320 };
-const SFT: Partial<SftConfig> = { ...SEQ, batchSize: 16, lr: 2e-3, warmup: 20, schedule: 'cosine', saveEvery: 0 };
+const SEQ = { maxSeqLen: 256 };
+const SFT: Partial<SftConfig> = { ...SEQ, batchSize: 16, lr: 3e-3, warmup: 20, schedule: 'cosine', saveEvery: 0 };
 const GRPO: Partial<TrainConfig> = {
-  ...SEQ, curriculum: 'size', groupSize: 8, promptsPerStep: 4, lr: 2e-4, maxNewTokens: 64, temperature: 1.0,
+  ...SEQ, curriculum: 'size', groupSize: 8, promptsPerStep: 4, lr: 3e-4, maxNewTokens: 64, temperature: 0.7,
   evalEvery: 10, evalTasks: 16, ckptEvery: 10, beta: 0, loss: 'dapo',
 };
 const EVAL: Partial<EvalConfig> = { ...SEQ, k: 0, greedy: true, maxNewTokens: 64 };
