@@ -40,6 +40,8 @@ export interface SftConfig extends RunConfig {
   maxGradNorm: number;
   /** Write the model folder every N steps (0 = only at the end). */
   saveEvery: number;
+  /** Answer format to learn: SEARCH/REPLACE edits or whole new files (train and eval with the same). */
+  rewardMode: RewardMode;
 }
 
 export const SFT_DEFAULTS: SftConfig = {
@@ -55,6 +57,7 @@ export const SFT_DEFAULTS: SftConfig = {
   weightDecay: 0.01,
   maxGradNorm: 1.0,
   saveEvery: 100,
+  rewardMode: 'search_replace',
 };
 
 export interface TrainConfig extends RunConfig {
@@ -170,6 +173,7 @@ const SFT_RULES: Rule<SftConfig> = {
   weightDecay: num(0, 1),
   maxGradNorm: num(0),
   saveEvery: int(0),
+  rewardMode: oneOf(['search_replace', 'whole_file']),
 };
 
 const TRAIN_RULES: Rule<TrainConfig> = {

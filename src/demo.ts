@@ -28,6 +28,8 @@ export interface DemoConfig {
   grpoSteps: number;
   /** Held-out tasks evaluated (0 = all). */
   evalTasks: number;
+  /** Answer format the policy learns and is scored on. */
+  rewardMode: 'search_replace' | 'whole_file';
 }
 
 export const DEMO_DEFAULTS: DemoConfig = {
@@ -41,6 +43,7 @@ export const DEMO_DEFAULTS: DemoConfig = {
   sftSteps: 300,
   grpoSteps: 40,
   evalTasks: 0,
+  rewardMode: 'whole_file',
 };
 
 /** Settings shared by the demo's stages, sized for 2 CPU cores. */
@@ -74,17 +77,17 @@ export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) 
 
   stage('SFT warm-up');
   const { sft } = await import('./rl/sft.ts');
-  await sft({ model: dir('init'), data: cfg.train, out: dir('sft'), config: { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend }, log });
+  await sft({ model: dir('init'), data: cfg.train, out: dir('sft'), config: { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend, rewardMode: cfg.rewardMode }, log });
 
   stage('GRPO, curriculum size');
   const { train } = await import('./rl/trainer.ts');
   await train({
     model: dir('sft'), data: cfg.train, heldout: cfg.heldout, out: dir('grpo'), resume: false,
-    config: { ...GRPO, steps: cfg.grpoSteps, seed: cfg.seed, backend: cfg.backend }, log,
+    config: { ...GRPO, steps: cfg.grpoSteps, seed: cfg.seed, backend: cfg.backend, rewardMode: cfg.rewardMode }, log,
   });
 
   const { runEval } = await import('./eval/evaluate.ts');
-  const evalCfg = { ...EVAL, seed: cfg.seed, backend: cfg.backend, limit: cfg.evalTasks };
+  const evalCfg = { ...EVAL, seed: cfg.seed, backend: cfg.backend, limit: cfg.evalTasks, rewardMode: cfg.rewardMode };
   stage('held-out eval: SFT only');
   await runEval({ model: dir('sft'), data: cfg.heldout, out: dir('eval-sft.json'), config: evalCfg, log });
   stage('held-out eval: SFT + GRPO');

@@ -15,6 +15,7 @@ const HELP: { [K in keyof DemoConfig]: string } = {
   sftSteps: 'SFT warm-up steps',
   grpoSteps: 'GRPO steps',
   evalTasks: 'held-out tasks evaluated (0 = all)',
+  rewardMode: 'answer format: whole_file (the seeds\' "output the new file") | search_replace',
 };
 
 export function registerDemo(program: Command): void {

@@ -21,6 +21,7 @@ const SFT_HELP: { [K in keyof SftConfig]: string } = {
   weightDecay: 'decoupled weight decay',
   maxGradNorm: 'clip gradients to this global norm (0 = off)',
   saveEvery: 'write the model folder every N steps (0 = only at the end)',
+  rewardMode: 'answer format to learn: search_replace|whole_file (use the same for train and eval)',
 };
 
 const TRAIN_HELP: { [K in keyof TrainConfig]: string } = {

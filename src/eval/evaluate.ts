@@ -232,7 +232,7 @@ export async function modelSampler(model: Transformer, tokenizer: Tokenizer, con
   const prompts = new Map<string, number[]>();
   const promptOf = (task: Task) => {
     let p = prompts.get(task.id);
-    if (!p) prompts.set(task.id, (p = [tokenizer.bosId, ...tokenizer.encode(buildPrompt(task))]));
+    if (!p) prompts.set(task.id, (p = [tokenizer.bosId, ...tokenizer.encode(buildPrompt(task, { mode: cfg.rewardMode }))]));
     return p;
   };
   return {

@@ -6,8 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Task } from '../data/task.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
-import { buildPrompt } from '../data/prompt.ts';
-import { oracleCompletion } from './format.ts';
+import { buildPrompt, oracleCompletion, type OutputMode } from '../data/prompt.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface EncodedTask {
@@ -19,12 +18,12 @@ export interface EncodedTask {
 }
 
 /** Encodes tasks; drops (and counts) those whose prompt + oracle exceeds maxSeqLen. */
-export function encodeTasks(tok: Tokenizer, tasks: readonly Task[], maxSeqLen: number, what = 'data'): { kept: EncodedTask[]; tooLong: number } {
+export function encodeTasks(tok: Tokenizer, tasks: readonly Task[], maxSeqLen: number, what = 'data', mode: OutputMode = 'search_replace'): { kept: EncodedTask[]; tooLong: number } {
   const kept: EncodedTask[] = [];
   let tooLong = 0;
   for (const task of tasks) {
-    const prompt = [tok.bosId, ...tok.encode(buildPrompt(task))];
-    const oracle = [...tok.encode(oracleCompletion(task)), tok.eosId];
+    const prompt = [tok.bosId, ...tok.encode(buildPrompt(task, { mode }))];
+    const oracle = [...tok.encode(oracleCompletion(task, { mode })), tok.eosId];
     if (prompt.length + oracle.length > maxSeqLen) tooLong++;
     else kept.push({ task, prompt, oracle });
   }

@@ -44,7 +44,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   await initBackend(cfg.backend, log);
   const { model, tokenizer } = await loadModel(opts.model);
   const tasks = await readTasks(opts.data);
-  const { kept, tooLong } = encodeTasks(tokenizer, tasks, Math.min(cfg.maxSeqLen, model.config.max_position_embeddings), opts.data);
+  const { kept, tooLong } = encodeTasks(tokenizer, tasks, Math.min(cfg.maxSeqLen, model.config.max_position_embeddings), opts.data, cfg.rewardMode);
   log(`sft: ${kept.length} examples (${tooLong} longer than ${cfg.maxSeqLen} tokens skipped), ${cfg.steps} steps of ${cfg.batchSize}`);
 
   const rng = new Rng(cfg.seed);

@@ -150,14 +150,14 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const tasks = await readTasks(opts.data);
   if (tasks.length === 0) throw new UserError(`${opts.data}: no tasks`);
   // Leave room for the completion: a prompt must fit with maxNewTokens after it.
-  const { kept, tooLong } = encodeTasks(tokenizer, tasks, maxLen, opts.data);
+  const { kept, tooLong } = encodeTasks(tokenizer, tasks, maxLen, opts.data, cfg.rewardMode);
   const usable = kept.filter((e) => e.prompt.length + cfg.maxNewTokens + 1 <= maxLen);
   if (usable.length === 0)
     throw new UserError(`${opts.data}: no task's prompt fits in --max-seq-len ${maxLen} with --max-new-tokens ${cfg.maxNewTokens}; raise one or shorten the other`);
   const byTask = new Map(usable.map((e) => [e.task, e]));
   const sorted = orderTasks(usable.map((e) => e.task), cfg.curriculum === 'adaptive' ? 'size' : cfg.curriculum, new Rng(cfg.seed ^ 0x5eed))
     .map((t) => byTask.get(t)!);
-  const heldout = opts.heldout ? encodeTasks(tokenizer, await readTasks(opts.heldout), maxLen, opts.heldout).kept
+  const heldout = opts.heldout ? encodeTasks(tokenizer, await readTasks(opts.heldout), maxLen, opts.heldout, cfg.rewardMode).kept
     .filter((e) => e.prompt.length + cfg.maxNewTokens + 1 <= maxLen).slice(0, cfg.evalTasks) : [];
   log(`train: ${sorted.length} tasks (${tooLong + kept.length - usable.length} too long for ${maxLen} tokens skipped), curriculum ${cfg.curriculum}, ${cfg.steps} steps × ${cfg.promptsPerStep} prompts × ${cfg.groupSize} samples`);
 
