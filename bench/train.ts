@@ -1,8 +1,13 @@
 // Training and sampling throughput of the tfjs policy against PyTorch on this machine: the same
 // Llama-style shape (V4096, D256, L4, H4, B8, T256; Adam) in tfjs (wasm by default) and in PyTorch eager
 // fp32 (bench/train_torch.py, when `import torch` works), alternating the two sides `--rounds` times
-// because the cores may be shared. Prints tokens/s (wall and per CPU-second), the ratios, peak RSS.
-// Run: npm run bench:train [-- --backend wasm --rounds 2 --steps 4]
+// because the cores may be shared. Prints tokens/s (wall and per CPU-second, which shared cores disturb
+// less), the ratios, peak RSS. Run: npm run bench:train [-- --backend wasm --rounds 2 --steps 4]
+// What limits wasm: training is GEMM-bound (~80% of a step in BatchMatMul) and XNNPACK on 128-bit wasm
+// SIMD without FMA, single-threaded under Node, reaches 20–29 GFLOP/s where PyTorch's AVX-512 kernels
+// reach ~135 on one core here; sampling (batch 8) is dispatch-bound (~160 kernels per token step at
+// ~10–30 µs each) plus the KV cache's per-step concat. Multi-threaded wasm (its pthread build forced on
+// under Node) was tried and dropped: it hung at this shape and ran slower on 2 shared cores.
 
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';

@@ -67,6 +67,7 @@ test('wasm BatchMatMul equals cpu for transposes, batches, broadcasts, small and
     [[64, 96], [96, 80], false, false], [[64, 96], [80, 96], false, true], [[96, 64], [96, 80], true, false], [[96, 64], [80, 96], true, true],
     [[3, 40, 64], [3, 64, 50], false, false], [[3, 40, 64], [3, 50, 64], false, true], [[3, 64, 40], [3, 64, 50], true, false],
     [[2, 3, 40, 64], [64, 50], false, false], [[40, 64], [3, 50, 64], false, true], [[4, 1, 8], [4, 8, 9], false, false], [[2, 5], [3, 5], false, true],
+    [[3, 1, 64], [3, 600, 64], false, true], [[3, 1, 700], [3, 64, 700], false, true], [[3, 2, 64], [3, 600, 64], false, true], // decode attention
   ];
   for (const [sa, sb, ta, tb] of cases) {
     const data = (s: number[], seed: number) => Float32Array.from({ length: s.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.37 + seed));

@@ -56,6 +56,21 @@ test('greedy with the KV cache equals greedy by full recomputation (same and dif
   assert.deepEqual(same.tokens, [out.tokens[0], out.tokens[0], out.tokens[0]]);
 });
 
+test('the decode step matches recomputation with q/k/v biases, one kv head and an untied head too', async () => {
+  const m = Transformer.init({ ...CFG, attention_bias: true, num_key_value_heads: 1, tie_word_embeddings: false }, 6);
+  for (const [n, v] of m.params) tf.tidy(() => v.assign(n.endsWith('norm.weight') ? tf.add(v, tf.randomNormal(v.shape, 0, 0.3)) : tf.mul(tf.add(v, n.endsWith('.bias') ? 0.02 : 0), 30)));
+  const prompts = [[0, 5, 6, 7, 8], [0, 9]];
+  const out = await generate(m, prompts, greedy({ maxNewTokens: 10 }));
+  const saved = model;
+  model = m;
+  try {
+    prompts.forEach((p, b) => assert.deepEqual(out.tokens[b], recomputeGreedy(p, 10)));
+  } finally {
+    model = saved;
+    m.dispose();
+  }
+});
+
 test('top-k 1 at any temperature is greedy', async () => {
   const prompts = [[0, 5, 6], [0, 7, 8]];
   const g = await generate(model, prompts, greedy());

@@ -65,7 +65,15 @@ async function setBackend(name: string): Promise<void> {
 async function initWasm(log: (line: string) => void, autoWhy?: string): Promise<BackendInfo> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   registerWasmKernels();
-  if (tf.getBackend() !== 'wasm') await setBackend('wasm');
+  if (tf.getBackend() !== 'wasm') {
+    // Emscripten's module rethrows uncaught errors from its own listeners, so Node prints its 300 kB
+    // minified source line as the error's context; the default handlers report the same error plainly.
+    const events = ['uncaughtException', 'unhandledRejection'];
+    const listeners = (e: string) => process.listeners(e as 'uncaughtException') as ((...a: unknown[]) => void)[];
+    const before = events.map((e) => new Set(listeners(e)));
+    await setBackend('wasm');
+    events.forEach((e, i) => listeners(e).filter((l) => !before[i].has(l)).forEach((l) => process.removeListener(e, l)));
+  }
   // Single-threaded: tfjs-backend-wasm disables its pthread build under Node. Forcing it on (workers
   // written to files) ran, but a B8×T256 training step hung and smaller ones ran 2.6× slower on 2 shared
   // cores, so it is not offered (see bench/train.ts notes).

@@ -5,6 +5,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, MASKED, type Transformer } from './transformer.ts';
+import { decodeStep } from './decode.ts';
 import type { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -73,7 +74,7 @@ export async function generate(model: Transformer, prompts: number[][], opts: Sa
         rows = live.map((i) => rows[i]);
         feed = live.map((i) => feed[i]);
       }
-      logits = await lastLogits(model, feed.map((t) => [t]), cache);
+      logits = await readBack(decodeStep(model, feed, cache));
     }
   } finally {
     cache.dispose();
@@ -104,14 +105,19 @@ async function prefill(model: Transformer, prompts: number[][], maxLen: number):
   return { cache, logits: await lastLogits(model, ids, cache) };
 }
 
-/** Forward of ids [B, T] through the cache; logits of the last position, [B·V] on the host. */
+/** Prompt ids [B, T] through the cache; logits of the last position, [B·V] on the host. */
 async function lastLogits(model: Transformer, ids: number[][], cache: KVCache): Promise<Float32Array> {
   const out = tf.tidy(() => {
     const B = ids.length;
     const T = ids[0].length;
     const h = model.forward(tf.tensor2d(ids, [B, T], 'int32'), cache); // [B, T, D]
-    return model.head(tf.slice(h, [0, T - 1, 0], [B, 1, -1]).reshape([B, -1]) as tf.Tensor2D, true); // [B, V]
+    return model.head(tf.slice(h, [0, T - 1, 0], [B, 1, -1]).reshape([B, -1]) as tf.Tensor2D); // [B, V]
   });
+  return readBack(out);
+}
+
+/** Host copy of logits (one readback per step), disposing the tensor. */
+async function readBack(out: tf.Tensor): Promise<Float32Array> {
   try {
     return (await out.data()) as Float32Array;
   } finally {

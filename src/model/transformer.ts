@@ -1,8 +1,9 @@
 // The policy network: a Llama-style decoder in tfjs (token embedding, RMSNorm, rotary embeddings in
 // HF's rotate_half convention, causal attention with grouped-query heads, SwiGLU MLP, tied or untied
 // head, optional q/k/v biases for Qwen2). Parameters live in a Map keyed by Hugging Face names with HF
-// shapes ([out, in] for Linear), so weights.ts loads HF folders without renaming. Sampling (which drives
-// forward() with a KVCache) is sample.ts's; the backend and its fast kernels are backend.ts's.
+// shapes ([out, in] for Linear), so weights.ts loads HF folders without renaming. Sampling is sample.ts's
+// (prompts through forward() with a KVCache, then decode.ts's one-token steps); the backend and its fast
+// kernels are backend.ts's.
 
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.ts';
@@ -84,13 +85,8 @@ export class Transformer {
   readonly params = new Map<string, tf.Variable>();
   /** cos / sin tables [P, hd] (HF layout, frequencies repeated over both halves); R = rotate_half as a matrix. */
   private rope: { cos: tf.Tensor2D; sin: tf.Tensor2D; rot: tf.Tensor2D } | null = null;
-  /**
-   * Transposed ([in, out]) copies of the Linear weights for cached (sampling) forwards, rebuilt when a
-   * weight changes. A plain x·Wᵗ product of a persistent tensor lets XNNPACK (wasm) keep its packed
-   * weights between decode steps; transposing and repacking per step cost 3× the product at batch 8.
-   */
-  private transposed = new Map<string, { src: object; t: tf.Tensor2D }>();
-
+  /** Tensors derived from parameters (decode.ts's rearranged weights), rebuilt when a source changes. */
+  private derivedCache = new Map<string, { src: object[]; t: tf.Tensor }>();
   private static models = 0;
   private readonly id = Transformer.models++;
 
@@ -130,24 +126,31 @@ export class Transformer {
     this.params.clear();
     if (this.rope) tf.dispose([this.rope.cos, this.rope.sin, this.rope.rot]);
     this.rope = null;
-    for (const { t } of this.transposed.values()) t.dispose();
-    this.transposed.clear();
+    for (const { t } of this.derivedCache.values()) t.dispose();
+    this.derivedCache.clear();
   }
 
-  /** x [N, in] · W[out, in]ᵗ → [N, out]; `cached` uses the transposed copy (see `transposed`). */
-  linear(x: tf.Tensor2D, name: string, cached = false): tf.Tensor2D {
-    const w = this.p(name);
-    if (!cached) return tf.matMul(x, w, false, true);
-    let e = this.transposed.get(name);
-    if (!e || e.src !== w.dataId) {
-      e?.t.dispose();
-      e = { src: w.dataId, t: tf.keep(tf.transpose(w as tf.Tensor2D)) };
-      this.transposed.set(name, e);
-    }
-    return tf.matMul(x, e.t);
+  /**
+   * A tensor computed by `build` from the parameters named in `sources`, kept until one of them is
+   * assigned (an optimizer step) or the model is disposed. Sampling uses it for weights it rearranges.
+   */
+  derived<T extends tf.Tensor>(key: string, sources: string[], build: () => T): T {
+    const src = sources.map((n) => this.p(n).dataId);
+    const e = this.derivedCache.get(key);
+    if (e && e.src.every((d, i) => d === src[i])) return e.t as T;
+    e?.t.dispose();
+    const t = tf.keep(tf.tidy(build));
+    this.derivedCache.set(key, { src, t });
+    return t;
   }
 
-  private p(name: string): tf.Variable {
+  /** x [N, in] · W[out, in]ᵗ → [N, out] for the Linear weight `name`. */
+  linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    return tf.matMul(x, this.p(name), false, true);
+  }
+
+  /** The parameter `name` (HF naming). */
+  p(name: string): tf.Variable {
     const v = this.params.get(name);
     if (!v) throw new Error(`transformer: no parameter ${name}`);
     return v;
@@ -162,9 +165,14 @@ export class Transformer {
     });
   }
 
-  /** Output head on final hidden states [N, D] → logits [N, V] (`cached`: see linear). */
-  head(h: tf.Tensor2D, cached = false): tf.Tensor2D {
-    return this.linear(h, this.config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', cached); // [N, V]
+  /** Output head on final hidden states [N, D] → logits [N, V]. */
+  head(h: tf.Tensor2D): tf.Tensor2D {
+    return this.linear(h, this.headName()); // [N, V]
+  }
+
+  /** The head's weight: the embedding when tied. */
+  headName(): string {
+    return this.config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
   }
 
   /**
@@ -201,7 +209,7 @@ export class Transformer {
       const h = this.rmsNorm(x, pre + 'input_layernorm.weight'); // [N, D]
       // Projections to [B, heads, T, hd]: each head's rows contiguous for the per-head products.
       const proj = (name: string, heads: number): tf.Tensor4D => {
-        let y = this.linear(h, pre + `self_attn.${name}.weight`, cached); // [N, heads·hd]
+        let y = this.linear(h, pre + `self_attn.${name}.weight`); // [N, heads·hd]
         if (c.attention_bias) y = tf.add(y, this.p(pre + `self_attn.${name}.bias`)) as tf.Tensor2D;
         return tf.transpose(y.reshape([B, T, heads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, heads, T, hd]
       };
@@ -224,12 +232,12 @@ export class Transformer {
       const probs = tf.softmax(mask ? tf.add(scores, mask) : scores).reshape([B * KV, G * T, S]) as tf.Tensor3D; // [B·KV, G·T, S]
       const att = tf.matMul(probs, v, false, cached); // [B·KV, G·T, hd]
       const merged = tf.transpose(att.reshape([B, H, T, hd]), [0, 2, 1, 3]).reshape([N, D]) as tf.Tensor2D; // [N, D]
-      x = tf.add(x, this.linear(merged, pre + 'self_attn.o_proj.weight', cached));
+      x = tf.add(x, this.linear(merged, pre + 'self_attn.o_proj.weight'));
       const h2 = this.rmsNorm(x, pre + 'post_attention_layernorm.weight'); // [N, D]
-      const gate = this.linear(h2, pre + 'mlp.gate_proj.weight', cached); // [N, F]
-      const up = this.linear(h2, pre + 'mlp.up_proj.weight', cached); // [N, F]
+      const gate = this.linear(h2, pre + 'mlp.gate_proj.weight'); // [N, F]
+      const up = this.linear(h2, pre + 'mlp.up_proj.weight'); // [N, F]
       const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D; // silu(gate)·up, [N, F]
-      x = tf.add(x, this.linear(act, pre + 'mlp.down_proj.weight', cached));
+      x = tf.add(x, this.linear(act, pre + 'mlp.down_proj.weight'));
     }
     if (cache) cache.length = S;
     return this.rmsNorm(x, 'model.norm.weight').reshape([B, T, D]) as tf.Tensor3D;

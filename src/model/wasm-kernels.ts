@@ -126,7 +126,9 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const simple = a.dtype === 'float32' && b.dtype === 'float32' && (sameBatch || batchA === 1 || batchB === 1) && M * K * N > 0;
   // Per-item products repack their right operand every call: for a few rows (decode-time attention)
   // that costs more than the stock loop, which reads transposeB operands contiguously.
-  const small = M * K * N < XNN_MIN_MACS || (batchB > 1 && M < XNN_MIN_ROWS);
+  // A single row (M = 1) with transposeB is the exception: computed as Cᵀ = B·Aᵀ it needs no copies.
+  const gemv = M === 1 && tB && !tA;
+  const small = M * K * N < XNN_MIN_MACS || (batchB > 1 && M < XNN_MIN_ROWS && !gemv);
   if (!simple || small) return stockMatMul!(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)).concat([M, N]);
 
@@ -138,7 +140,11 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const temps: tf.TensorInfo[] = [];
   const tmp = (t: tf.TensorInfo) => (temps.push(t), t);
   let out: tf.TensorInfo;
-  if (direct <= swapped) {
+  if (gemv && batchB > 1) {
+    // [1, K] and [K, 1] (and [N, 1] and [1, N]) are the same memory: reinterpret instead of transposing.
+    const ct = product(be, b, batchB, N, K, { ...a }, batchA, 1);
+    out = { ...ct, shape: [ct.shape[0], 1, N] };
+  } else if (direct <= swapped) {
     out = product(be, tA ? tmp(transposeLast(a, backend)) : a, batchA, M, K, tB ? tmp(transposeLast(b, backend)) : b, batchB, N);
   } else {
     const ct = tmp(product(be, tB ? b : tmp(transposeLast(b, backend)), batchB, N, K, tA ? a : tmp(transposeLast(a, backend)), batchA, M));

@@ -208,6 +208,14 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       const t0 = Date.now();
       const rng = new Rng(state.rng);
       const batch = pickTasks(sorted, cfg, state, rng, adaptive);
+      if (adaptive) {
+        // Say what the adaptive curriculum chose and why (its running reward spread; "new" = not yet tried).
+        const why = batch.map((e) => {
+          const sp = adaptive.spreadOf(sorted.indexOf(e));
+          return `${e.task.id} (${sp === null ? 'new' : `spread ${sp.toFixed(2)}`})`;
+        });
+        log(`adaptive @${state.step + 1}: ${why.join(', ')}`);
+      }
 
       // Rollouts: G samples per prompt, scored on the host.
       const pairs: { prompt: number[]; completion: number[] }[] = [];
