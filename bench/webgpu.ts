@@ -99,6 +99,28 @@ function benchTorch(py: string, config: LlamaConfig): { device: string; torch: s
 }
 
 const info = await initBackend(a.backend as BackendKind, (l) => console.log(l));
+
+/** Host cost of one kernel: a chain of 2000 adds on a 256-float tensor, one readback at the end. */
+async function dispatchFloorUs(): Promise<number> {
+  const x = tf.zeros([256]);
+  const chain = async (n: number) => {
+    let y: tf.Tensor = x;
+    for (let i = 0; i < n; i++) {
+      const z = tf.add(y, x);
+      if (y !== x) y.dispose();
+      y = z;
+    }
+    await y.data();
+    y.dispose();
+  };
+  await chain(200);
+  const t = performance.now();
+  await chain(2000);
+  const us = ((performance.now() - t) * 1000) / 2000;
+  x.dispose();
+  return us;
+}
+console.log(`dispatch floor: ${(await dispatchFloorUs()).toFixed(1)} µs per kernel (a chain of 2000 small adds)`);
 const py = findPython();
 console.log(`shape: B${B} T${T} (train), ${SB} prompts × ${P} tokens + ${NEW} new (sample); vocab ${n('vocab')}; fp32; AdamW`);
 console.log(`peer: ${py ? `PyTorch fp32 eager via ${py}` : 'none (no python with torch; --torch <python> to name one)'}`);

@@ -4,6 +4,7 @@
 # models/ + data/default/, this machine's Node binary as node.xz (or node.gz), a Vulkan loader and
 # libstdc++ used only where the host lacks them, and run.sh, which unpacks Node on first use and runs the CLI.
 # Usage: bash scripts/bundle-gpu.sh   then copy dist/pr-rl-gpu.tar.gz over, untar, ./pr-rl-gpu/run.sh --help
+#        (./pr-rl-gpu/run.sh bench-webgpu --presets small,base  measures the GPU against PyTorch there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=dist/pr-rl-gpu
@@ -21,6 +22,20 @@ if command -v xz >/dev/null; then xz -T0 -6 -c "$node_bin" > "$out/node.xz"; els
 mkdir -p "$out/lib/vulkan" "$out/lib/stdc++"
 vk=$(ls .cache/lavapipe/lib/libvulkan.so.1 2>/dev/null || ldconfig -p | awk '/libvulkan\.so\.1 .*x86-64/ {print $NF; exit}')
 if [ -n "$vk" ]; then cp -L "$vk" "$out/lib/vulkan/libvulkan.so.1"; else echo "bundle-gpu: no libvulkan.so.1 here (run scripts/fetch-lavapipe.sh): the bundle will need the host's libvulkan1"; fi
+# NVIDIA's Vulkan driver (libGLX_nvidia.so.0) refuses vkCreateInstance without libglvnd's libGLdispatch.so.0
+# and libEGL.so.1, which GPU images built for CUDA often lack (seen on an H100 host, found by elimination):
+# ship both, from Debian's libglvnd0 and libegl1 (fetched with apt-get download when not installed here).
+tmp=$(mktemp -d)
+for pair in libglvnd0:libGLdispatch.so.0 libegl1:libEGL.so.1; do
+  pkg=${pair%%:*} lib=${pair#*:}
+  found=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
+  if [ -z "$found" ]; then
+    (cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1 && dpkg -x "$pkg"_*.deb x) || true
+    found=$(find "$tmp/x" -name "$lib" 2>/dev/null | head -1)
+  fi
+  if [ -n "$found" ]; then cp -L "$found" "$out/lib/vulkan/$lib"; else echo "bundle-gpu: no $lib (apt-get download $pkg failed): NVIDIA hosts without it will need $pkg"; fi
+done
+rm -rf "$tmp"
 stdcxx=$(ldd "$node_bin" | awk '/libstdc\+\+\.so\.6/ {print $3}')
 [ -n "$stdcxx" ] && cp -L "$stdcxx" "$out/lib/stdc++/libstdc++.so.6"
 
@@ -47,7 +62,7 @@ if [ ! -x "$bindir/node" ]; then
 fi
 have() { { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q "$1"; }
 extra=""
-have 'libvulkan\.so\.1 ' || extra="$here/lib/vulkan"
+{ have 'libvulkan\.so\.1 ' && have 'libGLdispatch\.so\.0 ' && have 'libEGL\.so\.1 '; } || extra="$here/lib/vulkan"
 sys_stdcxx=$({ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')
 if [ -z "$sys_stdcxx" ] || ! grep -aq GLIBCXX_3.4.30 "$sys_stdcxx"; then extra="${extra:+$extra:}$here/lib/stdc++"; fi
 # NVIDIA's container toolkit (GKE and others) may mount the driver under /usr/local/nvidia.
@@ -57,6 +72,8 @@ if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f /usr/local/nvidia/
   extra="${extra:+$extra:}/usr/local/nvidia/lib64"
 fi
 [ -n "$extra" ] && export LD_LIBRARY_PATH="$extra${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# `run.sh bench-webgpu [flags]` runs the WebGPU-vs-PyTorch benchmark (bench/webgpu.ts) instead of the CLI.
+if [ "${1:-}" = bench-webgpu ]; then shift; exec "$bindir/node" "$here/bench-webgpu.mjs" "$@"; fi
 exec "$bindir/node" "$here/pr-rl.mjs" "$@"
 RUN
 chmod +x "$out/run.sh"

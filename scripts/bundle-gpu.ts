@@ -61,14 +61,16 @@ const banner = [
 
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
-const result = await esbuild.build({
-  entryPoints: [path.join(ROOT, 'src/cli.ts')],
-  outfile: path.join(out, 'pr-rl.mjs'),
+// Two programs: the CLI, and the WebGPU-vs-PyTorch benchmark (run.sh bench-webgpu …) so that a GPU box
+// without Node can measure itself.
+const build = (entry: string, outfile: string) => esbuild.build({
+  entryPoints: [path.join(ROOT, entry)],
+  outfile: path.join(out, outfile),
   bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  minify: true,
+  minify: process.env.PRRL_BUNDLE_MINIFY !== '0',
   legalComments: 'none',
   banner: { js: banner },
   // webgpu finds dawn.node next to its own index.js; onnxruntime-node is required at runtime by
@@ -78,6 +80,8 @@ const result = await esbuild.build({
   logLevel: 'warning',
   metafile: true,
 });
+const result = await build('src/cli.ts', 'pr-rl.mjs');
+await build('bench/webgpu.ts', 'bench-webgpu.mjs');
 
 const copy = (from: string, to: string) => {
   fs.mkdirSync(path.dirname(path.join(out, to)), { recursive: true });
@@ -98,6 +102,7 @@ for (const f of fs.readdirSync(nm('@tensorflow/tfjs-backend-wasm/dist')).filter(
   copy(nm('@tensorflow/tfjs-backend-wasm/dist', f), f);
 // The HTML report inlines uplot's files, resolved through node_modules.
 for (const f of ['package.json', 'dist/uPlot.iife.min.js', 'dist/uPlot.min.css']) copy(nm('uplot', f), `node_modules/uplot/${f}`);
+copy(path.join(ROOT, 'bench/webgpu_torch.py'), 'bench/webgpu_torch.py');
 for (const d of ['models', 'data/default']) if (fs.existsSync(path.join(ROOT, d))) copy(path.join(ROOT, d), d);
 fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify({ name: 'pr-rl-gpu', private: true, type: 'module' }, null, 2) + '\n');
 

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend.ts';
+import { defaultFlags } from '../src/model/webgpu.ts';
 import { Transformer, tokenLogprobs, type LlamaConfig } from '../src/model/transformer.ts';
 import { generate } from '../src/model/sample.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -117,4 +118,12 @@ test('embeddings train on wasm: one Adam step moves exactly the rows of the ids 
   tf.dispose([ids]);
   opt.dispose();
   m.dispose();
+});
+
+test('PRRL_WEBGPU_FLAGS: items without "=" continue the previous value (Dawn toggle lists)', () => {
+  assert.deepEqual(defaultFlags(undefined), ['backend=vulkan']);
+  assert.deepEqual(defaultFlags('backend=vulkan, adapter=NVIDIA'), ['backend=vulkan', 'adapter=NVIDIA']);
+  assert.deepEqual(defaultFlags('backend=vulkan,enable-dawn-features=skip_validation,disable_robustness'), [
+    'backend=vulkan', 'enable-dawn-features=skip_validation,disable_robustness',
+  ]);
 });

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, clipGradNorm, lrAt, packAdamW, unpackAdamW } from '../src/model/optim.ts';
+import { AdamW, clipGradNorm, lrAt, packAdamW, sumAll, unpackAdamW } from '../src/model/optim.ts';
 import { loadCheckpoint, saveCheckpoint } from '../src/rl/checkpoint.ts';
 import { Rng } from '../src/util/rng.ts';
 
@@ -189,4 +189,14 @@ test('lrAt: warm-up, cosine / linear decay to minLrFrac on the last step, consta
   }
   close(lrAt(12, { ...s, kind: 'constant' }), 1, 0);
   close(lrAt(0, { ...s, warmup: 0, kind: 'cosine' }), 1, 0, 'no warm-up starts at the peak');
+});
+
+test('sumAll adds any number of tensors in groups a WebGPU shader can bind', async () => {
+  for (const n of [1, 2, 7, 8, 20, 50]) {
+    const xs = Array.from({ length: n }, (_, i) => tf.tensor1d([i, 2 * i]));
+    const s = sumAll(xs);
+    const want = (n * (n - 1)) / 2;
+    assert.deepEqual(Array.from(await s.data()), [want, 2 * want], `n = ${n}`);
+    tf.dispose([...xs, s]);
+  }
 });

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend.ts';
 import { generate } from '../src/model/sample.ts';
 import { tokenLogprobs, Transformer, type LlamaConfig } from '../src/model/transformer.ts';
-import { AdamW } from '../src/model/optim.ts';
+import { AdamW, clipGradNorm } from '../src/model/optim.ts';
 import { grpoLoss, readStats } from '../src/rl/grpo.ts';
 import { Rng } from '../src/util/rng.ts';
 
@@ -31,6 +31,7 @@ interface RunResult {
   after: Map<string, Float32Array>;
   /** Tensors alive after each GRPO step: flat when nothing leaks per step. */
   tensorsPerStep: number[];
+  buffersPerStep: number[];
 }
 
 /** Everything we compare, on the current backend, starting from `weights`. All reads are async. */
@@ -63,7 +64,9 @@ async function run(weights: Host, ids: number[][], completionMask: number[][], a
   const opt = new AdamW(vars, { lr: 3e-3, weightDecay: 0.01 });
   const losses: number[] = [];
   const tensorsPerStep: number[] = [];
+  const buffersPerStep: number[] = [];
   for (let step = 0; step < GRPO_STEPS; step++) {
+    const buffers0 = createdBuffers;
     const old = tf.tidy(() => tokenLogprobs(model, idsT)); // [B, T-1]
     for (let pass = 0; pass < 2; pass++) {
       let stats: Awaited<ReturnType<typeof grpoLoss>>['stats'] | undefined;
@@ -82,13 +85,14 @@ async function run(weights: Host, ids: number[][], completionMask: number[][], a
     }
     old.dispose();
     tensorsPerStep.push(tf.memory().numTensors);
+    buffersPerStep.push(createdBuffers - buffers0);
   }
   const after = new Map<string, Float32Array>();
   for (const [name, v] of model.params) after.set(name, (await v.data()) as Float32Array);
   tf.dispose([idsT, mask, start]);
   opt.dispose();
   model.dispose();
-  return { logits, grads: gradHost, greedy: out.tokens, losses, after, tensorsPerStep };
+  return { logits, grads: gradHost, greedy: out.tokens, losses, after, tensorsPerStep, buffersPerStep };
 }
 
 /** max |a − b| and that divided by max |b| (b is the cpu reference). */
@@ -121,6 +125,11 @@ const adv = [1.2, -0.4, 0.7, -1.5];
 const info = await initBackend('webgpu', () => {});
 // Run every op on the GPU, small ones included, so a stray dataSync cannot hide behind CPU forwarding.
 tf.env().set('WEBGPU_CPU_FORWARD', false);
+// Count GPU buffer creations: after the first step, the buffer pool (and fastUploads) should serve all.
+let createdBuffers = 0;
+const device = (tf.backend() as unknown as { device: { createBuffer: (d: unknown) => unknown } }).device;
+const createBuffer = device.createBuffer.bind(device);
+device.createBuffer = (d: unknown) => (createdBuffers++, createBuffer(d));
 const init = Transformer.init(CONFIG, 1);
 const weights: Host = new Map();
 for (const [name, v] of init.params) weights.set(name, { shape: [...v.shape], data: ((await v.data()) as Float32Array).slice() });
@@ -128,8 +137,40 @@ init.dispose();
 const gpu = await run(weights, ids, completionMask, adv);
 const gpuSeconds = (performance.now() - t0) / 1000;
 
+/** Five AdamW steps from fixed values (fused kernels on webgpu, the composite on cpu); params and moments. */
+async function adamw(): Promise<Float32Array> {
+  const rngA = new Rng(9);
+  const host = (n: number) => Float32Array.from({ length: n }, () => rngA.next() * 2 - 1);
+  const vars = [tf.variable(tf.tensor(host(37 * 5), [37, 5])), tf.variable(tf.tensor(host(7), [7]))];
+  const opt = new AdamW(vars, { lr: 1e-2, weightDecay: 0.1 });
+  for (let s = 0; s < 5; s++) {
+    const g = vars.map((v) => tf.tensor(host(v.size), v.shape));
+    opt.step(g, 1e-2 * (1 + s));
+    tf.dispose(g);
+  }
+  const st = await opt.state();
+  const out = [...(await Promise.all(vars.map((v) => v.data()))), ...st.m, ...st.v].flatMap((a) => Array.from(a as Float32Array));
+  opt.dispose();
+  tf.dispose(vars);
+  return Float32Array.from(out);
+}
+const gpuAdamw = await adamw();
+
+/** Gradient clipping over more tensors than a shader stage may bind (its norm sums them all). */
+async function clipped(): Promise<Float32Array> {
+  const rngC = new Rng(11);
+  const grads = Array.from({ length: 20 }, (_, i) => tf.tensor(Array.from({ length: 3 + i }, () => rngC.next() - 0.5)));
+  const { grads: out, norm } = clipGradNorm(grads, 0.5);
+  const values = [...(await norm.data()), ...(await Promise.all(out.map((g) => g!.data()))).flatMap((a) => Array.from(a))];
+  tf.dispose([...grads, ...(out as tf.Tensor[]), norm]);
+  return Float32Array.from(values);
+}
+const gpuClip = await clipped();
+
 await tf.setBackend('cpu');
 const cpu = await run(weights, ids, completionMask, adv);
+const cpuAdamw = await adamw();
+const cpuClip = await clipped();
 
 process.stdout.write(JSON.stringify({
   backend: info.backend,
@@ -142,6 +183,9 @@ process.stdout.write(JSON.stringify({
   paramsAfter: worst(gpu.after, cpu.after),
   moved: diff(cpu.after.get('model.layers.0.self_attn.q_proj.weight')!, weights.get('model.layers.0.self_attn.q_proj.weight')!.data).abs,
   tensorsPerStep: gpu.tensorsPerStep,
+  buffersPerStep: gpu.buffersPerStep,
+  adamw: diff(gpuAdamw, cpuAdamw),
+  clip: diff(gpuClip, cpuClip),
   webgpuSeconds: gpuSeconds,
   seconds: (performance.now() - t0) / 1000,
 }) + '\n');

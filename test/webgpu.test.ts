@@ -15,7 +15,7 @@ const ENV_SH = path.join(ROOT, '.cache/lavapipe/env.sh');
 const NO_LAVAPIPE = fs.existsSync(ENV_SH) ? false : 'no Vulkan driver: run bash scripts/fetch-lavapipe.sh';
 
 // Tolerances, webgpu vs cpu, both float32. Relative ones are to the largest |value| of the tensor.
-const TOL = { logitsAbs: 1e-4, gradsRel: 1e-3, lossAbs: 1e-4, paramsAbs: 1e-4 };
+const TOL = { logitsAbs: 1e-4, gradsRel: 1e-3, lossAbs: 1e-4, paramsAbs: 1e-4, adamwRel: 1e-6 };
 
 /** Environment with the lavapipe driver (what `source .cache/lavapipe/env.sh` exports). */
 function lavapipeEnv(): NodeJS.ProcessEnv {
@@ -57,6 +57,12 @@ test('webgpu (lavapipe) matches cpu: logits, gradients, greedy sampling, GRPO + 
   assert.ok(out.moved > 1e-3, 'GRPO steps did not move the parameters');
   assert.ok(out.paramsAfter.abs <= TOL.paramsAbs, `after GRPO, ${out.paramsAfter.name} differs by ${out.paramsAfter.abs}`);
   assert.equal(new Set(out.tensorsPerStep).size, 1, `tensors alive after each GRPO step on webgpu: ${out.tensorsPerStep} (a leak)`);
+  // Host uploads reuse pooled buffers (fastUploads): once warm, a step creates no GPU buffer.
+  assert.equal(out.buffersPerStep.at(-1), 0, `GPU buffers created per GRPO step: ${out.buffersPerStep}`);
+  // Fused AdamW kernels (webgpu) against the composite ops (cpu): same arithmetic.
+  assert.ok(out.adamw.rel <= TOL.adamwRel, `AdamW params/moments differ by ${out.adamw.rel} (relative)`);
+  // Clipping sums 20 gradient norms: more inputs than one WebGPU shader may bind (a Dawn error = exit 1).
+  assert.ok(out.clip.rel <= TOL.adamwRel, `clipped gradients differ by ${out.clip.rel} (relative)`);
 });
 
 test('--backend webgpu without a Vulkan driver fails with one clear line', { timeout: 60_000 }, () => {

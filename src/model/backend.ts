@@ -4,6 +4,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmKernels } from './wasm-kernels.ts';
+import { registerWebgpuKernels } from './webgpu-kernels.ts';
 import { UserError } from '../util/errors.ts';
 
 export type BackendKind = 'auto' | 'webgpu' | 'wasm' | 'cpu';
@@ -36,7 +37,7 @@ export async function initBackend(kind: BackendKind, log: (line: string) => void
     info = await initWasm(log);
   } else {
     // ---- webgpu / auto: the WebGPU helper owns this branch (webgpu.ts probes Dawn for an adapter).
-    const { applyTfjsFlags, probeWebgpu } = await import('./webgpu.ts');
+    const { applyTfjsFlags, failOnGpuErrors, fastUploads, probeWebgpu } = await import('./webgpu.ts');
     const probe = await probeWebgpu();
     if ('error' in probe) {
       if (kind === 'webgpu') throw new UserError(`--backend webgpu: ${probe.error}${probe.hint ? `; ${probe.hint}` : ''}`);
@@ -47,6 +48,9 @@ export async function initBackend(kind: BackendKind, log: (line: string) => void
       await import('@tensorflow/tfjs-backend-webgpu');
       const flags = applyTfjsFlags(tf.env()); // PRRL_TFJS_FLAGS, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=32
       await setBackend('webgpu');
+      fastUploads(tf.backend());
+      failOnGpuErrors(tf.backend());
+      registerWebgpuKernels();
       info = { backend: 'webgpu', adapter: probe.adapter };
       log(`backend: webgpu (${probe.adapter}${probe.software ? ', software: slow' : ''}${flags.length ? `; ${flags.join(', ')}` : ''})`);
     }

@@ -6,6 +6,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { TensorData } from '../rl/checkpoint.ts';
+import { adamwApply, adamwMoment, fusedAdamW } from './webgpu-kernels.ts';
 
 /** Gradients keyed by variable name (what tf.variableGrads returns), or one per variable in order. */
 export type Grads = tf.NamedTensorMap | Map<string, tf.Tensor> | readonly (tf.Tensor | null | undefined)[];
@@ -87,6 +88,23 @@ export class AdamW {
     // Bias corrections in float64 on the host; the device sees two scalars per step.
     const bc1 = 1 - Math.pow(this.beta1, this.t);
     const bc2 = 1 - Math.pow(this.beta2, this.t);
+    if (fusedAdamW()) {
+      // webgpu: 3 kernels per variable, constants as uniforms (webgpu-kernels.ts).
+      const keep = 1 - lr * this.weightDecay;
+      tf.tidy(() => {
+        for (let i = 0; i < this.vars.length; i++) {
+          const g = gs[i];
+          if (!g) continue;
+          const m = adamwMoment(this.m[i], g, this.beta1, 1 - this.beta1, false);
+          const v = adamwMoment(this.v[i], g, this.beta2, 1 - this.beta2, true);
+          this.m[i].assign(m);
+          this.v[i].assign(v);
+          const decays = this.decay[i] && this.weightDecay > 0;
+          this.vars[i].assign(adamwApply(this.vars[i], m, v, decays ? keep : 1, lr / bc1, 1 / Math.sqrt(bc2), this.eps));
+        }
+      });
+      return;
+    }
     tf.tidy(() => {
       const stepSize = tf.scalar(lr / bc1);
       const invSqrtBc2 = tf.scalar(1 / Math.sqrt(bc2));
@@ -190,7 +208,7 @@ export function clipGradNorm<G extends Grads>(grads: G, maxNorm: number): { grad
       : Object.entries(grads as tf.NamedTensorMap);
   const [norm, ...scaled] = tf.tidy(() => {
     const sq = entries.map(([, g]) => tf.sum(tf.square(g)));
-    const norm = tf.sqrt(sq.length ? tf.addN(sq) : tf.scalar(0)) as tf.Scalar;
+    const norm = tf.sqrt(sq.length ? sumAll(sq) : tf.scalar(0)) as tf.Scalar;
     const factor = maxNorm > 0 && Number.isFinite(maxNorm) ? tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1) : tf.scalar(1);
     return [norm, ...entries.map(([, g]) => tf.mul(g, factor))];
   });
@@ -234,3 +252,18 @@ const DECAY: Record<LrScheduleKind, (p: number, lr: number, minLr: number) => nu
   linear: (p, lr, minLr) => lr - (lr - minLr) * p,
   constant: (_p, lr) => lr,
 };
+
+/**
+ * Σ of same-shaped tensors via tf.addN in groups of at most 7: WebGPU allows 8 storage buffers per
+ * shader stage by default (output included), and tfjs's webgpu AddN binds every input at once, so an
+ * addN over a model's ~30+ gradient norms is an invalid pipeline there (seen on an NVIDIA H100).
+ */
+export function sumAll(xs: readonly tf.Tensor[]): tf.Tensor {
+  let level = [...xs];
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += 7) next.push(level.length - i === 1 ? level[i] : tf.addN(level.slice(i, i + 7)));
+    level = next;
+  }
+  return level[0];
+}

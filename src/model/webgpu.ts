@@ -43,7 +43,12 @@ export function probeWebgpu(flags: string[] = defaultFlags()): Promise<WebgpuPro
       const gpu = create(flags);
       Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis as { navigator?: object }).navigator, gpu }, configurable: true, writable: true });
       const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-      if (!adapter) return { error: `no WebGPU adapter found with Dawn flags ${flags.join(',')}: install your GPU's Vulkan driver`, hint: NO_DRIVER_HINT };
+      if (!adapter) {
+        // Seen on an H100 host: the NVIDIA ICD (libGLX_nvidia.so.0) loads but refuses vkCreateInstance
+        // until libglvnd's libGLdispatch.so.0 is there.
+        const glvnd = findIcds().some((f) => /nvidia/i.test(f)) && !hasLibrary('libGLdispatch.so.0') ? ' (the NVIDIA Vulkan driver also needs libglvnd: apt install libglvnd0)' : '';
+        return { error: `no WebGPU adapter found with Dawn flags ${flags.join(',')}: install your GPU's Vulkan driver${glvnd}`, hint: NO_DRIVER_HINT };
+      }
       const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
       const desc = `${info.vendor || '?'}: ${info.description || info.device || info.architecture || 'unknown adapter'}`;
       const software = !!info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.architecture} ${info.device} ${info.description}`);
@@ -55,10 +60,19 @@ export function probeWebgpu(flags: string[] = defaultFlags()): Promise<WebgpuPro
   return probed;
 }
 
-/** Dawn flags from PRRL_WEBGPU_FLAGS (comma-separated), else Vulkan. */
-export function defaultFlags(): string[] {
-  const env = process.env.PRRL_WEBGPU_FLAGS;
-  return env ? env.split(',').map((s) => s.trim()).filter(Boolean) : ['backend=vulkan'];
+/**
+ * Dawn flags from PRRL_WEBGPU_FLAGS, else Vulkan. Comma-separated NAME=value items; an item without
+ * "=" continues the previous value, so toggle lists read naturally:
+ * "backend=vulkan,enable-dawn-features=skip_validation,disable_robustness".
+ */
+export function defaultFlags(env = process.env.PRRL_WEBGPU_FLAGS): string[] {
+  if (!env) return ['backend=vulkan'];
+  const out: string[] = [];
+  for (const part of env.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!part.includes('=') && out.length) out[out.length - 1] += `,${part}`;
+    else out.push(part);
+  }
+  return out;
 }
 
 /**
@@ -77,10 +91,16 @@ export function missingVulkan(flags: string[]): string | null {
 }
 
 function findVulkanLoader(): boolean {
+  return hasLibrary('libvulkan.so.1');
+}
+
+/** Whether the dynamic linker can find `lib` (LD_LIBRARY_PATH, then the ld.so cache); true when it cannot tell. */
+function hasLibrary(lib: string): boolean {
   const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
-  if (dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')))) return true;
+  if (dirs.some((d) => fs.existsSync(path.join(d, lib)))) return true;
   try {
-    return /libvulkan\.so\.1\b/.test(execFileSync('ldconfig', ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/sbin:/usr/sbin` } }));
+    const cache = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/sbin:/usr/sbin` } });
+    return cache.split('\n').some((l) => l.trim().startsWith(lib + ' '));
   } catch {
     return true; // no ldconfig: cannot tell, let Dawn try
   }
@@ -125,4 +145,53 @@ export function applyTfjsFlags(env: { set(name: string, value: number | boolean 
     set.push(`${name}=${value}`);
   }
   return set;
+}
+
+/** The parts of tfjs-backend-webgpu 4.x's WebGPUBackend that fastUploads() touches. */
+interface WebgpuBackendInternals {
+  device: GPUDevice;
+  queue: GPUQueue;
+  tensorMap: { get(id: object): { values: ArrayLike<number> | null; dtype: string; shape: number[]; resource: unknown } };
+  bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer };
+  uploadToGPU(dataId: object): void;
+}
+
+/**
+ * Replaces the backend's host→GPU upload. tfjs 4.22 creates a fresh mapped buffer (plus a staging
+ * buffer when the pooled one is unmapped) for every tensor made from host values, and a training step
+ * makes hundreds (every scalar a gradient or the optimizer multiplies by). GPUDevice.createBuffer cost
+ * 17 % of a step's CPU time on an H100 (bench/webgpu.ts, --cpu-prof). Here the destination comes from
+ * the buffer pool and the bytes go through queue.writeBuffer (Dawn's internal staging ring). Ordering
+ * holds: a pooled buffer is free only once the commands that used it were submitted, and writeBuffer
+ * is ordered after everything already submitted and before the commands recorded after it.
+ */
+export function fastUploads(backend: unknown): void {
+  const b = backend as WebgpuBackendInternals;
+  if (typeof b?.uploadToGPU !== 'function' || !b.tensorMap || !b.bufferManager || !b.queue) return; // not the backend we know
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const original = b.uploadToGPU.bind(b);
+  b.uploadToGPU = (dataId: object) => {
+    const data = b.tensorMap.get(dataId);
+    if (data.resource != null || data.values == null) return original(dataId);
+    const n = data.values.length;
+    const bytes = data.dtype === 'int32' || data.dtype === 'bool' ? Int32Array.from(data.values) : data.values instanceof Float32Array ? data.values : Float32Array.from(data.values);
+    if (n === 0 || bytes.byteLength !== n * 4) return original(dataId);
+    const buffer = b.bufferManager.acquireBuffer(n * 4, usage);
+    b.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    data.values = null; // as tfjs does once uploaded: the GPU copy is the tensor's data now
+    data.resource = buffer;
+  };
+}
+
+/**
+ * Dawn reports validation errors (an invalid pipeline, a rejected command buffer) as events and goes on,
+ * dropping the work: training would continue on wrong numbers. Fail instead, with the first error's line.
+ */
+export function failOnGpuErrors(backend: unknown, exit: (message: string) => void = (m) => {
+  process.stderr.write(`pr-rl: webgpu error: ${m}\n`);
+  process.exit(1);
+}): void {
+  const device = (backend as { device?: { onuncapturederror: ((e: { error?: { message?: string } }) => void) | null } })?.device;
+  if (!device || !('onuncapturederror' in device)) return;
+  device.onuncapturederror = (e) => exit((e.error?.message ?? 'unknown error').split('\n')[0]);
 }
