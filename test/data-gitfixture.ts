@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { tempDir } from './helpers/tmp.ts';
 
 export interface Fixture {
   dir: string;
@@ -16,14 +17,9 @@ export interface Fixture {
 }
 
 let clock = 1_700_000_000;
-const made: string[] = [];
-process.on('exit', () => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
-
 /** A fresh temp folder, removed when the test process exits. */
 export function tmpDir(prefix = 'prrl-mine-'): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(d);
-  return d;
+  return tempDir(prefix);
 }
 
 export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

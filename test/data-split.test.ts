@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { splitTasks, parseHeldout, leaks, changeKey, textKey } from '../src/data/split.ts';
 import type { Task } from '../src/data/task.ts';
 import { UserError } from '../src/util/errors.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 function task(id: string, o: { time?: number; repo?: string; text?: string; old?: string; new?: string; path?: string } = {}): Task {
   return {
@@ -87,7 +88,7 @@ test('split random and file: seeded, sized, leak-free on a set full of collision
 });
 
 test('split CLI: default output names, counts printed', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-split-'));
+  const dir = tempDir('prrl-split-');
   const tasks = Array.from({ length: 10 }, (_, i) => task(`t${i}`, { time: i, text: i === 9 ? 'task t0' : undefined }));
   fs.writeFileSync(path.join(dir, 'tasks.jsonl'), tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
   const r = spawnSync('node', ['bin/pr-rl.js', 'split', path.join(dir, 'tasks.jsonl'), '--heldout', '20%'], {

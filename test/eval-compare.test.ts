@@ -3,16 +3,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Task } from '../src/data/task.ts';
 import { evaluateTasks, resolveModelDir, type Sampler, type ScoreFn } from '../src/eval/evaluate.ts';
 import { compareEvals, formatComparison, runCompare } from '../src/eval/compare.ts';
 import { UserError } from '../src/util/errors.ts';
 import { writeJsonAtomic } from '../src/util/fsx.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-eval-'));
+const tmp = () => tempDir('prrl-eval-');
 
 function task(id: string, lines = 2): Task {
   return {

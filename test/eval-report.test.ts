@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildReport, escapeHtml, pickSamples, runReport } from '../src/eval/report.ts';
@@ -13,6 +12,7 @@ import { evaluateTasks } from '../src/eval/evaluate.ts';
 import type { Task } from '../src/data/task.ts';
 import { UserError } from '../src/util/errors.ts';
 import { writeJsonAtomic } from '../src/util/fsx.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -20,7 +20,7 @@ const EVIL = '</script><script>window.__pwned = 1</script><img src=x onerror="wi
 
 /** A 40-step run whose reward climbs, with evals every 10 steps and samples holding hostile HTML. */
 function syntheticRun(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-report-'));
+  const dir = tempDir('prrl-report-');
   const lines: string[] = [];
   const samples: string[] = [];
   for (let step = 1; step <= 40; step++) {
@@ -54,7 +54,7 @@ test('report: escaping, sample picking and one-line errors for missing or empty 
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   const s = Array.from({ length: 10 }, (_, i) => ({ step: i, task_id: 't', reward: 0, completion: '' }));
   assert.deepEqual(pickSamples(s, 4).map((x) => x.step), [0, 3, 6, 9]);
-  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-report-'));
+  const empty = tempDir('prrl-report-');
   const oneLine = (re: RegExp) => (e: Error) => e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
   assert.throws(() => buildReport({ run: path.join(empty, 'nope') }), oneLine(/no such run folder/));
   assert.throws(() => buildReport({ run: empty }), oneLine(/metrics\.jsonl: missing/));
@@ -117,7 +117,7 @@ test('report renders in headless Chromium: charts drawn, samples listed, no erro
     assert.deepEqual(requests, [], 'the report must not touch the network');
 
     // Edge case: a run of one step, KL all zero, fields missing, no evaluations, no samples yet.
-    const tiny = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-report-'));
+    const tiny = tempDir('prrl-report-');
     fs.writeFileSync(path.join(tiny, 'metrics.jsonl'), JSON.stringify({ step: 1, reward_mean: -1, reward_std: 0, format_ok: 0, exact: 0, kl: 0, task_size: 2 }) + '\n');
     fs.writeFileSync(path.join(tiny, 'samples.jsonl'), '');
     const tinyOut = runReport({ run: tiny, log: () => {} });

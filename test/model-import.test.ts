@@ -6,7 +6,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
@@ -19,8 +18,9 @@ import { tokenLogprobs } from '../src/model/transformer.ts';
 import { resolveBpeConfig, trainTokenizer, saveTokenizer } from '../src/tokenizer/bpe.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
+import { tempDir } from './helpers/tmp.ts';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-import-'));
+const root = tempDir('prrl-import-');
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 const tokDir = path.join(root, 'tokenizer');
 let V = 0;

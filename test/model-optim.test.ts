@@ -2,12 +2,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { AdamW, clipGradNorm, lrAt, packAdamW, sumAll, unpackAdamW } from '../src/model/optim.ts';
 import { loadCheckpoint, saveCheckpoint } from '../src/rl/checkpoint.ts';
 import { Rng } from '../src/util/rng.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -104,7 +104,7 @@ test('AdamW: two steps equal one step + state() → checkpoint → load() + one 
   optB.step(gb1, 1e-2);
   const weights = await Promise.all(b.map(async (v) => ((await v.data()) as Float32Array).slice()));
   const st = await optB.state();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-optim-'));
+  const dir = tempDir('prrl-optim-');
   const tensors = { ...packAdamW(st, optB.shapes()), 'w.0': { shape: pr.shapes[0], data: weights[0] }, 'w.1': { shape: pr.shapes[1], data: weights[1] } };
   saveCheckpoint(dir, 1, { tensors, state: { adamStep: st.step } }, 2);
   optB.step(gb1, 123); // diverge B after saving: the restore must not depend on the live object

@@ -4,14 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSafetensors, readSafetensorsFile, readSafetensorsHeader, toBf16Bits, writeSafetensors, writeSafetensorsFile } from '../src/model/safetensors.ts';
 import { referenceLogits, type ReferenceConfig } from '../src/model/reference.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
+import { tempDir } from './helpers/tmp.ts';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-weights-'));
+const tmp = tempDir('prrl-weights-');
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** A safetensors file from a header object and raw data bytes, exactly as the spec lays it out. */

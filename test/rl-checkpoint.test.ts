@@ -3,15 +3,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CKPT_FORMAT_VERSION, checkpointProblem, latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint, type TensorData } from '../src/rl/checkpoint.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const tmpRun = () => fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-ckpt-'));
+const tmpRun = () => tempDir('prrl-ckpt-');
 const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 
 function content(step: number) {

@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '../src/util/rng.ts';
 import type { Task } from '../src/data/task.ts';
@@ -14,6 +13,7 @@ import { matchSize, pySplitlines, ratio, sweDiff } from '../src/rl/difflib.ts';
 import { CharMatcher } from '../src/rl/lcs.ts';
 import { reward, runReward } from '../src/rl/reward.ts';
 import { randomTask } from './rl-randomtask.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 interface Fixtures {
   ratio: { name: string; a: string; b: string; ratio: number }[];
@@ -166,7 +166,7 @@ test('degenerate outputs stay fast: long runs of spaces and thousands of untermi
 });
 
 test('runReward: {id,text} and {task_id,completion} lines, JSONL out, summary, unknown id is one clear error', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-reward-'));
+  const dir = tempDir('prrl-reward-');
   const tasks = path.join(dir, 'tasks.jsonl');
   const outputs = path.join(dir, 'outputs.jsonl');
   fs.writeFileSync(tasks, JSON.stringify(TASK) + '\n');

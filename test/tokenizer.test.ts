@@ -2,7 +2,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BpeEncoder, countWords, resolveBpeConfig, trainBpe, trainTokenizer } from '../src/tokenizer/bpe.ts';
@@ -12,10 +11,11 @@ import { corpusTexts } from '../src/tokenizer/corpus.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 const dirs: string[] = [];
 const tmp = () => {
-  dirs.push(fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-tok-')));
+  dirs.push(tempDir('prrl-tok-'));
   return dirs[dirs.length - 1];
 };
 after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

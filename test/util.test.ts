@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '../src/util/rng.ts';
 import { readJsonl, writeJsonlAtomic } from '../src/util/fsx.ts';
 import { UserError } from '../src/util/errors.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 test('rng: same seed same stream, restored state continues exactly', () => {
   const a = new Rng(42);
@@ -20,7 +20,7 @@ test('rng: same seed same stream, restored state continues exactly', () => {
 });
 
 test('jsonl: bad line reported with its number; skip policy keeps the rest', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-'));
+  const dir = tempDir('prrl-');
   const f = path.join(dir, 'x.jsonl');
   fs.writeFileSync(f, '{"a":1}\n{oops\n\n{"a":3}\n');
   assert.throws(() => readJsonl(f), (e: Error) => e instanceof UserError && /x\.jsonl:2: not valid JSON/.test(e.message));

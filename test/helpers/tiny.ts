@@ -2,10 +2,10 @@
 // model folder (tokenizer trained on those tasks + a randomly initialised 2-layer Llama).
 
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Task } from '../../src/data/task.ts';
 import { writeJsonlAtomic } from '../../src/util/fsx.ts';
+import { tempDir } from './tmp.ts';
 
 const FUNCS = [
   ['add', 'a + b', 'a - b'],
@@ -44,7 +44,7 @@ export function tinyTasks(n: number, offset = 0): Task[] {
 }
 
 export function tmpDir(prefix = 'prrl-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return tempDir(prefix);
 }
 
 /** Writes tasks.jsonl, trains a tokenizer on it and initialises a tiny model; returns their paths. */
