@@ -1,8 +1,8 @@
 // Run: npm run bench:webgpu [-- --presets small,base --batch 8 --seq 256 --steps 5]
 // Training and sampling tokens/s of the model presets on the webgpu backend, and of the same model in
 // PyTorch fp32 eager (bench/webgpu_torch.py, on CUDA when torch sees a GPU) measured in the same run;
-// prints the ratio webgpu / torch. Also kernels dispatched per training step (tf.profile), which with
-// the step time gives the average cost of one dispatch: the usual limit of tfjs on a fast GPU.
+// prints the ratio webgpu / torch. Also tfjs kernels and real GPU dispatches per training step, which with
+// the step time give the average cost of one dispatch: the usual limit of tfjs on a fast GPU.
 // Not a test. Needs a Vulkan GPU (see docs): on lavapipe it only proves the script runs (--presets tiny).
 
 import { spawnSync } from 'node:child_process';
@@ -49,7 +49,7 @@ function presetConfig(name: string): LlamaConfig {
   } as LlamaConfig;
 }
 
-interface Result { params: number; trainTokS: number; trainStepS: number; kernelsPerStep: number; sampleTokS: number }
+interface Result { params: number; trainTokS: number; trainStepS: number; kernelsPerStep: number; dispatchesPerStep: number; sampleTokS: number }
 
 async function benchTfjs(config: LlamaConfig): Promise<Result> {
   const model = Transformer.init(config, 0);
@@ -69,6 +69,15 @@ async function benchTfjs(config: LlamaConfig): Promise<Result> {
   for (let i = 0; i < STEPS; i++) await step();
   const trainStepS = (performance.now() - t0) / 1000 / STEPS;
   const prof = await tf.profile(step);
+  // GPU dispatches: tf.profile also lists kernels that dispatch nothing (Reshape, Identity, same-type Cast).
+  const be = tf.backend() as unknown as { recordAndSubmit?: (...a: unknown[]) => unknown };
+  let dispatches = 0;
+  if (typeof be.recordAndSubmit === 'function') {
+    const record = be.recordAndSubmit;
+    be.recordAndSubmit = function (this: unknown, ...args: unknown[]) { dispatches++; return record.apply(this, args); };
+    await step();
+    be.recordAndSubmit = record;
+  }
   const prompts = Array.from({ length: SB }, () => Array.from({ length: P }, () => rng.int(config.vocab_size)));
   const sample = () => generate(model, prompts, { maxNewTokens: NEW, temperature: 1, topP: 1, topK: 0, stopTokens: [], rng: new Rng(2) });
   await sample();
@@ -79,7 +88,7 @@ async function benchTfjs(config: LlamaConfig): Promise<Result> {
   tf.dispose(ids);
   opt.dispose();
   model.dispose();
-  return { params, trainTokS: (B * (T - 1)) / trainStepS, trainStepS, kernelsPerStep: prof.kernels.length, sampleTokS: sampled / sampleS };
+  return { params, trainTokS: (B * (T - 1)) / trainStepS, trainStepS, kernelsPerStep: prof.kernels.length, dispatchesPerStep: dispatches, sampleTokS: sampled / sampleS };
 }
 
 function findPython(): string | null {
@@ -136,10 +145,10 @@ for (const name of a.presets!.split(',').map((s) => s.trim()).filter(Boolean)) {
   const mine = await benchTfjs(config);
   const peer = py ? benchTorch(py, config) : null;
   const ratio = (x: number, k: 'train_tok_s' | 'sample_tok_s') => (peer && !('error' in peer) ? (x / peer[k]).toFixed(2) + '×' : '—');
-  const perKernelUs = (mine.trainStepS * 1e6) / mine.kernelsPerStep;
+  const perDispatchUs = (mine.trainStepS * 1e6) / Math.max(1, mine.dispatchesPerStep);
   console.log(
     `${name}: ${(mine.params / 1e6).toFixed(1)} M params | train ${mine.trainTokS.toFixed(0)} tok/s (${(mine.trainStepS * 1000).toFixed(0)} ms/step, ` +
-      `${mine.kernelsPerStep} kernels/step, ${perKernelUs.toFixed(0)} µs/kernel) | sample ${mine.sampleTokS.toFixed(1)} tok/s` +
+      `${mine.kernelsPerStep} tfjs kernels, ${mine.dispatchesPerStep} GPU dispatches/step, ${perDispatchUs.toFixed(0)} µs/dispatch) | sample ${mine.sampleTokS.toFixed(1)} tok/s` +
       (peer ? ('error' in peer ? ` | torch failed: ${peer.error}` : ` | torch (${peer.device}) train ${peer.train_tok_s.toFixed(0)} tok/s, sample ${peer.sample_tok_s.toFixed(1)} tok/s | ratio train ${ratio(mine.trainTokS, 'train_tok_s')}, sample ${ratio(mine.sampleTokS, 'sample_tok_s')}`) : ''),
   );
   rows.push({ preset: name, backend: info.backend, adapter: info.adapter, ...mine, torch: peer });
