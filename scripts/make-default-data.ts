@@ -1,7 +1,7 @@
 // Regenerates the embedded default task set in data/default/ from this clone alone:
 //   node --import tsx scripts/make-default-data.ts [--root .] [--out data/default] [--seed 1] [--skip-mined]
 // train.jsonl / heldout.jsonl: small synthetic repair tasks from src/**/*.ts (what a tiny CPU model can
-// learn), held out by file, plus any mined task small enough for the demo; mined.jsonl: tasks mined
+// learn), held out at random by task (--split-by file for a harder split), plus any mined task small enough for the demo; mined.jsonl: tasks mined
 // from this project's git history (`pr-rl mine`). Deterministic for the same git history and flags.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -21,9 +21,10 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     train: { type: 'string', default: '600' },
     heldout: { type: 'string', default: '100' },
-    'window-lines': { type: 'string', default: '12' },
-    'prompt-bytes': { type: 'string', default: '600' },
-    'split-by': { type: 'string', default: 'file' },
+    'window-lines': { type: 'string', default: '5' },
+    'prompt-bytes': { type: 'string', default: '400' },
+    'split-by': { type: 'string', default: 'random' },
+    rev: { type: 'string' },
     'skip-mined': { type: 'boolean', default: false },
     'mined-bytes': { type: 'string', default: '700000' },
   },
@@ -45,8 +46,9 @@ try {
 } catch { /* prompt.ts not there yet: the layout above approximates it */ }
 const fits = (t: Task) => Buffer.byteLength(promptOf(t)) <= promptBytes;
 
-// 1. Synthetic tasks from the last commit that touched src/, so committing data/ does not change them.
-const rev = git('log', '-1', '--format=%H', '--', 'src');
+// 1. Synthetic tasks from --rev, by default the last commit that touched src/, so that committing data/
+// does not change them (manifest.json records the rev: pass it to reproduce the committed set).
+const rev = args.rev ? git('rev-parse', '--verify', `${args.rev}^{commit}`) : git('log', '-1', '--format=%H', '--', 'src');
 if (!rev) throw new Error(`${root}: no commit touches src/; commit the sources first`);
 const { tasks: synth, summary } = synthesize(root, {
   rev, seed, count: Math.ceil((nTrain + nHeld) * 1.6), include: 'src/**/*.ts', window: 'function',
@@ -99,7 +101,7 @@ writeJsonlAtomic(path.join(outDir, 'heldout.jsonl'), heldout);
 writeJsonlAtomic(path.join(outDir, 'mined.jsonl'), minedRest);
 const kinds = (ts: Task[]) => Object.fromEntries([...new Set(ts.map((t) => t.source))].map((k) => [k, ts.filter((t) => t.source === k).length]));
 writeJsonAtomic(path.join(outDir, 'manifest.json'), {
-  command: 'node --import tsx scripts/make-default-data.ts',
+  command: `node --import tsx scripts/make-default-data.ts --rev ${rev.slice(0, 12)} --seed ${seed} --window-lines ${args['window-lines']} --prompt-bytes ${promptBytes} --split-by ${splitBy}`,
   synthRev: rev, seed, splitBy, promptBytes, windowLines: Number(args['window-lines']),
   train: { count: train.length, sources: kinds(train) },
   heldout: { count: heldout.length, sources: kinds(heldout), files: [...new Set(heldout.map((t) => t.changes[0].path))].sort() },

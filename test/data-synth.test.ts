@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthesize, globToRegex } from '../src/data/synth.ts';
 import { scan } from '../src/data/codescan.ts';
@@ -11,6 +10,7 @@ import { lineMutations, MUTATION_KINDS } from '../src/data/mutate.ts';
 import { validateTask } from '../src/data/task.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 const TS = `import { x } from './x.ts';
 
@@ -74,7 +74,7 @@ module.exports = { pick };
 `;
 
 function repo(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-synth-'));
+  const dir = tempDir('prrl-synth-');
   const g = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { stdio: 'pipe' });
   g('init', '-q');
   for (const [p, c] of Object.entries(files)) {
@@ -205,7 +205,7 @@ test('synth: lines and file windows, byte cap, kinds filter, repo name', () => {
 });
 
 test('synth: bad input gives one-line user errors', () => {
-  const notRepo = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-norepo-'));
+  const notRepo = tempDir('prrl-norepo-');
   assert.throws(() => synthesize(notRepo), (e: Error) => e instanceof UserError && /not a git repository/.test(e.message));
   execFileSync('git', ['-C', notRepo, 'init', '-q']);
   assert.throws(() => synthesize(notRepo), (e: Error) => e instanceof UserError && /names no commit/.test(e.message));
@@ -217,7 +217,7 @@ test('synth: bad input gives one-line user errors', () => {
 });
 
 test('synth CLI writes the tasks file', () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-out-')), 'synth.jsonl');
+  const out = path.join(tempDir('prrl-out-'), 'synth.jsonl');
   execFileSync('node', ['bin/pr-rl.js', 'synth', dir, '--out', out, '--count', '12', '--seed', '4', '--window-lines', '8'], { stdio: 'pipe', cwd: path.join(import.meta.dirname, '..') });
   const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
   assert.equal(lines.length, 12);
@@ -230,19 +230,29 @@ test('make-default-data: deterministic, leak-free, small prompts, from a clone o
   for (const f of ['src/util/rng.ts', 'src/util/fsx.ts', 'src/util/errors.ts', 'src/util/progress.ts', 'src/data/task.ts', 'src/data/curriculum.ts', 'src/data/split.ts'])
     files[f] = fs.readFileSync(path.join(root, f), 'utf8');
   const clone = repo(files);
-  const run = (out: string) => execFileSync('node', ['--import', 'tsx', 'scripts/make-default-data.ts', '--root', clone, '--out', out, '--skip-mined', '--train', '60', '--heldout', '15'],
+  const run = (out: string, ...extra: string[]) => execFileSync('node', ['--import', 'tsx', 'scripts/make-default-data.ts', '--root', clone, '--out', out, '--skip-mined', '--train', '60', '--heldout', '15', ...extra],
     { cwd: root, stdio: 'pipe' });
-  const a = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-dd-'));
-  const b = fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-dd-'));
+  const a = tempDir('prrl-dd-');
+  const b = tempDir('prrl-dd-');
   run(a);
-  run(b);
+  run(b, '--rev', 'HEAD'); // --rev pins the source commit; the default is the last commit touching src/
   for (const f of ['train.jsonl', 'heldout.jsonl', 'manifest.json']) assert.equal(fs.readFileSync(path.join(a, f), 'utf8'), fs.readFileSync(path.join(b, f), 'utf8'), f);
-  const read = (f: string) => fs.readFileSync(path.join(a, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const train = read('train.jsonl');
-  const held = read('heldout.jsonl');
+  const read = (dir: string, f: string) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const train = read(a, 'train.jsonl');
+  const held = read(a, 'heldout.jsonl');
   assert.equal(train.length, 60);
   assert.ok(held.length > 0 && held.length <= 15);
-  const trainFiles = new Set(train.map((t) => t.changes[0].path));
-  for (const t of held) assert.ok(!trainFiles.has(t.changes[0].path), 'held-out files unseen in training');
-  for (const t of [...train, ...held]) assert.ok(Buffer.byteLength(t.text + t.changes[0].old) <= 600);
+  // Default split: random by task, and no change or task text on both sides.
+  const change = (t: { changes: { path: string; old: string; new: string }[] }) => JSON.stringify(t.changes.map((c) => [c.path, c.old, c.new]));
+  const trainChanges = new Set(train.map(change));
+  const trainTexts = new Set(train.map((t) => t.text));
+  for (const t of held) assert.ok(!trainChanges.has(change(t)) && !trainTexts.has(t.text), `held-out ${t.id} leaks into training`);
+  for (const t of [...train, ...held]) assert.ok(Buffer.byteLength(t.text + t.changes[0].old) <= 400);
+  const manifest = JSON.parse(fs.readFileSync(path.join(a, 'manifest.json'), 'utf8'));
+  assert.match(manifest.command, /--rev [0-9a-f]{12} --seed 1 --window-lines 5 --prompt-bytes 400 --split-by random/);
+  // --split-by file: held-out files are never shown in training.
+  const c = tempDir('prrl-dd-');
+  run(c, '--split-by', 'file');
+  const trainFiles = new Set(read(c, 'train.jsonl').map((t) => t.changes[0].path));
+  for (const t of read(c, 'heldout.jsonl')) assert.ok(!trainFiles.has(t.changes[0].path), 'held-out files unseen in training');
 });
