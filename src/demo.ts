@@ -40,18 +40,20 @@ export const DEMO_DEFAULTS: DemoConfig = {
   vocabSize: 2048,
   seed: 1,
   backend: 'auto',
-  sftSteps: 300,
+  sftSteps: 400,
   grpoSteps: 40,
   evalTasks: 0,
-  rewardMode: 'whole_file',
+  rewardMode: 'search_replace',
 };
 
 /** Settings shared by the demo's stages, sized for 2 CPU cores. */
 const SEQ = { maxSeqLen: 256 };
 const SFT: Partial<SftConfig> = { ...SEQ, batchSize: 16, lr: 3e-3, warmup: 20, schedule: 'cosine', saveEvery: 0 };
 const GRPO: Partial<TrainConfig> = {
-  ...SEQ, curriculum: 'size', groupSize: 8, promptsPerStep: 4, lr: 3e-4, maxNewTokens: 64, temperature: 0.7,
-  evalEvery: 10, evalTasks: 16, ckptEvery: 10, beta: 0, loss: 'dapo',
+  // 8 prompts × 8 samples at temperature 1 for reward spread; truncated answers keep their −1 and their
+  // gradient (masking them let rollouts drift to endless output: 97 % truncated by step 35 in a trial).
+  ...SEQ, curriculum: 'size', groupSize: 8, promptsPerStep: 8, lr: 1e-3, maxNewTokens: 64, temperature: 1.0,
+  evalEvery: 10, evalTasks: 16, ckptEvery: 10, beta: 0, loss: 'dapo', maskTruncated: false,
 };
 const EVAL: Partial<EvalConfig> = { ...SEQ, k: 0, greedy: true, maxNewTokens: 64 };
 
