@@ -45,8 +45,9 @@ export function probeWebgpu(flags: string[] = defaultFlags()): Promise<WebgpuPro
       const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (!adapter) {
         // Seen on an H100 host: the NVIDIA ICD (libGLX_nvidia.so.0) loads but refuses vkCreateInstance
-        // until libglvnd's libGLdispatch.so.0 is there.
-        const glvnd = findIcds().some((f) => /nvidia/i.test(f)) && !hasLibrary('libGLdispatch.so.0') ? ' (the NVIDIA Vulkan driver also needs libglvnd: apt install libglvnd0)' : '';
+        // until libglvnd's libGLdispatch.so.0 and libEGL.so.1 are there (found by elimination).
+        const glvnd = findIcds().some((f) => /nvidia/i.test(f)) && !(hasLibrary('libGLdispatch.so.0') && hasLibrary('libEGL.so.1'))
+          ? ' (the NVIDIA Vulkan driver also needs libglvnd: apt install libglvnd0 libegl1)' : '';
         return { error: `no WebGPU adapter found with Dawn flags ${flags.join(',')}: install your GPU's Vulkan driver${glvnd}`, hint: NO_DRIVER_HINT };
       }
       const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
