@@ -18,9 +18,7 @@ export interface Fixture {
 
 let clock = 1_700_000_000;
 /** A fresh temp folder, removed when the test process exits. */
-export function tmpDir(prefix = 'prrl-mine-'): string {
-  return tempDir(prefix);
-}
+export { tempDir as tmpDir };
 
 export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
@@ -29,7 +27,7 @@ export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
-export function fixture(dir = tmpDir()): Fixture {
+export function fixture(dir = tempDir('prrl-mine-')): Fixture {
   const git = (...args: string[]) => {
     const date = `@${clock} +0000`;
     return execFileSync('git', ['-C', dir, ...args], { env: gitEnv({ GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();

@@ -150,7 +150,6 @@ export function applyTfjsFlags(env: { set(name: string, value: number | boolean 
 
 /** The parts of tfjs-backend-webgpu 4.x's WebGPUBackend that fastUploads() touches. */
 interface WebgpuBackendInternals {
-  device: GPUDevice;
   queue: GPUQueue;
   tensorMap: { get(id: object): { values: ArrayLike<number> | null; dtype: string; shape: number[]; resource: unknown } };
   bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer };
@@ -174,10 +173,9 @@ export function fastUploads(backend: unknown): void {
   b.uploadToGPU = (dataId: object) => {
     const data = b.tensorMap.get(dataId);
     if (data.resource != null || data.values == null) return original(dataId);
-    const n = data.values.length;
+    if (data.values.length === 0) return original(dataId);
     const bytes = data.dtype === 'int32' || data.dtype === 'bool' ? Int32Array.from(data.values) : data.values instanceof Float32Array ? data.values : Float32Array.from(data.values);
-    if (n === 0 || bytes.byteLength !== n * 4) return original(dataId);
-    const buffer = b.bufferManager.acquireBuffer(n * 4, usage);
+    const buffer = b.bufferManager.acquireBuffer(bytes.byteLength, usage);
     b.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
     data.values = null; // as tfjs does once uploaded: the GPU copy is the tensor's data now
     data.resource = buffer;

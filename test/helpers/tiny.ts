@@ -43,9 +43,7 @@ export function tinyTasks(n: number, offset = 0): Task[] {
   });
 }
 
-export function tmpDir(prefix = 'prrl-test-'): string {
-  return tempDir(prefix);
-}
+export { tempDir as tmpDir };
 
 /** Writes tasks.jsonl, trains a tokenizer on it and initialises a tiny model; returns their paths. */
 export async function tinySetup(dir: string, nTasks = 24, layers = 1): Promise<{ data: string; model: string; tasks: Task[] }> {
