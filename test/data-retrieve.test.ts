@@ -51,6 +51,21 @@ test('tokenize splits identifiers; imports parse and resolve for JS/TS and Pytho
   assert.equal(resolveImport('src/mod/y.py', 'mod.x', files), 'src/mod/x.py');
 });
 
+test('tokenizer and Python import scanner edge cases', () => {
+  // A compound of 100 parts (more than the scanner's first buffer) keeps every part; the whole is over 40 characters.
+  const long = Array.from({ length: 100 }, (_, i) => `p${String.fromCharCode(97 + (i % 26))}`).join('_');
+  assert.deepEqual(tokenize(long), long.split('_'));
+  assert.deepEqual(tokenize('getHTTPResponse2XX __init__ A_b x_yz'), ['gethttpresponse2xx', 'get', 'http', 'response2', 'xx', 'init', 'a_b', 'x_yz', 'yz']);
+  // Counts look up what they counted, and nothing else.
+  const text = 'alpha beta alpha gammaDelta';
+  const c = countTokens(text);
+  assert.deepEqual([...c.tf.entries()].sort(), [...termCounts(tokenize(text).map(tokenHash)).entries()].sort());
+  assert.equal(c.len, 6); // alpha beta alpha gammadelta gamma delta
+  // Python imports: CR and CRLF line ends, two "import" words on a line, an import word inside another line.
+  const py = 'import os\r\nfrom a import b\rx = importlib.import_module("z")\n  import sys, re  # import x\n';
+  assert.deepEqual(parseImports('m.py', py), ['os', 'a', 'a.b', 'sys', 're']);
+});
+
 test('context: import neighbours and BM25 hits, never the changed files, within the byte budget', async () => {
   const f = fixture();
   f.write('src/parser.ts', "import { lex } from './lexer.js';\nexport function parse(s: string) { return lex(s).length; }\n");

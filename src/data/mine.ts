@@ -167,7 +167,8 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
         if (!draft) continue;
         let task = draft.task;
         if (cfg.contextFiles > 0) {
-          const context = await retriever.select(await prep.corpus!, task.changes, task.text);
+          const changed = task.changes.map((ch, i) => ({ ...ch, oldSha: draft.oldShas[i] }));
+          const context = await retriever.select(await prep.corpus!, changed, task.text);
           if (context.length) task = makeTask({ ...task, context }, draft.diffs);
         }
         out.push(task);
@@ -219,7 +220,7 @@ async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<M
 }
 
 /** In-order stage: file skips, line stats, task filters and dedupe; the task without context, or null. */
-function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, what: string): { task: Task; diffs: FileDiff[] } | null {
+function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, what: string): { task: Task; diffs: FileDiff[]; oldShas: string[] } | null {
   const kept: { change: RawChange; old: string | null; new: string | null }[] = [];
   const skipped = new Map<FileReason, number>();
   for (const l of loaded) {
@@ -234,18 +235,20 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Re
   }
   const changes: FileChange[] = [];
   const diffs: FileDiff[] = [];
+  const oldShas: string[] = [];
   for (const k of kept) {
     const d = fileDiff(k.old, k.new, cfg.maxChangedLines);
     if (!d) { stats.drop('too-many-lines', what, k.change.path); return null; }
     if (d.added + d.removed === 0 && k.change.status !== 'R') continue; // mode-only change
     diffs.push(d);
+    oldShas.push(k.change.oldSha);
     changes.push({ path: k.change.path, ...(k.change.status === 'R' && k.change.oldPath ? { oldPath: k.change.oldPath } : {}), old: k.old, new: k.new });
   }
   const task = makeTask({ id: `${name}@${c.sha.slice(0, 12)}`, repo: name, base: c.parents[0], source: cls.source as TaskSource, text: cls.text, time: c.time, changes, context: [] }, diffs);
   const reason = taskReason({ text: task.text, files: task.stats.files, added: task.stats.added, removed: task.stats.removed, promptTokens: task.stats.promptTokens }, cfg);
   if (reason) { stats.drop(reason, what); return null; }
   if (dedupe.isDuplicate(changes.map((ch, i) => ({ path: ch.path, lines: diffs[i].lines })))) { stats.drop('duplicate', what); return null; }
-  return { task, diffs };
+  return { task, diffs, oldShas };
 }
 
 const ZERO = /^0+$/;
