@@ -123,7 +123,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   pacing: 'linear',
   pacingStart: 0.25,
   groupSize: 8,
-  promptsPerStep: 4,
+  promptsPerStep: 8,
   steps: 60,
   lr: 3e-4,
   warmup: 5,
@@ -135,7 +135,8 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   loss: 'dapo',
   scaleStd: true,
   mu: 1,
-  maskTruncated: true,
+  // Kept in the loss (with their −1): masking them let a demo run drift to 97 % truncated rollouts.
+  maskTruncated: false,
   temperature: 1.0,
   topP: 1.0,
   topK: 0,

@@ -42,7 +42,7 @@ const TRAIN_HELP: { [K in keyof TrainConfig]: string } = {
   loss: 'loss aggregation: grpo|dapo|dr_grpo',
   scaleStd: 'divide advantages by the group reward std (--no-scale-std = Dr. GRPO)',
   mu: 'optimisation passes per batch of rollouts (μ)',
-  maskTruncated: 'no gradient from truncated completions (--no-mask-truncated to keep them)',
+  maskTruncated: 'no gradient from truncated completions (DAPO overlong masking; off: they keep their −1 reward)',
   temperature: 'sampling temperature for rollouts',
   topP: 'nucleus sampling threshold (1 = off)',
   topK: 'top-k sampling (0 = off)',
