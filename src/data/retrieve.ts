@@ -252,7 +252,7 @@ export class Retriever {
     const out: string[] = [];
     for (const c of changed) {
       const from = c.oldPath ?? c.path;
-      const cached = c.oldSha ? this.cache.get(c.oldSha)?.doc : undefined;
+      const cached = c.old !== null && c.oldSha ? this.cache.get(c.oldSha)?.doc : undefined;
       for (const spec of cached && cached.lang === langOf(from) ? cached.imports : parseImports(from, c.old ?? c.new ?? '')) {
         const r = resolveImport(from, spec, corpus.files);
         if (r && byPath.has(r) && !out.includes(r)) out.push(r);
