@@ -5,16 +5,20 @@
 // less), the ratios, peak RSS. Run: npm run bench:train [-- --backend wasm --rounds 2 --steps 4]
 // What limits wasm: training is GEMM-bound (~80% of a step in BatchMatMul) and XNNPACK on 128-bit wasm
 // SIMD without FMA, single-threaded under Node, reaches 20–29 GFLOP/s where PyTorch's AVX-512 kernels
-// reach ~135 on one core here; sampling (batch 8) is dispatch-bound (~160 kernels per token step at
-// ~10–30 µs each) plus the KV cache's per-step concat. Multi-threaded wasm (its pthread build forced on
+// reach ~135 on one core here; sampling (batch 8) is matmul-bound too (BatchMatMul ~2/3 of kernel time,
+// the KV cache's per-step concat ~1/5). Multi-threaded wasm (its pthread build forced on
 // under Node) was tried and dropped: it hung at this shape and ran slower on 2 shared cores.
+// The `onnx` row is onnx.ts's sampler (onnxruntime-node CPU, MLAS kernels) on the same weights and prompts,
+// at intraOpNumThreads 1 like the single-threaded wasm side; compare its thread count with torch's line.
 
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
 import { initBackend, type BackendKind } from '../src/model/backend.ts';
 import { Transformer, tokenLogprobs, type LlamaConfig } from '../src/model/transformer.ts';
-import { generate } from '../src/model/sample.ts';
+import { generate, type SampleOptions } from '../src/model/sample.ts';
+import { OnnxPolicy } from '../src/model/onnx.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const arg = (name: string, def: string) => {
@@ -33,6 +37,34 @@ interface Result { train_tok_s: number; train_tok_cpu_s: number; sample_tok_s: n
 
 const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
 
+/** The sampling workload both JS sides run: random prompts, temperature 1, no stop token. */
+function sampleWork(): { prompts: number[][]; opts: () => SampleOptions } {
+  const rng = new Rng(3);
+  const prompts = Array.from({ length: S.sampleBatch }, () => Array.from({ length: S.prompt }, () => rng.int(S.vocab)));
+  return { prompts, opts: () => ({ maxNewTokens: S.newTokens, temperature: 1, topP: 1, topK: 0, stopTokens: [], rng: new Rng(2) }) };
+}
+
+/** Sampling tok/s (wall, CPU) of `gen` on sampleWork(), after a short warm-up run. */
+async function timeSampling(gen: (prompts: number[][], opts: SampleOptions) => Promise<{ tokens: number[][] }>): Promise<{ wall: number; cpu: number }> {
+  const { prompts, opts } = sampleWork();
+  await gen(prompts, { ...opts(), maxNewTokens: 4 });
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const out = await gen(prompts, opts());
+  const n = out.tokens.reduce((a, t) => a + t.length, 0);
+  return { wall: n / ((performance.now() - t0) / 1000), cpu: n / cpuSeconds(process.cpuUsage(c0)) };
+}
+
+async function onnxSide(model: Transformer): Promise<{ sample_tok_s: number; sample_tok_cpu_s: number }> {
+  const policy = await OnnxPolicy.create(model, { threads: 1 });
+  try {
+    const r = await timeSampling((p, o) => policy.generate(p, o));
+    return { sample_tok_s: r.wall, sample_tok_cpu_s: r.cpu };
+  } finally {
+    await policy.release();
+  }
+}
+
 async function tfjsSide(model: Transformer): Promise<Result> {
   const { batch: B, seq: T } = S;
   const rng = new Rng(1);
@@ -45,8 +77,8 @@ async function tfjsSide(model: Transformer): Promise<Result> {
   };
   await step(); // warm-up (kernels, allocator)
   const before = tf.memory().numTensors;
-  let t0 = performance.now();
-  let c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < S.steps; i++) await step();
   const trainWall = (performance.now() - t0) / 1000 / S.steps;
   const trainCpu = cpuSeconds(process.cpuUsage(c0)) / S.steps;
@@ -54,18 +86,10 @@ async function tfjsSide(model: Transformer): Promise<Result> {
   opt.dispose();
   ids.dispose();
 
-  const prompts = Array.from({ length: S.sampleBatch }, () => Array.from({ length: S.prompt }, () => rng.int(S.vocab)));
-  const opts = { maxNewTokens: S.newTokens, temperature: 1, topP: 1, topK: 0, stopTokens: [], rng: new Rng(2) };
-  await generate(model, prompts, { ...opts, maxNewTokens: 4 });
-  t0 = performance.now();
-  c0 = process.cpuUsage();
-  const out = await generate(model, prompts, opts);
-  const sampleWall = (performance.now() - t0) / 1000;
-  const sampleCpu = cpuSeconds(process.cpuUsage(c0));
-  const n = out.tokens.reduce((a, t) => a + t.length, 0);
+  const sampling = await timeSampling((p, o) => generate(model, p, o));
   return {
     train_tok_s: (B * T) / trainWall, train_tok_cpu_s: (B * T) / trainCpu,
-    sample_tok_s: n / sampleWall, sample_tok_cpu_s: n / sampleCpu,
+    sample_tok_s: sampling.wall, sample_tok_cpu_s: sampling.cpu,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   };
 }
@@ -102,11 +126,15 @@ async function main(): Promise<void> {
   console.log(`tfjs ${info.backend}${info.adapter ? ` (${info.adapter})` : ''} vs ${py ? `PyTorch (${py})` : 'no PyTorch (python3 -c "import torch" failed)'}`);
   console.log('side    round  train tok/s  train tok/cpu-s  sample tok/s  sample tok/cpu-s');
   const tfjs: Result[] = [];
+  const onnx: Awaited<ReturnType<typeof onnxSide>>[] = [];
   const torch: Result[] = [];
   for (let r = 0; r < S.rounds; r++) {
     const a = await tfjsSide(model);
     tfjs.push(a);
     console.log(`tfjs    ${r + 1}      ${fmt(a.train_tok_s)}      ${fmt(a.train_tok_cpu_s)}        ${fmt(a.sample_tok_s)}      ${fmt(a.sample_tok_cpu_s)}`);
+    const o = await onnxSide(model);
+    onnx.push(o);
+    console.log(`onnx    ${r + 1}            -                -        ${fmt(o.sample_tok_s)}      ${fmt(o.sample_tok_cpu_s)}   (onnxruntime-node ${ort.env.versions.node}, 1 thread)`);
     if (py) {
       const b = torchSide(py);
       torch.push(b);
@@ -115,9 +143,15 @@ async function main(): Promise<void> {
   }
   const best = (xs: Result[], k: keyof Result) => Math.max(...xs.map((x) => x[k]));
   console.log(`peak RSS: tfjs ${best(tfjs, 'peak_rss_mb').toFixed(0)} MB${torch.length ? `, torch ${best(torch, 'peak_rss_mb').toFixed(0)} MB` : ''}`);
+  for (const k of ['sample_tok_s', 'sample_tok_cpu_s'] as const) {
+    console.log(`ratio onnx/tfjs  ${k.padEnd(17)} ${(Math.max(...onnx.map((x) => x[k])) / best(tfjs, k)).toFixed(2)}×  (best of ${S.rounds} rounds each)`);
+  }
   if (torch.length) {
     for (const k of ['train_tok_s', 'train_tok_cpu_s', 'sample_tok_s', 'sample_tok_cpu_s'] as const) {
       console.log(`ratio tfjs/torch ${k.padEnd(17)} ${(best(tfjs, k) / best(torch, k)).toFixed(2)}×  (best of ${S.rounds} rounds each)`);
+    }
+    for (const k of ['sample_tok_s', 'sample_tok_cpu_s'] as const) {
+      console.log(`ratio onnx/torch ${k.padEnd(17)} ${(Math.max(...onnx.map((x) => x[k])) / best(torch, k)).toFixed(2)}×  (best of ${S.rounds} rounds each)`);
     }
   }
   model.dispose();

@@ -78,6 +78,7 @@ const GENERATE_HELP: { [K in keyof GenerateConfig]: string } = {
   topK: 'keep only the k most likely tokens (0 = off)',
   seed: 'sampling seed',
   backend: 'tfjs backend: auto|webgpu|wasm|cpu (auto = webgpu on a real GPU, else wasm)',
+  engine: 'sampler: tfjs (on --backend) or onnx (onnxruntime CPU, all cores)',
 };
 
 /** `pr-rl generate`: print one completion for a task or a text. */

@@ -1,6 +1,6 @@
 // `pr-rl generate`: one completion from a model folder for a task (a tasks.jsonl line, a task id in a
 // data file) or raw text. It resolves what the user pointed at and wires prompt → sampler → text;
-// prompts come from data/prompt.ts, sampling from sample.ts, the backend from backend.ts.
+// prompts come from data/prompt.ts, sampling from sample.ts (or onnx.ts), the backend from backend.ts.
 
 import * as fs from 'node:fs';
 import type { BackendKind } from '../config.ts';
@@ -21,9 +21,11 @@ export interface GenerateConfig {
   seed: number;
   /** tfjs backend: auto = webgpu if a real GPU adapter exists, else wasm. */
   backend: BackendKind;
+  /** Sampler: tfjs (sample.ts, on the backend) or onnx (onnx.ts: onnxruntime CPU, all cores). */
+  engine: 'tfjs' | 'onnx';
 }
 
-export const GENERATE_DEFAULTS: GenerateConfig = { maxNewTokens: 256, temperature: 0, topP: 1, topK: 0, seed: 0, backend: 'auto' };
+export const GENERATE_DEFAULTS: GenerateConfig = { maxNewTokens: 256, temperature: 0, topP: 1, topK: 0, seed: 0, backend: 'auto', engine: 'tfjs' };
 
 export function resolveGenerateConfig(partial: Partial<GenerateConfig>): Readonly<GenerateConfig> {
   const c = { ...GENERATE_DEFAULTS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as GenerateConfig;
@@ -36,6 +38,7 @@ export function resolveGenerateConfig(partial: Partial<GenerateConfig>): Readonl
   need(Number.isInteger(c.topK) && c.topK >= 0, 'top-k', 'must be an integer ≥ 0', c.topK);
   need(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32, 'seed', 'must be an integer in [0, 2^32)', c.seed);
   need(['auto', 'webgpu', 'wasm', 'cpu'].includes(c.backend), 'backend', 'must be one of auto|webgpu|wasm|cpu', c.backend);
+  need(['tfjs', 'onnx'].includes(c.engine), 'engine', 'must be one of tfjs|onnx', c.engine);
   return Object.freeze(c);
 }
 
@@ -95,10 +98,19 @@ export async function runGenerate(opts: { model: string; task: string; data?: st
     if (ids.length >= context) throw new UserError(`the prompt has ${ids.length} tokens but the model's context is ${context} (max_position_embeddings); use a smaller task`);
     const maxNewTokens = Math.min(cfg.maxNewTokens, context - ids.length);
     if (maxNewTokens < cfg.maxNewTokens) log(`generate: only ${maxNewTokens} new tokens fit in the ${context}-token context after the ${ids.length}-token prompt`);
-    const t0 = performance.now();
-    const out = await generate(model, [ids], {
-      maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK, stopTokens: [tokenizer.eosId], rng: new Rng(cfg.seed),
-    });
+    const sampling = { maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK, stopTokens: [tokenizer.eosId], rng: new Rng(cfg.seed) };
+    let t0 = performance.now();
+    let out;
+    if (cfg.engine === 'onnx') {
+      const { OnnxPolicy } = await import('./onnx.ts');
+      const policy = await OnnxPolicy.create(model);
+      try {
+        t0 = performance.now(); // the export and session start are not sampling
+        out = await policy.generate([ids], sampling);
+      } finally {
+        await policy.release();
+      }
+    } else out = await generate(model, [ids], sampling);
     const seconds = (performance.now() - t0) / 1000;
     return { prompt, completion: tokenizer.decode(out.tokens[0]), promptTokens: ids.length, newTokens: out.tokens[0].length, truncated: out.truncated[0], seconds };
   } finally {

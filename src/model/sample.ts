@@ -34,18 +34,23 @@ export interface SampleResult {
 /** Rows are dropped from the batch (cache gathered) once this fraction of them has finished. */
 const COMPACT_AT = 0.25;
 
+/** Checks prompts against the context (errors shared by every sampler); the longest prompt's length, 0 for none. */
+export function checkPrompts(prompts: number[][], maxNewTokens: number, limit: number): number {
+  if (prompts.length === 0) return 0;
+  if (prompts.some((p) => p.length === 0)) throw new UserError('generate: every prompt needs at least one token (e.g. the bos token)');
+  const P = Math.max(...prompts.map((p) => p.length));
+  if (P + maxNewTokens > limit) {
+    throw new UserError(`generate: a ${P}-token prompt plus ${maxNewTokens} new tokens exceeds the model's context of ${limit} (max_position_embeddings); shorten the prompt or lower max new tokens`);
+  }
+  return P;
+}
+
 /** Samples completions for `prompts` (token ids, each non-empty). */
 export async function generate(model: Transformer, prompts: number[][], opts: SampleOptions): Promise<SampleResult> {
   const tokens: number[][] = prompts.map(() => []);
   const truncated = prompts.map(() => true);
-  if (prompts.length === 0) return { tokens, truncated };
-  if (prompts.some((p) => p.length === 0)) throw new UserError('generate: every prompt needs at least one token (e.g. the bos token)');
-  const P = Math.max(...prompts.map((p) => p.length));
-  const limit = model.config.max_position_embeddings;
-  if (P + opts.maxNewTokens > limit) {
-    throw new UserError(`generate: a ${P}-token prompt plus ${opts.maxNewTokens} new tokens exceeds the model's context of ${limit} (max_position_embeddings); shorten the prompt or lower max new tokens`);
-  }
-  if (opts.maxNewTokens <= 0) return { tokens, truncated };
+  const P = checkPrompts(prompts, opts.maxNewTokens, model.config.max_position_embeddings);
+  if (P === 0 || opts.maxNewTokens <= 0) return { tokens, truncated };
   const stop = new Set(opts.stopTokens);
   const V = model.config.vocab_size;
   const { cache, logits: first } = await prefill(model, prompts, P + opts.maxNewTokens);
