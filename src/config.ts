@@ -10,6 +10,9 @@ export type BackendKind = 'auto' | 'webgpu' | 'wasm' | 'cpu';
 export type CurriculumKind = 'size' | 'files' | 'tokens' | 'random' | 'adaptive' | 'none';
 export type PacingKind = 'linear' | 'root' | 'step';
 export type RewardMode = 'search_replace' | 'whole_file';
+/** Samplers (model/engine.ts): tfjs on the backend, or onnxruntime-node on the CPU. */
+export const ENGINES = ['tfjs', 'onnx'] as const;
+export type Engine = (typeof ENGINES)[number];
 
 /** Settings shared by every command that runs the policy. */
 export interface RunConfig {
@@ -105,6 +108,8 @@ export interface TrainConfig extends RunConfig {
   maxNewTokens: number;
   /** Reward: SEARCH/REPLACE edits or whole new files. */
   rewardMode: RewardMode;
+  /** Rollout sampler: tfjs on the backend, or onnx (onnxruntime-node on the CPU, the weights re-exported each step). */
+  engine: Engine;
   /** Evaluate on held-out tasks every N steps (0 = never). */
   evalEvery: number;
   /** Held-out tasks used by the periodic evaluation. */
@@ -142,6 +147,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   topK: 0,
   maxNewTokens: 96,
   rewardMode: 'search_replace',
+  engine: 'tfjs',
   evalEvery: 20,
   evalTasks: 32,
   ckptEvery: 10,
@@ -201,6 +207,7 @@ const TRAIN_RULES: Rule<TrainConfig> = {
   topK: int(0),
   maxNewTokens: int(1),
   rewardMode: oneOf(['search_replace', 'whole_file']),
+  engine: oneOf(ENGINES),
   evalEvery: int(0),
   evalTasks: int(1),
   ckptEvery: int(0),

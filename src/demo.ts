@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SftConfig, TrainConfig } from './config.ts';
+import { ENGINES, type Engine, type SftConfig, type TrainConfig } from './config.ts';
 import type { EvalConfig } from './eval/evaluate.ts';
 import { UserError } from './util/errors.ts';
 import { fmtDuration } from './util/progress.ts';
@@ -24,6 +24,8 @@ export interface DemoConfig {
   vocabSize: number;
   seed: number;
   backend: 'auto' | 'webgpu' | 'wasm' | 'cpu';
+  /** Sampler of GRPO rollouts and evals: tfjs on the backend, or onnx (onnxruntime-node on the CPU). */
+  engine: Engine;
   sftSteps: number;
   grpoSteps: number;
   /** Held-out tasks evaluated (0 = all). */
@@ -40,6 +42,7 @@ export const DEMO_DEFAULTS: DemoConfig = {
   vocabSize: 2048,
   seed: 1,
   backend: 'auto',
+  engine: 'tfjs',
   sftSteps: 400,
   grpoSteps: 40,
   evalTasks: 0,
@@ -59,6 +62,7 @@ const EVAL: Partial<EvalConfig> = { ...SEQ, k: 0, greedy: true, maxNewTokens: 64
 
 export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) => process.stderr.write(l + '\n')): Promise<{ report: string; verdict: string }> {
   const cfg = { ...DEMO_DEFAULTS, ...partial };
+  if (!ENGINES.includes(cfg.engine)) throw new UserError(`demo: --engine must be one of ${ENGINES.join('|')} (got ${JSON.stringify(cfg.engine)})`);
   for (const f of [cfg.train, cfg.heldout])
     if (!fs.existsSync(f)) throw new UserError(`${f}: missing; regenerate the default data with: node --import tsx scripts/make-default-data.ts`);
   const t0 = Date.now();
@@ -85,11 +89,11 @@ export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) 
   const { train } = await import('./rl/trainer.ts');
   await train({
     model: dir('sft'), data: cfg.train, heldout: cfg.heldout, out: dir('grpo'), resume: false,
-    config: { ...GRPO, steps: cfg.grpoSteps, seed: cfg.seed, backend: cfg.backend, rewardMode: cfg.rewardMode }, log,
+    config: { ...GRPO, steps: cfg.grpoSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode }, log,
   });
 
   const { runEval } = await import('./eval/evaluate.ts');
-  const evalCfg = { ...EVAL, seed: cfg.seed, backend: cfg.backend, limit: cfg.evalTasks, rewardMode: cfg.rewardMode };
+  const evalCfg = { ...EVAL, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, limit: cfg.evalTasks, rewardMode: cfg.rewardMode };
   stage('held-out eval: SFT only');
   await runEval({ model: dir('sft'), data: cfg.heldout, out: dir('eval-sft.json'), config: evalCfg, log });
   stage('held-out eval: SFT + GRPO');

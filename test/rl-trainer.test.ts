@@ -58,6 +58,20 @@ test('train: 4 steps equal 2 steps + resume + 2 steps, bit for bit; params chang
   assert.notDeepEqual(weights(a), fs.readFileSync(path.join(model, 'model.safetensors')), 'GRPO did not change the parameters');
 });
 
+test('train --engine onnx: rollouts on onnxruntime, re-exported after every update, give the tfjs run', async () => {
+  const { data, model } = await setup;
+  const t = path.join(dir, 'runTfjs');
+  const o = path.join(dir, 'runOnnx');
+  await train({ model, data, out: t, resume: false, config: { ...base, steps: 3 }, log: quiet, score: fakeScore });
+  await train({ model, data, out: o, resume: false, config: { ...base, steps: 3, engine: 'onnx' }, log: quiet, score: fakeScore });
+  // The same tokens every step (so the same rewards, lengths and updates): a sampler that kept the step-1
+  // weights, or consumed the rng differently, would part from the tfjs run by step 2 or 3.
+  const strip = (ms: Record<string, number>[]) => ms.map(({ loss, grad_norm, kl, clip_ratio, ...rest }) => (void loss, void grad_norm, void kl, void clip_ratio, rest));
+  assert.deepEqual(strip(metrics(o)), strip(metrics(t)));
+  const samples = (run: string) => fs.readFileSync(path.join(run, 'samples.jsonl'), 'utf8');
+  assert.equal(samples(o), samples(t));
+});
+
 test('train: a checkpoint interrupted mid-write is ignored and the previous one used', async () => {
   const { data, model } = await setup;
   const run = path.join(dir, 'runC');

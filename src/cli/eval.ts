@@ -15,6 +15,7 @@ const EVAL_HELP: { [K in keyof EvalConfig]: string } = {
   maxNewTokens: 'completion budget in tokens',
   seed: 'sampling seed (each task draws from its own stream, derived from the seed and the task id)',
   backend: 'tensor backend: auto|webgpu|wasm|cpu',
+  engine: 'sampler: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels, ~2× wasm)',
   maxSeqLen: 'skip tasks whose prompt + max-new-tokens exceeds this (0 = the model\'s limit)',
   rewardMode: 'reward: search_replace|whole_file (use what the model was trained with)',
   limit: 'evaluate only the first N tasks (0 = all)',

@@ -48,6 +48,7 @@ const TRAIN_HELP: { [K in keyof TrainConfig]: string } = {
   topK: 'top-k sampling (0 = off)',
   maxNewTokens: 'completion budget in tokens',
   rewardMode: 'reward: search_replace|whole_file',
+  engine: 'rollout sampler: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels, ~2× wasm; weights re-exported each step)',
   evalEvery: 'evaluate on held-out tasks every N steps (0 = never)',
   evalTasks: 'held-out tasks in each periodic evaluation',
   ckptEvery: 'checkpoint every N steps (also on SIGINT/SIGTERM)',

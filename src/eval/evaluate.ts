@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BackendKind, RewardMode } from '../config.ts';
-import { kebab } from '../config.ts';
+import { ENGINES, kebab, type BackendKind, type Engine, type RewardMode } from '../config.ts';
 import { readTasks, taskSize, type Task } from '../data/task.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
@@ -41,6 +40,8 @@ export interface EvalConfig {
   rewardMode: RewardMode;
   /** Evaluate only the first N tasks of the file (0 = all). */
   limit: number;
+  /** Sampler: tfjs on the backend, or onnx (onnxruntime-node's CPU kernels, same tokens up to float rounding). */
+  engine: Engine;
 }
 
 export const EVAL_DEFAULTS: EvalConfig = {
@@ -55,6 +56,7 @@ export const EVAL_DEFAULTS: EvalConfig = {
   maxSeqLen: 0,
   rewardMode: 'search_replace',
   limit: 0,
+  engine: 'tfjs',
 };
 
 export function resolveEvalConfig(partial: Partial<EvalConfig>): Readonly<EvalConfig> {
@@ -75,6 +77,7 @@ export function resolveEvalConfig(partial: Partial<EvalConfig>): Readonly<EvalCo
   if (!isInt(c.maxNewTokens, 1)) throw bad('maxNewTokens', 'must be an integer ≥ 1');
   if (!(isInt(c.seed, 0) && c.seed < 2 ** 32)) throw bad('seed', 'must be an integer in [0, 2^32)');
   if (!['auto', 'webgpu', 'wasm', 'cpu'].includes(c.backend)) throw bad('backend', 'must be one of auto|webgpu|wasm|cpu');
+  if (!ENGINES.includes(c.engine)) throw bad('engine', `must be one of ${ENGINES.join('|')}`);
   if (!isInt(c.maxSeqLen, 0)) throw bad('maxSeqLen', 'must be an integer ≥ 0');
   if (!['search_replace', 'whole_file'].includes(c.rewardMode)) throw bad('rewardMode', 'must be search_replace or whole_file');
   if (!isInt(c.limit, 0)) throw bad('limit', 'must be an integer ≥ 0');
@@ -87,6 +90,8 @@ export interface Sampler {
   skipReason(task: Task): string | null;
   /** n completions for `task`: argmax decoding when `greedy`, else sampling with the config's temperature. */
   sample(task: Task, n: number, greedy: boolean, rng: Rng): Promise<{ completions: string[]; truncated: boolean[] }>;
+  /** Frees what the sampler holds (an onnxruntime session). */
+  close?(): Promise<void>;
 }
 
 export interface Score {
@@ -227,7 +232,8 @@ export async function evaluateTasks(
 export async function modelSampler(model: Transformer, tokenizer: Tokenizer, config: Partial<EvalConfig>): Promise<Sampler> {
   const cfg = resolveEvalConfig(config);
   const { buildPrompt } = await import('../data/prompt.ts');
-  const { generate } = await import('../model/sample.ts');
+  const { openSampler } = await import('../model/engine.ts');
+  const policy = await openSampler(model, cfg.engine);
   const limit = cfg.maxSeqLen > 0 ? Math.min(cfg.maxSeqLen, model.config.max_position_embeddings) : model.config.max_position_embeddings;
   const prompts = new Map<string, number[]>();
   const promptOf = (task: Task) => {
@@ -242,12 +248,13 @@ export async function modelSampler(model: Transformer, tokenizer: Tokenizer, con
     },
     async sample(task, n, greedy, rng) {
       const prompt = promptOf(task);
-      const out = await generate(model, Array.from({ length: n }, () => prompt), {
+      const out = await policy.generate(Array.from({ length: n }, () => prompt), {
         maxNewTokens: cfg.maxNewTokens, temperature: greedy ? 0 : cfg.temperature, topP: greedy ? 1 : cfg.topP,
         topK: greedy ? 0 : cfg.topK, stopTokens: [tokenizer.eosId], rng,
       });
       return { completions: out.tokens.map((ids: number[]) => tokenizer.decode(ids)), truncated: out.truncated };
     },
+    close: () => policy.release(),
   };
 }
 
@@ -259,7 +266,11 @@ export async function evaluate(
   const cfg = resolveEvalConfig(config);
   const { reward } = await import('../rl/reward.ts');
   const sampler = await modelSampler(model, tokenizer, cfg);
-  return evaluateTasks(tasks, sampler, (task, completion) => reward(task, completion, { mode: cfg.rewardMode }), cfg, meta);
+  try {
+    return await evaluateTasks(tasks, sampler, (task, completion) => reward(task, completion, { mode: cfg.rewardMode }), cfg, meta);
+  } finally {
+    await sampler.close?.();
+  }
 }
 
 /** A model folder, a checkpoint folder holding one in `model/`, or a run folder holding `final/`. */

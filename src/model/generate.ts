@@ -3,7 +3,7 @@
 // prompts come from data/prompt.ts, sampling from sample.ts (or onnx.ts), the backend from backend.ts.
 
 import * as fs from 'node:fs';
-import type { BackendKind } from '../config.ts';
+import { ENGINES, type BackendKind, type Engine } from '../config.ts';
 import { readTasks, validateTask, type Task } from '../data/task.ts';
 import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
@@ -22,7 +22,7 @@ export interface GenerateConfig {
   /** tfjs backend: auto = webgpu if a real GPU adapter exists, else wasm. */
   backend: BackendKind;
   /** Sampler: tfjs (sample.ts, on the backend) or onnx (onnx.ts: onnxruntime CPU, all cores). */
-  engine: 'tfjs' | 'onnx';
+  engine: Engine;
 }
 
 export const GENERATE_DEFAULTS: GenerateConfig = { maxNewTokens: 256, temperature: 0, topP: 1, topK: 0, seed: 0, backend: 'auto', engine: 'tfjs' };
@@ -38,7 +38,7 @@ export function resolveGenerateConfig(partial: Partial<GenerateConfig>): Readonl
   need(Number.isInteger(c.topK) && c.topK >= 0, 'top-k', 'must be an integer ≥ 0', c.topK);
   need(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32, 'seed', 'must be an integer in [0, 2^32)', c.seed);
   need(['auto', 'webgpu', 'wasm', 'cpu'].includes(c.backend), 'backend', 'must be one of auto|webgpu|wasm|cpu', c.backend);
-  need(['tfjs', 'onnx'].includes(c.engine), 'engine', 'must be one of tfjs|onnx', c.engine);
+  need(ENGINES.includes(c.engine), 'engine', `must be one of ${ENGINES.join('|')}`, c.engine);
   return Object.freeze(c);
 }
 
@@ -90,7 +90,7 @@ export async function runGenerate(opts: { model: string; task: string; data?: st
   const { initBackend } = await import('./backend.ts');
   await initBackend(cfg.backend, log);
   const { loadModel } = await import('./weights.ts');
-  const { generate } = await import('./sample.ts');
+  const { openSampler } = await import('./engine.ts');
   const { model, tokenizer } = await loadModel(opts.model);
   try {
     const ids = [tokenizer.bosId, ...tokenizer.encode(prompt)];
@@ -99,18 +99,14 @@ export async function runGenerate(opts: { model: string; task: string; data?: st
     const maxNewTokens = Math.min(cfg.maxNewTokens, context - ids.length);
     if (maxNewTokens < cfg.maxNewTokens) log(`generate: only ${maxNewTokens} new tokens fit in the ${context}-token context after the ${ids.length}-token prompt`);
     const sampling = { maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK, stopTokens: [tokenizer.eosId], rng: new Rng(cfg.seed) };
-    let t0 = performance.now();
+    const sampler = await openSampler(model, cfg.engine);
     let out;
-    if (cfg.engine === 'onnx') {
-      const { OnnxPolicy } = await import('./onnx.ts');
-      const policy = await OnnxPolicy.create(model);
-      try {
-        t0 = performance.now(); // the export and session start are not sampling
-        out = await policy.generate([ids], sampling);
-      } finally {
-        await policy.release();
-      }
-    } else out = await generate(model, [ids], sampling);
+    const t0 = performance.now(); // after the onnx export and session start, which are not sampling
+    try {
+      out = await sampler.generate([ids], sampling);
+    } finally {
+      await sampler.release();
+    }
     const seconds = (performance.now() - t0) / 1000;
     return { prompt, completion: tokenizer.decode(out.tokens[0]), promptTokens: ids.length, newTokens: out.tokens[0].length, truncated: out.truncated[0], seconds };
   } finally {

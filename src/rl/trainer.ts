@@ -1,7 +1,7 @@
 // The GRPO training loop, flat and top to bottom: pick prompts (curriculum) → sample G completions
 // each → reward → group advantages → loss/backward → AdamW step → log → checkpoint. All loop state
 // lives in one TrainState that checkpoints save and restore whole, so a resumed run continues
-// exactly. The losses live in grpo.ts, sampling in sample.ts, scoring in reward.ts.
+// exactly. The losses live in grpo.ts, sampling in model/engine.ts (tfjs or onnx), scoring in reward.ts.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,7 +12,7 @@ import { orderTasks, curriculumWindow, AdaptiveSampler, type AdaptiveState } fro
 import { initBackend } from '../model/backend.ts';
 import { loadModel, saveModel } from '../model/weights.ts';
 import { tokenLogprobs, type Transformer, type LlamaConfig } from '../model/transformer.ts';
-import { generate } from '../model/sample.ts';
+import { openSampler, type PolicySampler } from '../model/engine.ts';
 import { AdamW, clipGradNorm, lrAt, packAdamW, unpackAdamW } from '../model/optim.ts';
 import { advantages, grpoLoss, readStats, type GrpoStats } from './grpo.ts';
 import { reward } from './reward.ts';
@@ -111,12 +111,12 @@ function pickTasks(sorted: EncodedTask[], cfg: TrainConfig, state: TrainState, r
 }
 
 /** Greedy evaluation of the current policy on a fixed held-out sample: mean reward ± 95 % CI. */
-async function quickEval(model: Transformer, tasks: EncodedTask[], cfg: TrainConfig, eosId: number, decode: (ids: number[]) => string, score: ScoreFn) {
+async function quickEval(sampler: PolicySampler, tasks: EncodedTask[], cfg: TrainConfig, eosId: number, decode: (ids: number[]) => string, score: ScoreFn) {
   const rewards: number[] = [];
   let fmt = 0;
   let exact = 0;
   for (const t of tasks) {
-    const { tokens } = await generate(model, [t.prompt], {
+    const { tokens } = await sampler.generate([t.prompt], {
       maxNewTokens: cfg.maxNewTokens, temperature: 0, topP: 1, topK: 0, stopTokens: [eosId], rng: new Rng(0),
     });
     const r = score(t.task, decode(tokens[0]));
@@ -224,24 +224,29 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       let fmt = 0;
       let exact = 0;
       const samples: object[] = [];
-      for (const e of batch) {
-        const out = await generate(model, Array.from({ length: cfg.groupSize }, () => e.prompt), {
-          maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK,
-          stopTokens: [tokenizer.eosId], rng,
-        });
-        const groupRewards: number[] = [];
-        out.tokens.forEach((toks, i) => {
-          const text = decode(toks);
-          const r = score(e.task, text);
-          groupRewards.push(r.reward);
-          fmt += r.formatOk ? 1 : 0;
-          exact += r.exact ? 1 : 0;
-          truncated.push(out.truncated[i]);
-          pairs.push({ prompt: e.prompt, completion: out.truncated[i] ? toks : [...toks, tokenizer.eosId] });
-          if (i === 0) samples.push({ step: state.step + 1, task_id: e.task.id, reward: r.reward, completion: text });
-        });
-        rewards.push(...groupRewards);
-        adaptive?.update(sorted.indexOf(e), groupRewards);
+      const sampler = await openSampler(model, cfg.engine); // the weights after the last update
+      try {
+        for (const e of batch) {
+          const out = await sampler.generate(Array.from({ length: cfg.groupSize }, () => e.prompt), {
+            maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK,
+            stopTokens: [tokenizer.eosId], rng,
+          });
+          const groupRewards: number[] = [];
+          out.tokens.forEach((toks, i) => {
+            const text = decode(toks);
+            const r = score(e.task, text);
+            groupRewards.push(r.reward);
+            fmt += r.formatOk ? 1 : 0;
+            exact += r.exact ? 1 : 0;
+            truncated.push(out.truncated[i]);
+            pairs.push({ prompt: e.prompt, completion: out.truncated[i] ? toks : [...toks, tokenizer.eosId] });
+            if (i === 0) samples.push({ step: state.step + 1, task_id: e.task.id, reward: r.reward, completion: text });
+          });
+          rewards.push(...groupRewards);
+          adaptive?.update(sorted.indexOf(e), groupRewards);
+        }
+      } finally {
+        await sampler.release();
       }
       const { adv, fracZeroStd } = advantages(rewards, cfg.groupSize, { scaleStd: cfg.scaleStd, level: 'group', eps: 1e-4 });
 
@@ -333,7 +338,8 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       fs.appendFileSync(samplesFile, samples.map((s) => JSON.stringify(s) + '\n').join(''));
 
       if (heldout.length && cfg.evalEvery > 0 && (state.step % cfg.evalEvery === 0 || state.step === cfg.steps)) {
-        const ev = await quickEval(model, heldout, cfg, tokenizer.eosId, decode, score);
+        const sampler = await openSampler(model, cfg.engine);
+        const ev = await quickEval(sampler, heldout, cfg, tokenizer.eosId, decode, score).finally(() => sampler.release());
         log(`eval @${state.step} | held-out reward ${ev.reward_mean.toFixed(3)}±${ev.reward_ci.toFixed(3)} | fmt ${pct(ev.format_ok)} | exact ${pct(ev.exact)} | n ${ev.n}`);
         fs.appendFileSync(metricsFile, JSON.stringify({ kind: 'eval', step: state.step, ...ev }) + '\n');
       }
