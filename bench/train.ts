@@ -10,6 +10,8 @@
 // under Node) was tried and dropped: it hung at this shape and ran slower on 2 shared cores.
 // The `onnx` row is onnx.ts's sampler (onnxruntime-node CPU, MLAS kernels) on the same weights and prompts,
 // at intraOpNumThreads 1 like the single-threaded wasm side; compare its thread count with torch's line.
+// Its training columns are onnxtrain.ts's hand-derived backward graph on the same ids and loss (mean
+// next-token NLL), then a plain Adam step in JS over the Float32Arrays; `onnx×2` is that at 2 threads.
 
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -19,6 +21,7 @@ import { initBackend, type BackendKind } from '../src/model/backend.ts';
 import { Transformer, tokenLogprobs, type LlamaConfig } from '../src/model/transformer.ts';
 import { generate, type SampleOptions } from '../src/model/sample.ts';
 import { OnnxPolicy } from '../src/model/onnx.ts';
+import { OnnxTrainer } from '../src/model/onnxtrain.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const arg = (name: string, def: string) => {
@@ -62,6 +65,49 @@ async function onnxSide(model: Transformer): Promise<{ sample_tok_s: number; sam
     return { sample_tok_s: r.wall, sample_tok_cpu_s: r.cpu };
   } finally {
     await policy.release();
+  }
+}
+
+/** Training tok/s (wall, CPU) of OnnxTrainer + a JS Adam step (lr 1e-3) on tfjsSide's ids and loss. */
+async function onnxTrainSide(model: Transformer, threads: number): Promise<{ train_tok_s: number; train_tok_cpu_s: number }> {
+  const { batch: B, seq: T } = S;
+  const rng = new Rng(1);
+  const flat = Array.from({ length: B * T }, () => rng.int(S.vocab));
+  const ids = Array.from({ length: B }, (_, b) => flat.slice(b * T, (b + 1) * T));
+  const targets = ids.map((row) => [...row.slice(1), 0]); // tokenLogprobs: position t scores ids[t+1]
+  const w = new Float32Array(B * T); // d(−mean logp)/d logp; 0 at the last position
+  for (let b = 0; b < B; b++) w.fill(-1 / (B * (T - 1)), b * T, (b + 1) * T - 1);
+  const params = new Map([...model.params].map(([n, v]) => [n, (v.dataSync() as Float32Array).slice()]));
+  const adam = new Map([...params].map(([n, p]) => [n, { m: new Float32Array(p.length), v: new Float32Array(p.length) }]));
+  const [lr, b1, b2, eps] = [1e-3, 0.9, 0.999, 1e-8];
+  let t = 0;
+  const trainer = await OnnxTrainer.create(model.config, { threads });
+  const step = async () => {
+    const { grads } = await trainer.run(params, ids, targets, w);
+    t++;
+    const c1 = 1 - b1 ** t;
+    const c2 = 1 - b2 ** t;
+    for (const [n, p] of params) {
+      const g = grads.get(n)!;
+      const { m, v } = adam.get(n)!;
+      for (let i = 0; i < p.length; i++) {
+        m[i] = b1 * m[i] + (1 - b1) * g[i];
+        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+        p[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
+      }
+    }
+  };
+  try {
+    // Two warm-up steps: ORT's second run sets up its memory pattern and faults that memory in (~1 s of sys time), once.
+    for (let i = 0; i < 2; i++) await step();
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < S.steps; i++) await step();
+    const wall = (performance.now() - t0) / 1000 / S.steps;
+    const cpu = cpuSeconds(process.cpuUsage(c0)) / S.steps;
+    return { train_tok_s: (B * T) / wall, train_tok_cpu_s: (B * T) / cpu };
+  } finally {
+    await trainer.release();
   }
 }
 
@@ -127,6 +173,7 @@ async function main(): Promise<void> {
   console.log('side    round  train tok/s  train tok/cpu-s  sample tok/s  sample tok/cpu-s');
   const tfjs: Result[] = [];
   const onnx: Awaited<ReturnType<typeof onnxSide>>[] = [];
+  const onnxTrain: Awaited<ReturnType<typeof onnxTrainSide>>[][] = [[], []]; // 1 thread, 2 threads
   const torch: Result[] = [];
   for (let r = 0; r < S.rounds; r++) {
     const a = await tfjsSide(model);
@@ -134,7 +181,11 @@ async function main(): Promise<void> {
     console.log(`tfjs    ${r + 1}      ${fmt(a.train_tok_s)}      ${fmt(a.train_tok_cpu_s)}        ${fmt(a.sample_tok_s)}      ${fmt(a.sample_tok_cpu_s)}`);
     const o = await onnxSide(model);
     onnx.push(o);
-    console.log(`onnx    ${r + 1}            -                -        ${fmt(o.sample_tok_s)}      ${fmt(o.sample_tok_cpu_s)}   (onnxruntime-node ${ort.env.versions.node}, 1 thread)`);
+    const [o1, o2] = [await onnxTrainSide(model, 1), await onnxTrainSide(model, 2)];
+    onnxTrain[0].push(o1);
+    onnxTrain[1].push(o2);
+    console.log(`onnx    ${r + 1}      ${fmt(o1.train_tok_s)}      ${fmt(o1.train_tok_cpu_s)}        ${fmt(o.sample_tok_s)}      ${fmt(o.sample_tok_cpu_s)}   (onnxruntime-node ${ort.env.versions.node}, 1 thread)`);
+    console.log(`onnx×2  ${r + 1}      ${fmt(o2.train_tok_s)}      ${fmt(o2.train_tok_cpu_s)}              -            -   (2 threads; training only)`);
     if (py) {
       const b = torchSide(py);
       torch.push(b);
@@ -143,12 +194,19 @@ async function main(): Promise<void> {
   }
   const best = (xs: Result[], k: keyof Result) => Math.max(...xs.map((x) => x[k]));
   console.log(`peak RSS: tfjs ${best(tfjs, 'peak_rss_mb').toFixed(0)} MB${torch.length ? `, torch ${best(torch, 'peak_rss_mb').toFixed(0)} MB` : ''}`);
+  const bestOnnx = (i: number, k: 'train_tok_s' | 'train_tok_cpu_s') => Math.max(...onnxTrain[i].map((x) => x[k]));
+  for (const k of ['train_tok_s', 'train_tok_cpu_s'] as const) {
+    console.log(`ratio onnx/tfjs  ${k.padEnd(17)} ${(bestOnnx(0, k) / best(tfjs, k)).toFixed(2)}× (1 thread), ${(bestOnnx(1, k) / best(tfjs, k)).toFixed(2)}× (2 threads)  (best of ${S.rounds} rounds each)`);
+  }
   for (const k of ['sample_tok_s', 'sample_tok_cpu_s'] as const) {
     console.log(`ratio onnx/tfjs  ${k.padEnd(17)} ${(Math.max(...onnx.map((x) => x[k])) / best(tfjs, k)).toFixed(2)}×  (best of ${S.rounds} rounds each)`);
   }
   if (torch.length) {
     for (const k of ['train_tok_s', 'train_tok_cpu_s', 'sample_tok_s', 'sample_tok_cpu_s'] as const) {
       console.log(`ratio tfjs/torch ${k.padEnd(17)} ${(best(tfjs, k) / best(torch, k)).toFixed(2)}×  (best of ${S.rounds} rounds each)`);
+    }
+    for (const k of ['train_tok_s', 'train_tok_cpu_s'] as const) {
+      console.log(`ratio onnx/torch ${k.padEnd(17)} ${(bestOnnx(0, k) / best(torch, k)).toFixed(2)}× (1 thread), ${(bestOnnx(1, k) / best(torch, k)).toFixed(2)}× (2 threads)  (best of ${S.rounds} rounds each)`);
     }
     for (const k of ['sample_tok_s', 'sample_tok_cpu_s'] as const) {
       console.log(`ratio onnx/torch ${k.padEnd(17)} ${(Math.max(...onnx.map((x) => x[k])) / best(torch, k)).toFixed(2)}×  (best of ${S.rounds} rounds each)`);

@@ -292,7 +292,7 @@ export class OnnxPolicy {
 }
 
 /** cos / sin [T, hd] of positions pos.. (HF layout, as transformer.ts's tables). */
-function ropeRows(pos: number, T: number, hd: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+export function ropeRows(pos: number, T: number, hd: number, theta: number): { cos: Float32Array; sin: Float32Array } {
   const half = hd / 2;
   const cos = new Float32Array(T * hd);
   const sin = new Float32Array(T * hd);

@@ -1,0 +1,149 @@
+// Run: node --import tsx --test test/onnx-train.test.ts
+// The hand-derived ONNX backward (onnxtrain.ts) against tfjs autodiff (cpu backend) on tiny random models
+// with peaked logits: GQA (4 heads, 2 kv heads) with q/k/v biases and an untied head, and a tied head.
+// logp and EVERY parameter's gradient of L = Σ w·logp agree, for arbitrary targets and weights with zeros
+// (B 2, T 7), and for tokenLogprobs' next-token semantics; bad input is refused with a clear message.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/model/backend.ts';
+import { pickLogprobs, tokenLogprobs, Transformer, type LlamaConfig } from '../src/model/transformer.ts';
+import { exportTrainGraph, OnnxTrainer } from '../src/model/onnxtrain.ts';
+import { Rng } from '../src/util/rng.ts';
+
+const BASE: LlamaConfig = {
+  hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 48,
+  vocab_size: 50, rope_theta: 10000, max_position_embeddings: 48, rms_norm_eps: 1e-5, tie_word_embeddings: false,
+  bos_token_id: 0, eos_token_id: 1, pad_token_id: 2,
+};
+const VARIANTS = {
+  'GQA, q/k/v biases, untied head': { ...BASE, attention_bias: true },
+  'GQA, tied head, no biases': { ...BASE, tie_word_embeddings: true },
+};
+/** Float32 on both sides, different kernels and summation orders: max |Δlogp| (seen: ~4e-6). */
+const LOGP_TOL = 1e-4;
+/** max |Δgrad| / max |grad|, per parameter (seen: ≤ 6e-6). */
+const GRAD_TOL = 1e-3;
+const B = 2;
+const T = 7;
+
+const models = new Map<string, { model: Transformer; trainer: OnnxTrainer }>();
+
+before(async () => {
+  await initBackend('cpu', () => {});
+  let seed = 11;
+  for (const [name, cfg] of Object.entries(VARIANTS)) {
+    const model = Transformer.init(cfg, seed++);
+    // As test/onnx.test.ts: larger weights (non-unit gains, non-zero biases) give peaked, varied logits.
+    for (const [n, v] of model.params) {
+      tf.tidy(() => v.assign(n.endsWith('norm.weight') ? tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', seed)) : tf.mul(tf.add(v, n.endsWith('.bias') ? 0.02 : 0), 30)));
+    }
+    models.set(name, { model, trainer: await OnnxTrainer.create(cfg, { threads: 1 }) });
+  }
+});
+
+after(async () => {
+  for (const { model, trainer } of models.values()) {
+    await trainer.release();
+    model.dispose();
+  }
+});
+
+function hostParams(model: Transformer): Map<string, Float32Array> {
+  return new Map([...model.params].map(([n, v]) => [n, v.dataSync() as Float32Array]));
+}
+
+/** tfjs: logp [B·n] from `logp(ids)` and the gradient of Σ w·logp for every parameter (HF names). */
+function tfjsGrads(model: Transformer, logp: () => tf.Tensor, w: Float32Array): { logp: Float32Array; grads: Map<string, Float32Array> } {
+  let value: Float32Array | null = null;
+  const byName = new Map<string, Float32Array>();
+  tf.tidy(() => {
+    const { grads } = tf.variableGrads(() => {
+      const lp = logp().reshape([-1]);
+      value = lp.dataSync() as Float32Array;
+      return tf.sum(tf.mul(lp, tf.tensor1d(w))) as tf.Scalar;
+    }, model.trainableVariables());
+    for (const [n, v] of model.params) byName.set(n, grads[v.name].dataSync() as Float32Array);
+  });
+  return { logp: value!, grads: byName };
+}
+
+/** Asserts logp within LOGP_TOL and every gradient within GRAD_TOL of its largest entry; returns the worst ratios. */
+function compare(want: { logp: Float32Array; grads: Map<string, Float32Array> }, got: { logp: ArrayLike<number>; grads: Map<string, Float32Array> }): { logp: number; grad: number } {
+  let worstLogp = 0;
+  want.logp.forEach((x, i) => (worstLogp = Math.max(worstLogp, Math.abs(x - got.logp[i]))));
+  assert.ok(worstLogp <= LOGP_TOL, `max |Δlogp| ${worstLogp} > ${LOGP_TOL}`);
+  assert.deepEqual([...got.grads.keys()].sort(), [...want.grads.keys()].sort());
+  let worstGrad = 0;
+  for (const [name, w] of want.grads) {
+    const o = got.grads.get(name)!;
+    assert.equal(o.length, w.length, name);
+    let scale = 0;
+    let diff = 0;
+    w.forEach((x, i) => {
+      scale = Math.max(scale, Math.abs(x));
+      diff = Math.max(diff, Math.abs(x - o[i]));
+    });
+    assert.ok(scale > 1e-6, `${name}: the test should reach every parameter (max |grad| ${scale})`);
+    assert.ok(diff <= GRAD_TOL * scale, `${name}: max |Δgrad| ${diff} > ${GRAD_TOL} × max |grad| ${scale}`);
+    worstGrad = Math.max(worstGrad, diff / scale);
+  }
+  return { logp: worstLogp, grad: worstGrad };
+}
+
+for (const name of Object.keys(VARIANTS)) {
+  test(`${name}: logp and every gradient of Σ w·logp equal tfjs autodiff (arbitrary targets, weights with zeros)`, async () => {
+    const { model, trainer } = models.get(name)!;
+    const V = model.config.vocab_size;
+    const rng = new Rng(4);
+    // Repeated ids (the embedding gradient sums rows) and signed weights with zeros (positions off the loss).
+    const ids = [[0, 5, 6, 5, 8, 9, 5], [0, 9, 3, 40, 41, 3, 3]];
+    const targets = ids.map((row) => row.map(() => rng.int(V)));
+    const w = Float32Array.from({ length: B * T }, (_, i) => (i % 5 === 2 ? 0 : rng.normal()));
+    const want = tfjsGrads(model, () => {
+      const logits = model.logits(tf.tensor2d(ids, undefined, 'int32')).reshape([B * T, V]) as tf.Tensor2D; // [N, V]
+      return pickLogprobs(logits, tf.tensor1d(targets.flat(), 'int32')); // [N]
+    }, w);
+    assert.ok(Math.min(...want.logp) < -5, 'logits should be peaked (some targets far from the argmax)');
+    const got = await trainer.run(hostParams(model), ids, targets, w);
+    const seen = compare(want, got);
+    console.log(`${name}: max |Δlogp| ${seen.logp.toExponential(1)}, max |Δgrad|/max|grad| ${seen.grad.toExponential(1)}`);
+  });
+
+  test(`${name}: tokenLogprobs(ids) is targets = ids shifted left with the last position's weight 0`, async () => {
+    const { model, trainer } = models.get(name)!;
+    const ids = [[0, 7, 8, 9, 10, 11, 12], [0, 9, 3, 9, 3, 30, 31]];
+    const n = T - 1;
+    const w = Float32Array.from({ length: B * n }, (_, i) => (i === 3 ? 0 : (i % 3) - 0.7));
+    const want = tfjsGrads(model, () => tokenLogprobs(model, tf.tensor2d(ids, undefined, 'int32')), w);
+    const targets = ids.map((row) => [...row.slice(1), 0]);
+    const wide = new Float32Array(B * T); // [B, T], zero at t = T−1
+    for (let b = 0; b < B; b++) wide.set(w.subarray(b * n, (b + 1) * n), b * T);
+    const got = await trainer.run(hostParams(model), ids, targets, wide);
+    const logp = Array.from({ length: B }, (_, b) => Array.from(got.logp.subarray(b * T, b * T + n))).flat();
+    compare(want, { logp, grads: got.grads });
+  });
+}
+
+test('run refuses missing parameters and mis-shaped input with one-line messages', async () => {
+  const { model, trainer } = models.values().next().value!;
+  const params = hostParams(model);
+  const w = new Float32Array(2);
+  await assert.rejects(trainer.run(params, [[1, 2]], [[2]], w), /ids and targets must both be 1×2/);
+  await assert.rejects(trainer.run(params, [[1, 2]], [[2, 99]], w), /token ids in \[0, 50\)/);
+  await assert.rejects(trainer.run(params, [[1, 2]], [[2, 3]], new Float32Array(3)), /weights has 3 entries/);
+  params.delete('model.norm.weight');
+  await assert.rejects(trainer.run(params, [[1, 2]], [[2, 3]], w), /parameter model.norm.weight needs 32 floats/);
+});
+
+test('the training graph is a ModelProto (ir 8) whose inputs are the parameters by HF name', async () => {
+  const cfg = VARIANTS['GQA, tied head, no biases'];
+  const bytes = exportTrainGraph(cfg);
+  assert.deepEqual([...bytes.subarray(0, 2)], [0x08, 8]);
+  const { InferenceSession } = await import('onnxruntime-node');
+  const s = await InferenceSession.create(bytes);
+  const { model } = models.get('GQA, tied head, no biases')!;
+  assert.deepEqual(s.inputNames.slice(0, model.params.size), [...model.params.keys()]);
+  assert.deepEqual(s.outputNames.slice().sort(), ['logp', ...[...model.params.keys()].map((n) => `grad.${n}`)].sort());
+  await s.release();
+});
