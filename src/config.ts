@@ -10,7 +10,7 @@ export type BackendKind = 'auto' | 'webgpu' | 'wasm' | 'cpu';
 export type CurriculumKind = 'size' | 'files' | 'tokens' | 'random' | 'adaptive' | 'none';
 export type PacingKind = 'linear' | 'root' | 'step';
 export type RewardMode = 'search_replace' | 'whole_file';
-/** Samplers (model/engine.ts): tfjs on the backend, or onnxruntime-node on the CPU. */
+/** Engines (model/engine.ts, model/onnxtrain.ts): tfjs on the backend, or onnxruntime-node on the CPU. */
 export const ENGINES = ['tfjs', 'onnx'] as const;
 export type Engine = (typeof ENGINES)[number];
 
@@ -45,6 +45,8 @@ export interface SftConfig extends RunConfig {
   saveEvery: number;
   /** Answer format to learn: SEARCH/REPLACE edits or whole new files (train and eval with the same). */
   rewardMode: RewardMode;
+  /** Gradients from tfjs on the backend, or from onnxruntime-node (onnxtrain.ts's graph, on the CPU). */
+  engine: Engine;
 }
 
 export const SFT_DEFAULTS: SftConfig = {
@@ -61,6 +63,7 @@ export const SFT_DEFAULTS: SftConfig = {
   maxGradNorm: 1.0,
   saveEvery: 100,
   rewardMode: 'search_replace',
+  engine: 'tfjs',
 };
 
 export interface TrainConfig extends RunConfig {
@@ -108,7 +111,7 @@ export interface TrainConfig extends RunConfig {
   maxNewTokens: number;
   /** Reward: SEARCH/REPLACE edits or whole new files. */
   rewardMode: RewardMode;
-  /** Rollout sampler: tfjs on the backend, or onnx (onnxruntime-node on the CPU, the weights re-exported each step). */
+  /** Gradients and rollouts: tfjs on the backend, or onnx (onnxruntime-node on the CPU; the sampler re-exports the weights each step). */
   engine: Engine;
   /** Evaluate on held-out tasks every N steps (0 = never). */
   evalEvery: number;
@@ -181,6 +184,7 @@ const SFT_RULES: Rule<SftConfig> = {
   maxGradNorm: num(0),
   saveEvery: int(0),
   rewardMode: oneOf(['search_replace', 'whole_file']),
+  engine: oneOf(ENGINES),
 };
 
 const TRAIN_RULES: Rule<TrainConfig> = {

@@ -24,7 +24,7 @@ export interface DemoConfig {
   vocabSize: number;
   seed: number;
   backend: 'auto' | 'webgpu' | 'wasm' | 'cpu';
-  /** Sampler of GRPO rollouts and evals: tfjs on the backend, or onnx (onnxruntime-node on the CPU). */
+  /** Engine of SFT and GRPO gradients, rollouts and evals: tfjs on the backend, or onnx (onnxruntime-node on the CPU). */
   engine: Engine;
   sftSteps: number;
   grpoSteps: number;
@@ -83,7 +83,7 @@ export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) 
 
   stage('SFT warm-up');
   const { sft } = await import('./rl/sft.ts');
-  await sft({ model: dir('init'), data: cfg.train, out: dir('sft'), config: { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend, rewardMode: cfg.rewardMode }, log });
+  await sft({ model: dir('init'), data: cfg.train, out: dir('sft'), config: { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode }, log });
 
   stage('GRPO, curriculum size');
   const { train } = await import('./rl/trainer.ts');

@@ -147,3 +147,37 @@ test('the training graph is a ModelProto (ir 8) whose inputs are the parameters 
   assert.deepEqual(s.outputNames.slice().sort(), ['logp', ...[...model.params.keys()].map((n) => `grad.${n}`)].sort());
   await s.release();
 });
+
+test('OnnxGradients.lossGrads: a GRPO loss (DAPO, KL to a reference) and its gradients equal tfjs autodiff', async () => {
+  const { grpoLoss } = await import('../src/rl/grpo.ts');
+  const { OnnxGradients } = await import('../src/model/onnxtrain.ts');
+  for (const [name, { model }] of models) {
+    const rng = new Rng(3);
+    const ids = tf.tensor2d(Array.from({ length: B * T }, () => rng.int(BASE.vocab_size)), [B, T], 'int32');
+    const from = 2;
+    const W = T - 1 - from;
+    const mask = tf.tensor2d(Array.from({ length: B * W }, (_, i) => (i % 5 === 4 ? 0 : 1)), [B, W]);
+    const refLogp = tf.tensor2d(Array.from({ length: B * W }, () => -1 - rng.next()), [B, W]);
+    const oldLogp = tf.tensor2d(Array.from({ length: B * W }, () => -2 - rng.next()), [B, W]); // ρ far from 1: clipping engages
+    const loss = (logp: tf.Tensor2D) => {
+      const r = grpoLoss({ logp, oldLogp, refLogp, adv: [0.7, -1.3], mask, clipLow: 0.2, clipHigh: 0.28, beta: 0.05, lossType: 'dapo', maxLen: W, batch: { seqs: B, tokens: 8 } });
+      tf.dispose(Object.values(r.stats));
+      return r.loss;
+    };
+    const want = tf.variableGrads(() => loss(tokenLogprobs(model, ids, from)), model.trainableVariables());
+    const onnx = await OnnxGradients.create(model, { threads: 1 });
+    const got = await onnx.lossGrads(model, ids, from, loss);
+    await onnx.release();
+    const [lg, lw] = [got.value.dataSync()[0], want.value.dataSync()[0]];
+    assert.ok(Math.abs(lg - lw) <= 1e-5 * Math.abs(lw) + 1e-4, `${name}: loss ${lg} vs ${lw}`);
+    for (const [n, v] of model.params) {
+      const a = want.grads[v.name].dataSync() as Float32Array;
+      const b = got.grads[v.name].dataSync() as Float32Array;
+      const scale = a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      assert.ok(scale > 0, `${name}: ${n} has a zero gradient`);
+      const worst = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+      assert.ok(worst <= GRAD_TOL * scale, `${name}: ${n} max |Δ| ${worst} vs max |grad| ${scale}`);
+    }
+    tf.dispose([ids, mask, refLogp, oldLogp, want.value, got.value, ...Object.values(want.grads), ...Object.values(got.grads)]);
+  }
+});

@@ -33,6 +33,20 @@ test('sft: loss falls and the saved model differs from the initial one', async (
   assert.ok(fs.existsSync(path.join(out, 'tokenizer.json')));
 });
 
+test('sft --engine onnx: the loss curve of the tfjs engine (gradients from onnxruntime\'s backward graph)', async () => {
+  const { data, model } = await setup;
+  const losses = async (engine: 'tfjs' | 'onnx') => {
+    const out = path.join(dir, `sft-${engine}`);
+    await sft({ model, data, out, config: { backend: 'cpu', steps: 20, batchSize: 4, lr: 1e-2, warmup: 2, maxSeqLen: 256, engine }, log: quiet });
+    return fs.readFileSync(path.join(out, 'sft-metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss as number);
+  };
+  const [t, o] = [await losses('tfjs'), await losses('onnx')];
+  assert.equal(o.length, t.length);
+  assert.ok(o[o.length - 1] < o[0] - 0.5, `onnx loss ${o[0]} → ${o[o.length - 1]}`);
+  // Gradients agree to ~1e-5 relative; AdamW's sign-like steps let that grow a little over 20 steps.
+  o.forEach((x, i) => assert.ok(Math.abs(x - t[i]) < 2e-3 * Math.abs(t[i]) + 1e-3, `step ${i}: onnx ${x} vs tfjs ${t[i]}`));
+});
+
 const weights = (run: string) => fs.readFileSync(path.join(run, 'final', 'model.safetensors'));
 const metrics = (run: string) =>
   fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
@@ -58,18 +72,46 @@ test('train: 4 steps equal 2 steps + resume + 2 steps, bit for bit; params chang
   assert.notDeepEqual(weights(a), fs.readFileSync(path.join(model, 'model.safetensors')), 'GRPO did not change the parameters');
 });
 
-test('train --engine onnx: rollouts on onnxruntime, re-exported after every update, give the tfjs run', async () => {
+test('train --engine onnx: rollouts and gradients on onnxruntime; step 1 is the tfjs run\'s, resume is exact', async () => {
   const { data, model } = await setup;
   const t = path.join(dir, 'runTfjs');
   const o = path.join(dir, 'runOnnx');
+  const r = path.join(dir, 'runOnnxResumed');
+  const cfg = { ...base, steps: 3, engine: 'onnx' as const };
   await train({ model, data, out: t, resume: false, config: { ...base, steps: 3 }, log: quiet, score: fakeScore });
-  await train({ model, data, out: o, resume: false, config: { ...base, steps: 3, engine: 'onnx' }, log: quiet, score: fakeScore });
-  // The same tokens every step (so the same rewards, lengths and updates): a sampler that kept the step-1
-  // weights, or consumed the rng differently, would part from the tfjs run by step 2 or 3.
-  const strip = (ms: Record<string, number>[]) => ms.map(({ loss, grad_norm, kl, clip_ratio, ...rest }) => (void loss, void grad_norm, void kl, void clip_ratio, rest));
-  assert.deepEqual(strip(metrics(o)), strip(metrics(t)));
-  const samples = (run: string) => fs.readFileSync(path.join(run, 'samples.jsonl'), 'utf8');
-  assert.equal(samples(o), samples(t));
+  await train({ model, data, out: o, resume: false, config: cfg, log: quiet, score: fakeScore });
+  // Step 1 samples from the same weights with the same rng: the same tokens, rewards and lengths. Later
+  // steps follow updates that differ from tfjs's in float rounding, so they may part by a token.
+  const rollout = ({ step, reward_mean, reward_std, format_ok, completion_len, truncated }: Record<string, number>) => ({ step, reward_mean, reward_std, format_ok, completion_len, truncated });
+  assert.deepEqual(rollout(metrics(o)[0]), rollout(metrics(t)[0]));
+  const firstSamples = (run: string) => fs.readFileSync(path.join(run, 'samples.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"step":1,'));
+  assert.deepEqual(firstSamples(o), firstSamples(t));
+  assert.ok(Math.abs(metrics(o)[0].loss - metrics(t)[0].loss) < 1e-4, `step-1 loss ${metrics(o)[0].loss} vs ${metrics(t)[0].loss}`);
+  assert.notDeepEqual(weights(o), fs.readFileSync(path.join(model, 'model.safetensors')), 'GRPO on onnx did not change the parameters');
+  // Deterministic, and a resumed run equals the straight one.
+  await train({ model, data, out: r, resume: false, config: cfg, log: quiet, score: fakeScore, stopAfter: 2 });
+  await train({ model, data, out: r, resume: true, config: {}, log: quiet, score: fakeScore });
+  assert.deepEqual(metrics(r), metrics(o));
+  assert.deepEqual(weights(r), weights(o));
+});
+
+test('openSampler onnx samples the weights as they are when opened (a new snapshot after an update)', async () => {
+  const { model: dirModel } = await setup;
+  const { loadModel } = await import('../src/model/weights.ts');
+  const { generate } = await import('../src/model/sample.ts');
+  const { openSampler } = await import('../src/model/engine.ts');
+  const { Rng } = await import('../src/util/rng.ts');
+  const { model } = await loadModel(dirModel);
+  const prompts = [[0, 5, 6, 7]];
+  const opts = () => ({ maxNewTokens: 8, temperature: 0, topP: 1, topK: 0, stopTokens: [], rng: new Rng(1) });
+  const viaOnnx = async () => { const s = await openSampler(model, 'onnx'); try { return (await s.generate(prompts, opts())).tokens; } finally { await s.release(); } };
+  const before = await viaOnnx();
+  assert.deepEqual(before, (await generate(model, prompts, opts())).tokens);
+  for (const v of model.params.values()) tf.tidy(() => v.assign(tf.mul(v, -1.5)));
+  const after = await viaOnnx();
+  assert.deepEqual(after, (await generate(model, prompts, opts())).tokens);
+  assert.notDeepEqual(after, before, 'the update changed no greedy token: the test cannot tell a stale snapshot');
+  model.dispose();
 });
 
 test('train: a checkpoint interrupted mid-write is ignored and the previous one used', async () => {

@@ -12,7 +12,7 @@ const HELP: { [K in keyof DemoConfig]: string } = {
   vocabSize: 'tokenizer vocabulary size',
   seed: 'random seed for every stage',
   backend: 'tensor backend: auto|webgpu|wasm|cpu',
-  engine: 'sampler of rollouts and evals: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels, ~2× wasm)',
+  engine: 'gradients, rollouts and evals: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels: ~4× wasm training, ~2× sampling)',
   sftSteps: 'SFT warm-up steps',
   grpoSteps: 'GRPO steps',
   evalTasks: 'held-out tasks evaluated (0 = all)',

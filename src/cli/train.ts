@@ -22,6 +22,7 @@ const SFT_HELP: { [K in keyof SftConfig]: string } = {
   maxGradNorm: 'clip gradients to this global norm (0 = off)',
   saveEvery: 'write the model folder every N steps (0 = only at the end)',
   rewardMode: 'answer format to learn: search_replace|whole_file (use the same for train and eval)',
+  engine: 'gradients: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels, ~4× wasm)',
 };
 
 const TRAIN_HELP: { [K in keyof TrainConfig]: string } = {
@@ -48,7 +49,7 @@ const TRAIN_HELP: { [K in keyof TrainConfig]: string } = {
   topK: 'top-k sampling (0 = off)',
   maxNewTokens: 'completion budget in tokens',
   rewardMode: 'reward: search_replace|whole_file',
-  engine: 'rollout sampler: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels, ~2× wasm; weights re-exported each step)',
+  engine: 'gradients and rollouts: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels: ~4× wasm training, ~2× sampling)',
   evalEvery: 'evaluate on held-out tasks every N steps (0 = never)',
   evalTasks: 'held-out tasks in each periodic evaluation',
   ckptEvery: 'checkpoint every N steps (also on SIGINT/SIGTERM)',

@@ -6,7 +6,8 @@
 // hold these gradients to tfjs autodiff).
 
 import * as ort from 'onnxruntime-node';
-import { paramShapes, type LlamaConfig } from './transformer.ts';
+import * as tf from '@tensorflow/tfjs';
+import { paramShapes, type LlamaConfig, type Transformer } from './transformer.ts';
 import { FLOAT, GraphBuilder, INT64 } from './onnxproto.ts';
 import { ropeRows } from './onnx.ts';
 
@@ -249,5 +250,60 @@ export class OnnxTrainer {
     for (const [name, shape] of this.shapes) fetches[`grad.${name}`] = new ort.Tensor('float32', this.grads.get(name)!, shape);
     await this.session.run(feeds, fetches);
     return { logp, grads: this.grads };
+  }
+}
+
+/**
+ * OnnxTrainer bound to a tfjs model: reads its current weights, scores a packed batch from position
+ * `from` on (tokenLogprobs' layout: position t predicts ids[t+1]) and returns the gradients as tfjs
+ * tensors keyed like tf.variableGrads, so clipping, AdamW and checkpoints stay the tfjs ones.
+ */
+export class OnnxGradients {
+  private constructor(private readonly trainer: OnnxTrainer) {}
+
+  static async create(model: Transformer, opts: OnnxTrainOptions = {}): Promise<OnnxGradients> {
+    return new OnnxGradients(await OnnxTrainer.create(model.config, opts));
+  }
+
+  /**
+   * logp [B, T-1-from] of ids [B, T] and, with `weights` [B, T-1-from] (dL/dlogp), the gradients of
+   * L = Σ weights·logp (the caller disposes them); `weights` null gives logp alone.
+   */
+  async run(model: Transformer, ids: tf.Tensor2D, from: number, weights: Float32Array | null): Promise<{ logp: Float32Array; grads: tf.NamedTensorMap | null }> {
+    const [B, T] = ids.shape;
+    const W = T - 1 - from;
+    const rows = (await ids.array()) as number[][];
+    const targets = rows.map((r) => [...r.slice(1), 0]);
+    const w = new Float32Array(B * T); // position T-1 predicts nothing: weight 0
+    if (weights) for (let b = 0; b < B; b++) w.set(weights.subarray(b * W, (b + 1) * W), b * T + from);
+    const params = new Map<string, Float32Array>();
+    for (const [name, v] of model.params) params.set(name, (await v.data()) as Float32Array);
+    const out = await this.trainer.run(params, rows, targets, w);
+    const logp = new Float32Array(B * W);
+    for (let b = 0; b < B; b++) logp.set(out.logp.subarray(b * T + from, b * T + from + W), b * W);
+    if (!weights) return { logp, grads: null };
+    const grads: tf.NamedTensorMap = {};
+    for (const [name, v] of model.params) grads[v.name] = tf.tensor(out.grads.get(name)!, v.shape, 'float32'); // copied: the buffers are reused
+    return { logp, grads };
+  }
+
+  /**
+   * A loss of the token log-probs [B, T-1-from] and its parameter gradients: one run for logp, dL/dlogp
+   * by tfjs autodiff on that small tensor, a second run for the gradients of Σ (dL/dlogp)·logp, which
+   * are the loss's (the chain rule through logp). For losses that are not a fixed weighting of logp (GRPO).
+   */
+  async lossGrads(model: Transformer, ids: tf.Tensor2D, from: number, loss: (logp: tf.Tensor2D) => tf.Scalar): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
+    const [B, T] = ids.shape;
+    const first = await this.run(model, ids, from, null);
+    const logp = tf.tensor2d(first.logp, [B, T - 1 - from]);
+    const { value, grad } = tf.valueAndGrad(loss)(logp);
+    const w = (await grad.data()) as Float32Array;
+    tf.dispose([logp, grad]);
+    const { grads } = await this.run(model, ids, from, w);
+    return { value, grads: grads! };
+  }
+
+  async release(): Promise<void> {
+    await this.trainer.release();
   }
 }

@@ -12,6 +12,7 @@ import { initBackend } from '../model/backend.ts';
 import { loadModel, saveModel } from '../model/weights.ts';
 import { tokenLogprobs, type Transformer } from '../model/transformer.ts';
 import { AdamW, clipGradNorm, lrAt } from '../model/optim.ts';
+import { OnnxGradients } from '../model/onnxtrain.ts';
 import { Rng } from '../util/rng.ts';
 import { fmtDuration } from '../util/progress.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
@@ -38,6 +39,16 @@ export function completionNll(model: Transformer, ids: tf.Tensor2D, mask: tf.Ten
   });
 }
 
+/** completionNll and its gradients, computed by onnxruntime (same numbers up to float rounding). */
+async function onnxNll(onnx: OnnxGradients, model: Transformer, ids: tf.Tensor2D, mask: tf.Tensor2D, from: number): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
+  const m = (await mask.data()) as Float32Array; // [B, T-1-from]
+  const count = Math.max(m.reduce((a, b) => a + b, 0), 1);
+  const { logp, grads } = await onnx.run(model, ids, from, m.map((x) => -x / count));
+  let nll = 0;
+  for (let i = 0; i < m.length; i++) nll -= m[i] * logp[i];
+  return { value: tf.scalar(nll / count), grads: grads! };
+}
+
 export async function sft(opts: SftOptions): Promise<SftResult> {
   const cfg = resolveSftConfig(opts.config);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -48,6 +59,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   log(`sft: ${kept.length} examples (${tooLong} longer than ${cfg.maxSeqLen} tokens skipped), ${cfg.steps} steps of ${cfg.batchSize}`);
 
   const rng = new Rng(cfg.seed);
+  const onnx = cfg.engine === 'onnx' ? await OnnxGradients.create(model) : null;
   const opt = new AdamW(model.trainableVariables(), { lr: cfg.lr, weightDecay: cfg.weightDecay });
   let order: EncodedTask[] = rng.shuffle(kept);
   let cursor = 0;
@@ -77,7 +89,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
     const from = Math.min(...pairs.map((p) => p.prompt.length)) - 1;
     const batch = packBatch(pairs, tokenizer.padId, from);
     const lr = lrAt(step, { kind: cfg.schedule, warmup: cfg.warmup, total: cfg.steps, lr: cfg.lr, minLrFrac: cfg.minLrFrac });
-    const { value, grads } = tf.variableGrads(() => completionNll(model, batch.ids, batch.mask, from));
+    const { value, grads } = onnx ? await onnxNll(onnx, model, batch.ids, batch.mask, from) : tf.variableGrads(() => completionNll(model, batch.ids, batch.mask, from));
     const clipped = cfg.maxGradNorm > 0 ? clipGradNorm(grads, cfg.maxGradNorm) : { grads, norm: null };
     opt.step(clipped.grads, lr);
     tf.dispose([batch.ids, batch.mask]);
@@ -101,6 +113,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
     if (cfg.saveEvery > 0 && (step + 1) % cfg.saveEvery === 0 && step + 1 < cfg.steps) await saveModel(opts.out, model, opts.model);
   }
   await saveModel(opts.out, model, opts.model);
+  await onnx?.release();
   opt.dispose();
   model.dispose();
   log(`sft: done in ${fmtDuration((Date.now() - t0) / 1000)}, loss ${firstLoss.toFixed(4)} → ${lastLoss.toFixed(4)}, model in ${opts.out}`);

@@ -13,6 +13,7 @@ import { initBackend } from '../model/backend.ts';
 import { loadModel, saveModel } from '../model/weights.ts';
 import { tokenLogprobs, type Transformer, type LlamaConfig } from '../model/transformer.ts';
 import { openSampler, type PolicySampler } from '../model/engine.ts';
+import { OnnxGradients } from '../model/onnxtrain.ts';
 import { AdamW, clipGradNorm, lrAt, packAdamW, unpackAdamW } from '../model/optim.ts';
 import { advantages, grpoLoss, readStats, type GrpoStats } from './grpo.ts';
 import { reward } from './reward.ts';
@@ -142,6 +143,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
 
   const { model, tokenizer } = await loadModel(opts.model);
   const ref = cfg.beta > 0 ? (await loadModel(opts.model)).model : null;
+  const onnx = cfg.engine === 'onnx' ? await OnnxGradients.create(model) : null;
   if (saved) {
     assignParams(model, saved.tensors, 'model.', resumeFrom!.dir);
     if (ref) assignParams(ref, saved.tensors, 'ref.', resumeFrom!.dir);
@@ -278,15 +280,17 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
         let weighted = { loss: 0, kl: 0, clip: 0, tokens: 0 };
         for (const m of micro) {
           let st: GrpoStats | null = null;
-          const { value, grads } = tf.variableGrads(() => {
+          const loss = (logp: tf.Tensor2D) => {
             const res = grpoLoss({
-              logp: tokenLogprobs(model, m.packed.ids, m.from), oldLogp: m.oldLogp, refLogp: m.refLogp, adv: m.adv, mask: m.packed.mask,
+              logp, oldLogp: m.oldLogp, refLogp: m.refLogp, adv: m.adv, mask: m.packed.mask,
               truncated: m.truncated, maskTruncated: cfg.maskTruncated, clipLow: cfg.clipLow, clipHigh: cfg.clipHigh,
               beta: cfg.beta, lossType: cfg.loss, maxLen: cfg.maxNewTokens + 1, batch: batchInfo,
             });
             st = res.stats;
             return res.loss;
-          });
+          };
+          const { value, grads } = onnx ? await onnx.lossGrads(model, m.packed.ids, m.from, loss)
+            : tf.variableGrads(() => loss(tokenLogprobs(model, m.packed.ids, m.from)));
           for (const [name, g] of Object.entries(grads)) {
             if (acc[name]) {
               const sum = tf.add(acc[name], g);
@@ -354,6 +358,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     opt.dispose();
     model.dispose();
     ref?.dispose();
+    await onnx?.release();
   }
   log(`train: ${stopping ? 'stopped' : 'done'} at step ${state.step}/${cfg.steps}; run dir ${opts.out}`);
   return { steps: state.step, last };
