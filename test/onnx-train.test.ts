@@ -159,8 +159,10 @@ test('OnnxGradients.lossGrads: a GRPO loss (DAPO, KL to a reference) and its gra
     const mask = tf.tensor2d(Array.from({ length: B * W }, (_, i) => (i % 5 === 4 ? 0 : 1)), [B, W]);
     const refLogp = tf.tensor2d(Array.from({ length: B * W }, () => -1 - rng.next()), [B, W]);
     const oldLogp = tf.tensor2d(Array.from({ length: B * W }, () => -2 - rng.next()), [B, W]); // ρ far from 1: clipping engages
+    // With a fixed old policy (μ > 1: ρ ≠ 1, clipping, KL) and without one (μ = 1: old = stopGradient(logp)).
+    for (const old of [oldLogp, undefined]) {
     const loss = (logp: tf.Tensor2D) => {
-      const r = grpoLoss({ logp, oldLogp, refLogp, adv: [0.7, -1.3], mask, clipLow: 0.2, clipHigh: 0.28, beta: 0.05, lossType: 'dapo', maxLen: W, batch: { seqs: B, tokens: 8 } });
+      const r = grpoLoss({ logp, oldLogp: old, refLogp, adv: [0.7, -1.3], mask, clipLow: 0.2, clipHigh: 0.28, beta: old ? 0.05 : 0, lossType: 'dapo', maxLen: W, batch: { seqs: B, tokens: 8 } });
       tf.dispose(Object.values(r.stats));
       return r.loss;
     };
@@ -178,6 +180,8 @@ test('OnnxGradients.lossGrads: a GRPO loss (DAPO, KL to a reference) and its gra
       const worst = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
       assert.ok(worst <= GRAD_TOL * scale, `${name}: ${n} max |Δ| ${worst} vs max |grad| ${scale}`);
     }
-    tf.dispose([ids, mask, refLogp, oldLogp, want.value, got.value, ...Object.values(want.grads), ...Object.values(got.grads)]);
+    tf.dispose([want.value, got.value, ...Object.values(want.grads), ...Object.values(got.grads)]);
+    }
+    tf.dispose([ids, mask, refLogp, oldLogp]);
   }
 });
