@@ -95,7 +95,8 @@ fs.writeFileSync(path.join(out, 'node_modules/onnxruntime-node/package.json'), J
 fs.writeFileSync(
   path.join(out, 'node_modules/onnxruntime-node/index.js'),
   "// Stub: the pr-rl bundle uses transformers.js for tokenizers only, never for ONNX inference.\n" +
-    "module.exports = { env: {}, Tensor: class Tensor {}, InferenceSession: { create() { throw new Error('onnxruntime is not part of the pr-rl bundle'); } } };\n",
+    "exports.env = {};\nexports.Tensor = class Tensor {};\n" +
+    "exports.InferenceSession = { async create() { throw Object.assign(new Error('onnxruntime-node is not in the pr-rl GPU bundle'), { code: 'PRRL_NO_ORT' }); } };\n",
 );
 // tfjs-backend-wasm's node build loads its binaries from __dirname, i.e. next to pr-rl.mjs.
 for (const f of fs.readdirSync(nm('@tensorflow/tfjs-backend-wasm/dist')).filter((f) => f.endsWith('.wasm')))

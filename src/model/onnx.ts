@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { MASKED, type LlamaConfig, type Transformer } from './transformer.ts';
 import { checkPrompts, pickToken, type SampleOptions, type SampleResult } from './sample.ts';
-import { FLOAT, GraphBuilder, INT64 } from './onnxproto.ts';
+import { cpuSession, FLOAT, GraphBuilder, INT64 } from './onnxproto.ts';
 
 /**
  * ONNX ModelProto bytes of `model`. Inputs: input_ids int64 [B, T]; cos, sin [T, hd] (HF layout) of the
@@ -178,10 +178,7 @@ export class OnnxPolicy {
   /** Exports `model` (its current weights) and opens a CPU session on it. */
   static async create(model: Transformer, opts: OnnxOptions = {}): Promise<OnnxPolicy> {
     const bytes = await exportOnnx(model);
-    const session = await ort.InferenceSession.create(bytes, {
-      executionProviders: ['cpu'], intraOpNumThreads: opts.threads ?? 0, interOpNumThreads: 1,
-      graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3,
-    });
+    const session = await cpuSession(bytes, opts.threads ?? 0);
     return new OnnxPolicy(session, { ...model.config });
   }
 

@@ -3,6 +3,8 @@
 // collects initializers. Field numbers are onnx.proto's. What the graph computes is onnx.ts's business.
 
 import * as os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { UserError } from '../util/errors.ts';
 
 /** TensorProto.DataType values used here. */
 export const FLOAT = 1;
@@ -193,5 +195,18 @@ export class GraphBuilder {
     for (const i of this.inputs) g.msg(11, i);
     for (const o of this.outputs) g.msg(12, o);
     return new Msg().int(1, 8).str(2, 'pr-rl').msg(7, g).msg(8, new Msg().str(1, '').int(2, 17)).finish();
+  }
+}
+
+/** A CPU session on ModelProto bytes; where onnxruntime-node is absent (the GPU bundle), one clear error. */
+export async function cpuSession(bytes: Uint8Array, threads: number, extra?: Record<string, unknown>): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1,
+      graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3, ...(extra ? { extra } : {}),
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'PRRL_NO_ORT') throw new UserError('--engine onnx needs onnxruntime-node, which the GPU bundle leaves out: use --engine tfjs');
+    throw e;
   }
 }

@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
 import { paramShapes, type LlamaConfig, type Transformer } from './transformer.ts';
-import { FLOAT, GraphBuilder, INT64 } from './onnxproto.ts';
+import { cpuSession, FLOAT, GraphBuilder, INT64 } from './onnxproto.ts';
 import { ropeRows } from './onnx.ts';
 
 /** Additive attention bias of a future position (exp underflows to exactly 0). */
@@ -201,13 +201,9 @@ export class OnnxTrainer {
   }
 
   static async create(config: LlamaConfig, opts: OnnxTrainOptions = {}): Promise<OnnxTrainer> {
-    const session = await ort.InferenceSession.create(exportTrainGraph(config), {
-      executionProviders: ['cpu'], intraOpNumThreads: opts.threads ?? 0, interOpNumThreads: 1,
-      graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3,
-      // Idle pool threads sleep instead of spinning: on 2 shared cores, 2 spinning threads ran a step in
-      // ~0.98 s against ~0.69 s without (1 thread: ~0.61 s either way).
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
+    // Idle pool threads sleep instead of spinning: on 2 shared cores, 2 spinning threads ran a step in
+    // ~0.98 s against ~0.69 s without (1 thread: ~0.61 s either way).
+    const session = await cpuSession(exportTrainGraph(config), opts.threads ?? 0, { session: { intra_op: { allow_spinning: '0' } } });
     return new OnnxTrainer(session, { ...config });
   }
 
