@@ -7,19 +7,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend.ts';
-import { pickLogprobs, tokenLogprobs, Transformer, type LlamaConfig } from '../src/model/transformer.ts';
+import { pickLogprobs, tokenLogprobs, type Transformer } from '../src/model/transformer.ts';
 import { exportTrainGraph, OnnxTrainer } from '../src/model/onnxtrain.ts';
 import { Rng } from '../src/util/rng.ts';
+import { PEAKED_BASE, PEAKED_VARIANTS, peakedModels } from './helpers/peaked.ts';
 
-const BASE: LlamaConfig = {
-  hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 48,
-  vocab_size: 50, rope_theta: 10000, max_position_embeddings: 48, rms_norm_eps: 1e-5, tie_word_embeddings: false,
-  bos_token_id: 0, eos_token_id: 1, pad_token_id: 2,
-};
-const VARIANTS = {
-  'GQA, q/k/v biases, untied head': { ...BASE, attention_bias: true },
-  'GQA, tied head, no biases': { ...BASE, tie_word_embeddings: true },
-};
+const BASE = PEAKED_BASE;
+const VARIANTS = PEAKED_VARIANTS;
 /** Float32 on both sides, different kernels and summation orders: max |Δlogp| (seen: ~4e-6). */
 const LOGP_TOL = 1e-4;
 /** max |Δgrad| / max |grad|, per parameter (seen: ≤ 6e-6). */
@@ -31,15 +25,7 @@ const models = new Map<string, { model: Transformer; trainer: OnnxTrainer }>();
 
 before(async () => {
   await initBackend('cpu', () => {});
-  let seed = 11;
-  for (const [name, cfg] of Object.entries(VARIANTS)) {
-    const model = Transformer.init(cfg, seed++);
-    // As test/onnx.test.ts: larger weights (non-unit gains, non-zero biases) give peaked, varied logits.
-    for (const [n, v] of model.params) {
-      tf.tidy(() => v.assign(n.endsWith('norm.weight') ? tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', seed)) : tf.mul(tf.add(v, n.endsWith('.bias') ? 0.02 : 0), 30)));
-    }
-    models.set(name, { model, trainer: await OnnxTrainer.create(cfg, { threads: 1 }) });
-  }
+  for (const [name, model] of peakedModels(11)) models.set(name, { model, trainer: await OnnxTrainer.create(model.config, { threads: 1 }) });
 });
 
 after(async () => {

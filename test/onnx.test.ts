@@ -7,21 +7,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend.ts';
-import { Transformer, type LlamaConfig } from '../src/model/transformer.ts';
+import type { Transformer } from '../src/model/transformer.ts';
 import { generate, type SampleOptions } from '../src/model/sample.ts';
 import { exportOnnx, OnnxPolicy } from '../src/model/onnx.ts';
 import { Rng } from '../src/util/rng.ts';
 import { UserError } from '../src/util/errors.ts';
+import { PEAKED_BASE, PEAKED_VARIANTS, peakedModels } from './helpers/peaked.ts';
 
-const BASE: LlamaConfig = {
-  hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 48,
-  vocab_size: 50, rope_theta: 10000, max_position_embeddings: 48, rms_norm_eps: 1e-5, tie_word_embeddings: false,
-  bos_token_id: 0, eos_token_id: 1, pad_token_id: 2,
-};
-const VARIANTS = {
-  'GQA, q/k/v biases, untied head': { ...BASE, attention_bias: true },
-  'tied head, no biases': { ...BASE, tie_word_embeddings: true },
-};
+const BASE = PEAKED_BASE;
+const VARIANTS = PEAKED_VARIANTS;
 /** Float32 on both sides, different kernels and summation orders: max |Δlogit| (seen: ~1e-5 on logits up to ~12). */
 const TOL = 1e-4;
 const PROMPTS = [[0, 5, 6, 7, 8], [0, 9, 3], [0, 40, 41, 42, 43, 44, 45], [0, 9, 3]];
@@ -30,15 +24,7 @@ const models = new Map<string, { model: Transformer; policy: OnnxPolicy }>();
 
 before(async () => {
   await initBackend('cpu', () => {});
-  let seed = 5;
-  for (const [name, cfg] of Object.entries(VARIANTS)) {
-    const model = Transformer.init(cfg, seed++);
-    // Larger weights than the init's (and non-unit norm gains, non-zero biases) give peaked, varied logits.
-    for (const [n, v] of model.params) {
-      tf.tidy(() => v.assign(n.endsWith('norm.weight') ? tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', seed)) : tf.mul(tf.add(v, n.endsWith('.bias') ? 0.02 : 0), 30)));
-    }
-    models.set(name, { model, policy: await OnnxPolicy.create(model, { threads: 1 }) });
-  }
+  for (const [name, model] of peakedModels(5)) models.set(name, { model, policy: await OnnxPolicy.create(model, { threads: 1 }) });
 });
 
 after(async () => {
