@@ -6,18 +6,13 @@
 // Prompts go through Transformer.forward, which fills the same cache layout.
 
 import * as tf from '@tensorflow/tfjs';
-import type { KVCache, Transformer } from './transformer.ts';
+import { dims, type KVCache, type Transformer } from './transformer.ts';
 
 /** Logits [B, V] of the next token after `ids` (one per cache row), appending to the cache. */
 export function decodeStep(model: Transformer, ids: number[], cache: KVCache): tf.Tensor2D {
   const c = model.config;
   const B = ids.length;
-  const D = c.hidden_size;
-  const H = c.num_attention_heads;
-  const KV = c.num_key_value_heads;
-  const G = H / KV;
-  const hd = D / H;
-  const F = c.intermediate_size;
+  const { D, H, KV, G, hd, F } = dims(c);
   const pos = cache.length;
   const S = pos + 1;
   if (S > c.max_position_embeddings) throw new Error(`decode: position ${pos} is past max_position_embeddings ${c.max_position_embeddings}`);

@@ -5,7 +5,7 @@
 // rewards; transformer.ts stays the model's definition (tests hold this graph to its logits).
 
 import * as ort from 'onnxruntime-node';
-import { MASKED, type LlamaConfig, type Transformer } from './transformer.ts';
+import { dims, MASKED, type LlamaConfig, type Transformer } from './transformer.ts';
 import { checkPrompts, pickToken, type SampleOptions, type SampleResult } from './sample.ts';
 import { cpuSession, FLOAT, GraphBuilder, INT64 } from './onnxproto.ts';
 
@@ -17,13 +17,7 @@ import { cpuSession, FLOAT, GraphBuilder, INT64 } from './onnxproto.ts';
  */
 export async function exportOnnx(model: Transformer): Promise<Uint8Array> {
   const c = model.config;
-  const D = c.hidden_size;
-  const H = c.num_attention_heads;
-  const KV = c.num_key_value_heads;
-  const G = H / KV;
-  const hd = D / H;
-  const F = c.intermediate_size;
-  const V = c.vocab_size;
+  const { D, H, KV, G, hd, F, V } = dims(c);
   const g = new GraphBuilder();
   const w = async (name: string) => (await model.p(name).data()) as Float32Array;
 

@@ -7,7 +7,7 @@
 
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
-import { paramShapes, type LlamaConfig, type Transformer } from './transformer.ts';
+import { dims, paramShapes, type LlamaConfig, type Transformer } from './transformer.ts';
 import { cpuSession, FLOAT, GraphBuilder, INT64 } from './onnxproto.ts';
 import { ropeRows } from './onnx.ts';
 
@@ -21,13 +21,7 @@ const MASKED = -1e9;
  * Activations are [N, ·] rows (N = B·T) so every Linear is one Gemm (transA/transB, no transposes).
  */
 export function exportTrainGraph(c: LlamaConfig): Uint8Array {
-  const D = c.hidden_size;
-  const H = c.num_attention_heads;
-  const KV = c.num_key_value_heads;
-  const hd = D / H;
-  const G = H / KV;
-  const F = c.intermediate_size;
-  const V = c.vocab_size;
+  const { D, H, KV, G, hd, F, V } = dims(c);
   if (!Number.isInteger(hd) || hd % 2 || !Number.isInteger(G)) throw new Error(`onnxtrain: hidden_size ${D}, ${H} heads, ${KV} kv heads do not split into even head dims and whole groups`);
   const g = new GraphBuilder();
   const shapes = new Map(paramShapes(c));

@@ -27,6 +27,13 @@ export interface LlamaConfig {
   attention_bias?: boolean;
 }
 
+/** The sizes a forward pass works with: D hidden, H heads over KV kv heads (G = H/KV per group), hd per head, F MLP, V vocab. */
+export function dims(c: LlamaConfig): { D: number; H: number; KV: number; G: number; hd: number; F: number; V: number } {
+  const H = c.num_attention_heads;
+  const KV = c.num_key_value_heads;
+  return { D: c.hidden_size, H, KV, G: H / KV, hd: c.hidden_size / H, F: c.intermediate_size, V: c.vocab_size };
+}
+
 /** Initialisation std of weights (HF initializer_range); residual output projections get std/√(2L). */
 const INIT_STD = 0.02;
 /** Additive attention bias of a masked position: exp(-1e9 - max) is exactly 0 in float32. */
