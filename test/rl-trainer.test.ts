@@ -87,6 +87,8 @@ test('train --engine onnx: rollouts and gradients on onnxruntime; step 1 is the 
   const firstSamples = (run: string) => fs.readFileSync(path.join(run, 'samples.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"step":1,'));
   assert.deepEqual(firstSamples(o), firstSamples(t));
   assert.ok(Math.abs(metrics(o)[0].loss - metrics(t)[0].loss) < 1e-4, `step-1 loss ${metrics(o)[0].loss} vs ${metrics(t)[0].loss}`);
+  // The gradient summed over the step's micro-batches (one per prompt) is tfjs's too.
+  assert.ok(Math.abs(metrics(o)[0].grad_norm - metrics(t)[0].grad_norm) < 1e-4 * metrics(t)[0].grad_norm, `step-1 grad norm ${metrics(o)[0].grad_norm} vs ${metrics(t)[0].grad_norm}`);
   assert.notDeepEqual(weights(o), fs.readFileSync(path.join(model, 'model.safetensors')), 'GRPO on onnx did not change the parameters');
   // Deterministic, and a resumed run equals the straight one.
   await train({ model, data, out: r, resume: false, config: cfg, log: quiet, score: fakeScore, stopAfter: 2 });

@@ -273,7 +273,8 @@ export class OnnxGradients {
     for (let b = 0; b < B; b++) logp.set(out.logp.subarray(b * T + from, b * T + from + W), b * W);
     if (!weights) return { logp, grads: null };
     const grads: tf.NamedTensorMap = {};
-    for (const [name, v] of model.params) grads[v.name] = tf.tensor(out.grads.get(name)!, v.shape, 'float32'); // copied: the buffers are reused
+    // Copied here: the trainer reuses its buffers, and the cpu backend keeps the array it is given.
+    for (const [name, v] of model.params) grads[v.name] = tf.tensor(out.grads.get(name)!.slice(), v.shape, 'float32');
     return { logp, grads };
   }
 
