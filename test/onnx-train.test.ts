@@ -145,16 +145,17 @@ test('OnnxGradients.lossGrads: a GRPO loss (DAPO, KL to a reference) and its gra
     const mask = tf.tensor2d(Array.from({ length: B * W }, (_, i) => (i % 5 === 4 ? 0 : 1)), [B, W]);
     const refLogp = tf.tensor2d(Array.from({ length: B * W }, () => -1 - rng.next()), [B, W]);
     const oldLogp = tf.tensor2d(Array.from({ length: B * W }, () => -2 - rng.next()), [B, W]); // ρ far from 1: clipping engages
-    // With a fixed old policy (μ > 1: ρ ≠ 1, clipping, KL) and without one (μ = 1: old = stopGradient(logp)).
+    // With a fixed old policy (μ > 1: ρ ≠ 1, clipping, KL) and without one (μ = 1, no KL: old = stopGradient(logp),
+    // where lossGrads skips the logp run).
     for (const old of [oldLogp, undefined]) {
     const loss = (logp: tf.Tensor2D) => {
-      const r = grpoLoss({ logp, oldLogp: old, refLogp, adv: [0.7, -1.3], mask, clipLow: 0.2, clipHigh: 0.28, beta: old ? 0.05 : 0, lossType: 'dapo', maxLen: W, batch: { seqs: B, tokens: 8 } });
+      const r = grpoLoss({ logp, oldLogp: old, refLogp: old ? refLogp : undefined, adv: [0.7, -1.3], mask, clipLow: 0.2, clipHigh: 0.28, beta: old ? 0.05 : 0, lossType: 'dapo', maxLen: W, batch: { seqs: B, tokens: 8 } });
       tf.dispose(Object.values(r.stats));
       return r.loss;
     };
     const want = tf.variableGrads(() => loss(tokenLogprobs(model, ids, from)), model.trainableVariables());
     const onnx = await OnnxGradients.create(model, { threads: 1 });
-    const got = await onnx.lossGrads(model, ids, from, loss);
+    const got = await onnx.lossGrads(model, ids, from, loss, !old); // μ = 1, no KL: one run (valueFree)
     await onnx.release();
     const [lg, lw] = [got.value.dataSync()[0], want.value.dataSync()[0]];
     assert.ok(Math.abs(lg - lw) <= 1e-5 * Math.abs(lw) + 1e-4, `${name}: loss ${lg} vs ${lw}`);

@@ -282,11 +282,13 @@ export class OnnxGradients {
    * A loss of the token log-probs [B, T-1-from] and its parameter gradients: one run for logp, dL/dlogp
    * by tfjs autodiff on that small tensor, a second run for the gradients of Σ (dL/dlogp)·logp, which
    * are the loss's (the chain rule through logp). For losses that are not a fixed weighting of logp (GRPO).
+   * `valueFree`: the loss, its gradient and whatever it records do not depend on logp's values (GRPO with
+   * μ = 1 and no KL: ρ = exp(logp − stopGradient(logp)) = 1), so it is taken at logp = 0 and one run does.
    */
-  async lossGrads(model: Transformer, ids: tf.Tensor2D, from: number, loss: (logp: tf.Tensor2D) => tf.Scalar): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
+  async lossGrads(model: Transformer, ids: tf.Tensor2D, from: number, loss: (logp: tf.Tensor2D) => tf.Scalar, valueFree = false): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
     const [B, T] = ids.shape;
-    const first = await this.run(model, ids, from, null);
-    const logp = tf.tensor2d(first.logp, [B, T - 1 - from]);
+    const W = T - 1 - from;
+    const logp = valueFree ? tf.zeros([B, W]) as tf.Tensor2D : tf.tensor2d((await this.run(model, ids, from, null)).logp, [B, W]);
     const { value, grad } = tf.valueAndGrad(loss)(logp);
     const w = (await grad.data()) as Float32Array;
     tf.dispose([logp, grad]);

@@ -289,7 +289,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
             st = res.stats;
             return res.loss;
           };
-          const { value, grads } = onnx ? await onnx.lossGrads(model, m.packed.ids, m.from, loss)
+          const { value, grads } = onnx ? await onnx.lossGrads(model, m.packed.ids, m.from, loss, cfg.mu === 1 && !ref)
             : tf.variableGrads(() => loss(tokenLogprobs(model, m.packed.ids, m.from)));
           for (const [name, g] of Object.entries(grads)) {
             if (acc[name]) {
