@@ -6,7 +6,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { dims, MASKED, type LlamaConfig, type Transformer } from './transformer.ts';
-import { checkPrompts, pickToken, type SampleOptions, type SampleResult } from './sample.ts';
+import { leftPad, oneRepeated, sampleTokens, type SampleOptions, type SampleResult } from './sample.ts';
 import { cpuSession, FLOAT, GraphBuilder, INT64 } from './onnxproto.ts';
 
 /**
@@ -180,38 +180,15 @@ export class OnnxPolicy {
     await this.session.release();
   }
 
-  /** Samples completions for `prompts`: sample.ts's generate(), same options, errors and rng order. */
+  /** Samples completions for `prompts`: sample.ts's loop (same options, errors and rng order); finished rows leave the cache at once. */
   async generate(prompts: number[][], opts: SampleOptions): Promise<SampleResult> {
-    const tokens: number[][] = prompts.map(() => []);
-    const truncated = prompts.map(() => true);
-    const P = checkPrompts(prompts, opts.maxNewTokens, this.config.max_position_embeddings);
-    if (P === 0 || opts.maxNewTokens <= 0) return { tokens, truncated };
-    const stop = new Set(opts.stopTokens);
-    const V = this.config.vocab_size;
-    const { cache, logits: first } = await this.prefill(prompts, P + opts.maxNewTokens);
-    let logits = first;
-    // rows[i]: the prompt the cache's row i serves; finished rows leave the cache at once.
-    let rows = prompts.map((_, b) => b);
-    for (let step = 0; ; step++) {
-      const feed: number[] = [];
-      const live: number[] = [];
-      rows.forEach((b, i) => {
-        const t = pickToken(logits.subarray(i * V, (i + 1) * V), opts);
-        if (stop.has(t)) truncated[b] = false;
-        else {
-          tokens[b].push(t);
-          feed.push(t);
-          live.push(i);
-        }
-      });
-      if (live.length === 0 || step + 1 >= opts.maxNewTokens) break;
-      if (live.length < rows.length) {
-        cache.select(live);
-        rows = live.map((i) => rows[i]);
-      }
-      logits = await this.step(feed.map((t) => [t]), cache);
-    }
-    return { tokens, truncated };
+    let cache: HostCache | null = null;
+    return sampleTokens({
+      prefill: async (ps, maxLen) => { const r = await this.prefill(ps, maxLen); cache = r.cache; return r.logits; },
+      step: (feed) => this.step(feed.map((t) => [t]), cache!),
+      keep: (rows) => cache!.select(rows),
+      dispose: () => { cache = null; },
+    }, prompts, opts, this.config, 0);
   }
 
   /**
@@ -231,7 +208,7 @@ export class OnnxPolicy {
   private async prefill(prompts: number[][], maxLen: number, shareSame = true): Promise<{ cache: HostCache; logits: Float32Array }> {
     const c = this.config;
     const B = prompts.length;
-    if (shareSame && B > 1 && prompts.every((p) => p.length === prompts[0].length && p.every((t, i) => t === prompts[0][i]))) {
+    if (shareSame && B > 1 && oneRepeated(prompts)) {
       // GRPO's G copies of one prompt: prefilled once, then the cache row repeated.
       const cache = new HostCache(c, B, 1, maxLen);
       const one = await this.step([prompts[0]], cache);
@@ -240,13 +217,9 @@ export class OnnxPolicy {
       for (let b = 0; b < B; b++) logits.set(one, b * one.length);
       return { cache, logits };
     }
-    // Left padding, masked as keys: RoPE scores depend on relative positions only, so a row shifted right
-    // computes what it would alone.
-    const P = Math.max(...prompts.map((p) => p.length));
-    const padId = c.pad_token_id ?? c.eos_token_id;
+    const { ids, P } = leftPad(prompts, c.pad_token_id ?? c.eos_token_id);
     const cache = new HostCache(c, B, B, maxLen);
     prompts.forEach((p, b) => cache.pad.fill(MASKED, b * maxLen, b * maxLen + P - p.length));
-    const ids = prompts.map((p) => [...new Array<number>(P - p.length).fill(padId), ...p]);
     return { cache, logits: await this.step(ids, cache) };
   }
 

@@ -1,10 +1,11 @@
 // Batched generation with a KV cache: temperature (0 = greedy), top-k, top-p, stop tokens, a token
 // limit, seeded by the Rng the caller passes (a resumed run samples the same tokens). Logits come back
 // once per step and are sampled on the host. Prompts of different lengths are left-padded and the pads
-// masked; identical prompts (GRPO's G copies) are prefilled once. Knows nothing of prompts or rewards.
+// masked; identical prompts (GRPO's G copies) are prefilled once. The token loop (sampleTokens) is shared
+// with onnx.ts's sampler through a small Decoder interface. Knows nothing of prompts or rewards.
 
 import * as tf from '@tensorflow/tfjs';
-import { KVCache, MASKED, type Transformer } from './transformer.ts';
+import { KVCache, MASKED, type LlamaConfig, type Transformer } from './transformer.ts';
 import { decodeStep } from './decode.ts';
 import type { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
@@ -34,30 +35,39 @@ export interface SampleResult {
 /** Rows are dropped from the batch (cache gathered) once this fraction of them has finished. */
 const COMPACT_AT = 0.25;
 
-/** Checks prompts against the context (errors shared by every sampler); the longest prompt's length, 0 for none. */
-export function checkPrompts(prompts: number[][], maxNewTokens: number, limit: number): number {
-  if (prompts.length === 0) return 0;
-  if (prompts.some((p) => p.length === 0)) throw new UserError('generate: every prompt needs at least one token (e.g. the bos token)');
-  const P = Math.max(...prompts.map((p) => p.length));
-  if (P + maxNewTokens > limit) {
-    throw new UserError(`generate: a ${P}-token prompt plus ${maxNewTokens} new tokens exceeds the model's context of ${limit} (max_position_embeddings); shorten the prompt or lower max new tokens`);
-  }
-  return P;
+/** How a sampler runs its model: what sampleTokens needs, whatever holds the KV cache. */
+export interface Decoder {
+  /** The prompts into a fresh cache with room for maxLen positions; last-position logits [B·V]. */
+  prefill(prompts: number[][], maxLen: number): Promise<Float32Array>;
+  /** One new token per cache row through the cache; logits [rows·V]. */
+  step(feed: number[]): Promise<Float32Array>;
+  /** Keeps cache rows `rows`, in that order. */
+  keep(rows: number[]): void;
+  dispose(): void;
 }
 
-/** Samples completions for `prompts` (token ids, each non-empty). */
-export async function generate(model: Transformer, prompts: number[][], opts: SampleOptions): Promise<SampleResult> {
+/**
+ * The token loop every sampler shares, so that options, errors and rng order are one thing: one
+ * pickToken per live row per step, in row order. Finished rows leave the cache once they are at least
+ * `compactAt` of it (0: at once); until then they are fed token 0 and skipped.
+ */
+export async function sampleTokens(dec: Decoder, prompts: number[][], opts: SampleOptions, config: LlamaConfig, compactAt: number): Promise<SampleResult> {
   const tokens: number[][] = prompts.map(() => []);
   const truncated = prompts.map(() => true);
-  const P = checkPrompts(prompts, opts.maxNewTokens, model.config.max_position_embeddings);
-  if (P === 0 || opts.maxNewTokens <= 0) return { tokens, truncated };
+  if (prompts.length === 0) return { tokens, truncated };
+  if (prompts.some((p) => p.length === 0)) throw new UserError('generate: every prompt needs at least one token (e.g. the bos token)');
+  const P = Math.max(...prompts.map((p) => p.length));
+  const limit = config.max_position_embeddings;
+  if (P + opts.maxNewTokens > limit) {
+    throw new UserError(`generate: a ${P}-token prompt plus ${opts.maxNewTokens} new tokens exceeds the model's context of ${limit} (max_position_embeddings); shorten the prompt or lower max new tokens`);
+  }
+  if (opts.maxNewTokens <= 0) return { tokens, truncated };
   const stop = new Set(opts.stopTokens);
-  const V = model.config.vocab_size;
-  const { cache, logits: first } = await prefill(model, prompts, P + opts.maxNewTokens);
-  let logits = first;
-  // rows[i]: the prompt the cache's row i serves, or -1 once it finished (kept until compaction).
-  let rows = prompts.map((_, b) => b);
+  const V = config.vocab_size;
   try {
+    let logits = await dec.prefill(prompts, P + opts.maxNewTokens);
+    // rows[i]: the prompt the cache's row i serves, or -1 once it finished (kept until compaction).
+    let rows = prompts.map((_, b) => b);
     for (let step = 0; ; step++) {
       let feed = rows.map(() => 0);
       const live: number[] = [];
@@ -74,24 +84,48 @@ export async function generate(model: Transformer, prompts: number[][], opts: Sa
         }
       });
       if (live.length === 0 || step + 1 >= opts.maxNewTokens) break;
-      if (live.length <= (1 - COMPACT_AT) * rows.length) {
-        cache.select(live);
+      const finished = rows.length - live.length;
+      if (finished > 0 && finished >= compactAt * rows.length) {
+        dec.keep(live);
         rows = live.map((i) => rows[i]);
         feed = live.map((i) => feed[i]);
       }
-      logits = await readBack(decodeStep(model, feed, cache));
+      logits = await dec.step(feed);
     }
   } finally {
-    cache.dispose();
+    dec.dispose();
   }
   return { tokens, truncated };
+}
+
+/** Whether all prompts are one (GRPO's G copies): prefilled once, the cache row then repeated. */
+export const oneRepeated = (prompts: number[][]) => prompts.every((p) => p.length === prompts[0].length && p.every((t, i) => t === prompts[0][i]));
+
+/**
+ * Prompts of different lengths left-padded to the longest, P. The pads are masked as keys: RoPE scores
+ * depend only on relative positions, so a row shifted right by its padding computes what it would alone.
+ */
+export function leftPad(prompts: number[][], padId: number): { ids: number[][]; P: number } {
+  const P = Math.max(...prompts.map((p) => p.length));
+  return { ids: prompts.map((p) => [...new Array<number>(P - p.length).fill(padId), ...p]), P };
+}
+
+/** Samples completions for `prompts` (token ids, each non-empty). */
+export async function generate(model: Transformer, prompts: number[][], opts: SampleOptions): Promise<SampleResult> {
+  let cache: KVCache | null = null;
+  return sampleTokens({
+    prefill: async (ps, maxLen) => { const r = await prefill(model, ps, maxLen); cache = r.cache; return r.logits; },
+    step: (feed) => readBack(decodeStep(model, feed, cache!)),
+    keep: (rows) => cache!.select(rows),
+    dispose: () => cache?.dispose(),
+  }, prompts, opts, model.config, COMPACT_AT);
 }
 
 /** Runs the prompts through the model into a new cache; returns it and the last position's logits. */
 async function prefill(model: Transformer, prompts: number[][], maxLen: number): Promise<{ cache: KVCache; logits: Float32Array }> {
   const KV = model.config.num_key_value_heads;
   const B = prompts.length;
-  if (prompts.every((p) => p.length === prompts[0].length && p.every((t, i) => t === prompts[0][i]))) {
+  if (oneRepeated(prompts)) {
     const cache = new KVCache(KV);
     const one = await lastLogits(model, [prompts[0]], cache);
     if (B > 1) cache.repeat(B);
@@ -99,14 +133,10 @@ async function prefill(model: Transformer, prompts: number[][], maxLen: number):
     for (let b = 0; b < B; b++) logits.set(one, b * one.length);
     return { cache, logits };
   }
-  // Different prompts: left-pad to a common length, masking the pads as keys. RoPE scores depend only
-  // on relative positions, so a row shifted right by its padding computes what it would alone.
-  const P = Math.max(...prompts.map((p) => p.length));
-  const pad = model.config.pad_token_id ?? model.config.eos_token_id;
+  const { ids, P } = leftPad(prompts, model.config.pad_token_id ?? model.config.eos_token_id);
   const bias = new Float32Array(B * maxLen);
   prompts.forEach((p, b) => bias.fill(MASKED, b * maxLen, b * maxLen + P - p.length));
   const cache = new KVCache(KV, tf.tensor3d(bias, [B, 1, maxLen]));
-  const ids = prompts.map((p) => [...new Array<number>(P - p.length).fill(pad), ...p]);
   return { cache, logits: await lastLogits(model, ids, cache) };
 }
 
