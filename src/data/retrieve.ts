@@ -80,7 +80,12 @@ const JS_TRY = ['', '.ts', '.tsx', '.js', '.jsx', '.mjs', '.cjs', '.mts', '.cts'
 
 /** The repo path an import specifier names, or null (packages, missing files). */
 export function resolveImport(from: string, spec: string, files: Set<string>): string | null {
-  for (const c of importCandidates(from, spec)) if (files.has(c)) return c;
+  return firstIn(importCandidates(from, spec), files);
+}
+
+/** The first candidate path that exists: what an import resolves to. */
+function firstIn(cands: readonly string[], files: Set<string>): string | null {
+  for (const c of cands) if (files.has(c)) return c;
   return null;
 }
 
@@ -131,7 +136,7 @@ function importCandidates(from: string, spec: string): string[] {
 
 /**
  * A counted blob: its term counts and its imports (parsed as `lang`, with the last name of each for a
- * quick match), and the paths each import can name from where the blob was last seen (`at`).
+ * quick match), and what it needs at the path it was last seen at (`view`).
  */
 interface Doc { counts: Counts; lang: Lang; imports: string[]; keys: string[]; view: DocView | null }
 
@@ -231,7 +236,7 @@ export class Retriever {
    * read in one round trip. (Kept apart from the reading and in small functions: as one async function
    * V8 recompiled it ~9 times at ~90 ms each, more CPU than the work.)
    */
-  pick(corpus: Corpus, changed: Changed[], text: string): Pick[] {
+  pick(corpus: Corpus, changed: Changed[], text: string): ContextPick[] {
     if (this.o.contextFiles <= 0 || this.o.contextBytes <= 0 || corpus.docs.length === 0) return [];
     const byPath = new Map(corpus.docs.map((d) => [d.path, d]));
     const scores = this.bm25(corpus.docs, corpus.counted, text);
@@ -271,7 +276,7 @@ export class Retriever {
 export interface Changed { path: string; oldPath?: string; old: string | null; new: string | null; oldSha?: string }
 
 /** A chosen context file, before its text is read. */
-export interface Pick { path: string; sha: string; reason: ContextFile['reason']; score: number | null }
+export interface ContextPick { path: string; sha: string; reason: ContextFile['reason']; score: number | null }
 
 type Candidate = { path: string; reason: ContextFile['reason'] };
 
@@ -293,7 +298,8 @@ function importsAny(doc: Doc, path: string, stems: Set<string>, targets: Set<str
   const cands = v.cands ??= doc.imports.map((spec) => importCandidates(path, spec));
   for (let i = 0; i < cands.length; i++) {
     if (doc.keys[i] !== '*' && !stems.has(doc.keys[i])) continue;
-    for (const c of cands[i]) if (files.has(c)) { if (targets.has(c)) return true; break; }
+    const r = firstIn(cands[i], files);
+    if (r !== null && targets.has(r)) return true;
   }
   return false;
 }
