@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { mine } from '../src/data/mine.ts';
 import { parseImports, resolveImport } from '../src/data/retrieve.ts';
-import { tokenize, tokenHash, countTokens, termCounts, bm25Scores } from '../src/data/bm25.ts';
+import { tokenize, tokenHash, countTokens, termCounts, bm25Scores, Counts, scanned } from '../src/data/bm25.ts';
+import { changedRanges } from '../src/data/linediff.ts';
+import { Rng } from '../src/util/rng.ts';
 import { fixture } from './data-gitfixture.ts';
 
 test('BM25F scores equal wink-bm25-text-search on the same corpus (path weight 2, content 1)', () => {
@@ -64,6 +66,72 @@ test('tokenizer and Python import scanner edge cases', () => {
   // Python imports: CR and CRLF line ends, two "import" words on a line, an import word inside another line.
   const py = 'import os\r\nfrom a import b\rx = importlib.import_module("z")\n  import sys, re  # import x\n';
   assert.deepEqual(parseImports('m.py', py), ['os', 'a', 'a.b', 'sys', 're']);
+});
+
+/** A text of n random code-like lines (camelCase, snake_case, CRLF, unicode, blank and repeated lines). */
+function codeLines(rng: Rng, n: number): string[] {
+  const words = ['parseHeader', 'user_id', 'retryCount', 'HTTPClient', 'x', 'the', 'naïve', 'ß_value', '__init__', 'getURL2'];
+  return Array.from({ length: n }, () => (rng.next() < 0.1 ? '' : Array.from({ length: 1 + rng.int(6) }, () => rng.pick(words)).join(rng.pick([' ', '.', '(', ' = ']))
+    + (rng.next() < 0.05 ? '\r' : '')));
+}
+
+test('Counts.edit gives the counts of the new text (random edits anywhere, moved blocks, no final newline)', () => {
+  const rng = new Rng(11);
+  const same = (x: Counts, y: Counts) => x.len === y.len && x.distinct === y.distinct && JSON.stringify([...x.entries()].sort()) === JSON.stringify([...y.entries()].sort());
+  let edited = 0;
+  for (let t = 0; t < 300; t++) {
+    const a = codeLines(rng, rng.int(400));
+    const b = a.slice();
+    for (let k = 1 + rng.int(6); k > 0; k--) {
+      const at = rng.int(b.length + 1);
+      const op = rng.int(4);
+      if (op === 0) b.splice(at, 0, ...codeLines(rng, 1 + rng.int(3)));
+      else if (op === 1) b.splice(at, 1 + rng.int(3));
+      else if (op === 2) b[Math.min(at, b.length - 1)] = codeLines(rng, 1)[0];
+      else b.splice(rng.int(b.length + 1), 0, ...b.splice(at, 1 + rng.int(20))); // a moved block
+    }
+    const A = a.join('\n') + (rng.next() < 0.2 ? '' : '\n');
+    const B = b.join('\n') + (rng.next() < 0.2 ? '' : '\n');
+    const e = Counts.of(A).edit(A, B);
+    if (e) { edited++; assert.ok(same(e, Counts.of(B)), JSON.stringify({ A, B })); }
+    // A chain of edits stays exact (deleted terms leave marks in the table that later edits must step over).
+    const back = (e ?? Counts.of(B)).edit(B, A);
+    if (back) assert.ok(same(back, Counts.of(A)));
+  }
+  assert.ok(edited > 200, `only ${edited} of 300 edits were applied`);
+  // Edits at both ends of a large file: two small regions are tokenized, not the file.
+  const big = codeLines(rng, 5000);
+  const A = big.join('\n') + '\n';
+  const B = ['import os', ...big.slice(1, -1), 'tail = naïveEdit'].join('\n') + '\n';
+  const before = scanned.chars;
+  const e = Counts.of(A).edit(A, B)!;
+  const tokenized = scanned.chars - before - A.length;
+  assert.ok(same(e, Counts.of(B)));
+  assert.ok(tokenized < A.length / 50, `${tokenized} of ${A.length} characters tokenized`);
+  // Counts that are not of the old text are caught when the edit removes a term they lack.
+  assert.equal(Counts.of('alpha beta\n').edit('alpha zeta\n', 'alpha beta\n'), null);
+});
+
+test('changedRanges: the texts agree outside the regions, which start and end at line boundaries', () => {
+  const rng = new Rng(3);
+  for (let t = 0; t < 200; t++) {
+    const a = codeLines(rng, 50 + rng.int(600));
+    const b = a.slice();
+    for (let k = 1 + rng.int(8); k > 0; k--) b.splice(rng.int(b.length + 1), rng.int(3), ...codeLines(rng, rng.int(3)));
+    const A = a.join('\n') + '\n';
+    const B = b.join('\n') + (rng.next() < 0.2 ? '' : '\n');
+    const r = changedRanges(A, B, rng.pick([0, 64, 4096]));
+    let pa = 0;
+    let pb = 0;
+    for (let k = 0; k < r.length; k += 4) {
+      assert.ok(r[k] >= pa && r[k + 2] >= pb && r[k] <= r[k + 1] && r[k + 2] <= r[k + 3], 'regions in order');
+      assert.equal(A.slice(pa, r[k]), B.slice(pb, r[k + 2]), 'equal between regions');
+      for (const [s, i] of [[A, r[k]], [A, r[k + 1]], [B, r[k + 2]], [B, r[k + 3]]] as const) assert.ok(i === 0 || i === s.length || s[i - 1] === '\n', 'line boundary');
+      pa = r[k + 1];
+      pb = r[k + 3];
+    }
+    assert.equal(A.slice(pa), B.slice(pb));
+  }
 });
 
 test('context: import neighbours and BM25 hits, never the changed files, within the byte budget', async () => {

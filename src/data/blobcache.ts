@@ -31,6 +31,12 @@ export class BlobTexts {
     return p;
   }
 
+  /** The blob's text when it is cached (its recency unchanged), else undefined: nothing is read. */
+  peek(sha: string): string | undefined {
+    const hit = this.map.get(sha);
+    return hit && 'text' in hit ? hit.text : undefined;
+  }
+
   private put(sha: string, d: Decoded): void {
     if (this.map.has(sha)) return;
     const n = 'text' in d ? d.text.length : 0;

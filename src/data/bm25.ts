@@ -1,8 +1,10 @@
 // Lexical scoring for retrieval: an identifier-aware tokenizer that counts terms by hash, compact
-// per-document term counts, and BM25F with wink-bm25-text-search's formula. wink itself rebuilds its
-// whole index for every corpus, O(repo tokens) per task (the first miner, with a wink index per task,
-// took 207 s end to end on psf/requests' 6 489 commits; 3.3 s now), so scores are computed from cached
-// counts here; test/data-retrieve.test.ts checks they equal wink's. Knows nothing about git or files.
+// per-document term counts (edited, not recounted, from one version of a file to the next), and BM25F
+// // with wink-bm25-text-search's formula. wink itself rebuilds its whole index for every corpus, O(repo
+// tokens) per task (the first miner, with a wink index per task, took 207 s end to end on psf/requests'
+// 6 489 commits; 3.3 s now), so scores are computed from cached counts here; test/data-retrieve.test.ts checks they equal wink's. Knows nothing about git or files.
+
+import { changedRanges } from './linediff.ts';
 
 const STOP_WORDS = ['the', 'and', 'for', 'this', 'that', 'with', 'from', 'import', 'export', 'const', 'let', 'var',
   'return', 'function', 'def', 'self', 'true', 'false', 'null', 'none', 'undefined', 'new', 'not', 'are', 'was', 'but',
@@ -70,11 +72,18 @@ function push(h: number, s: number, e: number): void {
 
 const grow = (a: Int32Array) => { const b = new Int32Array(a.length * 2); b.set(a); return b; };
 
-/** Tokenizes `text` into `scan`; returns the token count. */
-function scanTokens(text: string): number {
-  const len = text.length;
-  scan.n = 0;
-  let i = 0;
+/** Characters tokenized so far (all calls): how mining tells edits from whole files. */
+export const scanned = { chars: 0 };
+
+/**
+ * Tokenizes text[from, to) into `scan` (after the tokens already there when `append`); returns the token
+ * count. `from` and `to` must not cut a word (mining passes line starts and line ends).
+ */
+function scanTokens(text: string, from = 0, to = text.length, append = false): number {
+  const len = to;
+  scanned.chars += to - from;
+  if (!append) scan.n = 0;
+  let i = from;
   while (i < len) {
     const c = text.charCodeAt(i);
     if (!(c >= 97 && c <= 122)) {
@@ -154,11 +163,12 @@ let scratch = { keys: new Int32Array(1 << 12), counts: new Int32Array(1 << 12) }
 const slot = (h: number, mask: number) => (h ^ (h >>> 15)) & mask;
 
 /**
- * Term counts of one text as an open-addressing table (hash → count, count 0 = empty) at most half
- * full: O(1) lookups, 16–32 bytes a distinct term.
+ * Term counts of one text as an open-addressing table, hash and count side by side in one Int32Array
+ * ([h0, c0, h1, c1, …]; count 0 = empty slot, −1 = a term deleted by `edited`): a lookup touches one
+ * cache line. Slots in use (live or deleted) stay at most half the table. 8–16 bytes a distinct term.
  */
 export class Counts {
-  private constructor(private readonly keys: Int32Array, private readonly counts: Int32Array, readonly distinct: number, readonly len: number) {}
+  private constructor(private readonly table: Int32Array, readonly distinct: number, private readonly used: number, readonly len: number) {}
 
   static of(text: string): Counts {
     const n = scanTokens(text);
@@ -169,7 +179,7 @@ export class Counts {
     if (scratch.keys.length < size) scratch = { keys: new Int32Array(size), counts: new Int32Array(size) };
     const { keys, counts } = scratch;
     const hash = scan.hash;
-    let mask = size - 1;
+    const mask = size - 1;
     let distinct = 0;
     for (let t = 0; t < n; t++) {
       const h = hash[t];
@@ -178,34 +188,92 @@ export class Counts {
       if (counts[j] === 0) { keys[j] = h; distinct++; }
       counts[j]++;
     }
-    let cap = 4;
-    while (cap < 2 * distinct) cap *= 2;
-    const k2 = new Int32Array(cap);
-    const c2 = new Int32Array(cap);
-    mask = cap - 1;
+    const table = new Int32Array(2 * capacityFor(distinct));
     for (let j = 0; j < size; j++) {
-      const c = counts[j];
-      if (c === 0) continue;
-      const h = keys[j];
-      let i = slot(h, mask);
-      while (c2[i] !== 0) i = (i + 1) & mask;
-      k2[i] = h; c2[i] = c;
+      if (counts[j] === 0) continue;
+      place(table, keys[j], counts[j]);
       counts[j] = 0;
     }
-    return new Counts(k2, c2, distinct, n);
+    return new Counts(table, distinct, distinct, n);
+  }
+
+  /**
+   * The counts of `b`, given that these are the counts of `a`: only the lines that differ are tokenized
+   * (no token crosses a line end, so counts add up line by line; linediff.ts finds the regions by string
+   * compares). Mining counts every version of every indexed file, and versions mostly differ by a few
+   * lines. Null when counting `b` whole is as cheap, or when the edit does not fit these counts (`a` was
+   * not their text).
+   */
+  edit(a: string, b: string): Counts | null {
+    const r = changedRanges(a, b);
+    let chars = 0;
+    for (let k = 0; k < r.length; k += 4) chars += r[k + 1] - r[k] + r[k + 3] - r[k + 2];
+    if (chars >= b.length) return null;
+    scan.n = 0;
+    for (let k = 0; k < r.length; k += 4) scanTokens(a, r[k], r[k + 1], true);
+    const nr = scan.n;
+    for (let k = 0; k < r.length; k += 4) scanTokens(b, r[k + 2], r[k + 3], true);
+    return this.apply(nr, scan.n);
+  }
+
+  /** These counts less the terms scan.hash[0, nr) and plus scan.hash[nr, n). */
+  private apply(nr: number, n: number): Counts | null {
+    const na = n - nr;
+    let table: Int32Array;
+    let used: number;
+    if (2 * (this.used + na) <= this.table.length >> 1) { table = this.table.slice(); used = this.used; } else {
+      table = new Int32Array(2 * capacityFor(this.distinct + na)); // rehashed: deleted slots are dropped here
+      for (let j = 0; j < this.table.length; j += 2) if (this.table[j + 1] > 0) place(table, this.table[j], this.table[j + 1]);
+      used = this.distinct;
+    }
+    let distinct = this.distinct;
+    const mask = (table.length >> 1) - 1;
+    const hash = scan.hash;
+    for (let t = nr; t < n; t++) {
+      const h = hash[t];
+      let j = slot(h, mask);
+      while (table[2 * j + 1] !== 0 && table[2 * j] !== h) j = (j + 1) & mask;
+      const c = table[2 * j + 1];
+      if (c === 0) { table[2 * j] = h; used++; }
+      if (c <= 0) { table[2 * j + 1] = 1; distinct++; } else table[2 * j + 1] = c + 1;
+    }
+    for (let t = 0; t < nr; t++) {
+      const h = hash[t];
+      let j = slot(h, mask);
+      while (table[2 * j + 1] !== 0 && table[2 * j] !== h) j = (j + 1) & mask;
+      const c = table[2 * j + 1];
+      if (c <= 0) return null;
+      if (c === 1) { table[2 * j + 1] = -1; distinct--; } else table[2 * j + 1] = c - 1;
+    }
+    return new Counts(table, distinct, used, this.len + na - nr);
   }
 
   get(h: number): number | undefined {
-    const { keys, counts } = this;
-    const mask = keys.length - 1;
-    for (let j = slot(h, mask); counts[j] !== 0; j = (j + 1) & mask) if (keys[j] === h) return counts[j];
+    const t = this.table;
+    const mask = (t.length >> 1) - 1;
+    for (let j = slot(h, mask); t[2 * j + 1] !== 0; j = (j + 1) & mask) if (t[2 * j] === h) return t[2 * j + 1] > 0 ? t[2 * j + 1] : undefined;
     return undefined;
   }
 
   /** [hash, count] of every distinct term, in table order. */
   *entries(): IterableIterator<[number, number]> {
-    for (let j = 0; j < this.keys.length; j++) if (this.counts[j] !== 0) yield [this.keys[j], this.counts[j]];
+    for (let j = 0; j < this.table.length; j += 2) if (this.table[j + 1] > 0) yield [this.table[j], this.table[j + 1]];
   }
+}
+
+/** Slots for `n` distinct terms: a power of two, at least 2n. */
+function capacityFor(n: number): number {
+  let cap = 4;
+  while (cap < 2 * n) cap *= 2;
+  return cap;
+}
+
+/** Puts a term known to be absent into a table with room. */
+function place(table: Int32Array, h: number, c: number): void {
+  const mask = (table.length >> 1) - 1;
+  let i = slot(h, mask);
+  while (table[2 * i + 1] !== 0) i = (i + 1) & mask;
+  table[2 * i] = h; table[2 * i + 1] = c;
 }
 
 export function termCounts<K>(tokens: K[]): Map<K, number> {

@@ -19,33 +19,97 @@ function splitLines(text: string | null): string[] {
   return lines;
 }
 
-/** Length of the common head of a and b, compared in blocks (string compares are memcmp in V8). */
-function headLength(a: string, b: string, max: number): number {
+/** Length of the common head of a[a0…] and b[b0…], up to max, compared in blocks (string compares are memcmp in V8). */
+function headLength(a: string, a0: number, b: string, b0: number, max: number): number {
   let i = 0;
-  for (let step = 4096; step >= 1; step >>= 4) while (i + step <= max && a.substr(i, step) === b.substr(i, step)) i += step;
+  for (let step = 4096; step >= 1; step >>= 4) while (i + step <= max && a.substr(a0 + i, step) === b.substr(b0 + i, step)) i += step;
   return i;
 }
 
-function tailLength(a: string, b: string, max: number): number {
+/** Length of the common tail of a[…a1) and b[…b1), up to max. */
+function tailLength(a: string, a1: number, b: string, b1: number, max: number): number {
   let i = 0;
-  for (let step = 4096; step >= 1; step >>= 4) while (i + step <= max && a.substr(a.length - i - step, step) === b.substr(b.length - i - step, step)) i += step;
+  for (let step = 4096; step >= 1; step >>= 4) while (i + step <= max && a.substr(a1 - i - step, step) === b.substr(b1 - i - step, step)) i += step;
   return i;
+}
+
+/**
+ * The common head and tail of a[a0, a1) and b[b0, b1) (both starting at line starts), each cut back to
+ * whole lines: a[a0 + head, a1 − tail) → b[b0 + head, b1 − tail) is the edit. Found with block compares
+ * on the raw text (memcmp speed), not by splitting lines.
+ */
+function commonLines(a: string, a0: number, a1: number, b: string, b0: number, b1: number): { head: number; tail: number } {
+  const h = headLength(a, a0, b, b0, Math.min(a1 - a0, b1 - b0));
+  const head = h === 0 ? 0 : Math.max(0, a.lastIndexOf('\n', a0 + h - 1) + 1 - a0);
+  let tail = tailLength(a, a1, b, b1, Math.min(a1 - a0, b1 - b0) - head);
+  // The tail must start a line in both texts; inside the common tail a newline in one is one in the other.
+  const lineStart = (s: string, start: number, at: number) => at === start || s.charCodeAt(at - 1) === 10;
+  if (tail > 0 && !(lineStart(a, a0 + head, a1 - tail) && lineStart(b, b0 + head, b1 - tail))) {
+    const nl = a.indexOf('\n', a1 - tail);
+    tail = nl < 0 || nl >= a1 ? 0 : a1 - nl - 1;
+  }
+  return { head, tail };
+}
+
+/** Where two texts differ, as whole lines: a and b agree on their first `head` and last `tail` characters. */
+export function changedLines(a: string, b: string): { head: number; tail: number } {
+  return commonLines(a, 0, a.length, b, 0, b.length);
+}
+
+/**
+ * The regions where b differs from a, as whole lines, [a0, a1, b0, b1, …]: outside them the texts agree
+ * (common head and tail, then, while a region is over `small` characters, a run of b's lines found in a
+ * by indexOf splits it, and each side is narrowed again). Not a minimal diff, but every character outside
+ * the regions is checked equal; edits at both ends of a file give two small regions, not one whole file.
+ */
+export function changedRanges(a: string, b: string, small = 4096): number[] {
+  const out: number[] = [];
+  narrow(a, 0, a.length, b, 0, b.length, small, out, 0);
+  return out;
+}
+
+function narrow(a: string, a0: number, a1: number, b: string, b0: number, b1: number, small: number, out: number[], depth: number): void {
+  const { head, tail } = commonLines(a, a0, a1, b, b0, b1);
+  a0 += head; b0 += head; a1 -= tail; b1 -= tail;
+  if (a0 === a1 && b0 === b1) return;
+  if (a1 - a0 + b1 - b0 > small && depth < 24 && a1 > a0) {
+    for (const f of [0.5, 0.25, 0.75]) {
+      const m = anchor(a, a0, a1, b, b0 + Math.floor((b1 - b0) * f), b1);
+      if (!m) continue;
+      narrow(a, a0, m.a, b, b0, m.b, small, out, depth + 1);
+      narrow(a, m.a + m.len, a1, b, m.b + m.len, b1, small, out, depth + 1);
+      return;
+    }
+  }
+  out.push(a0, a1, b0, b1);
+}
+
+/**
+ * Whole lines of b from the first line start at or after `from` (at least 48 characters, ending in a
+ * newline, within b1), found at a line start in a[a0, a1): their positions and length, or null.
+ */
+function anchor(a: string, a0: number, a1: number, b: string, from: number, b1: number): { a: number; b: number; len: number } | null {
+  const ls = b.charCodeAt(from - 1) === 10 ? from : b.indexOf('\n', from) + 1;
+  if (ls <= 0 || ls >= b1) return null;
+  let le = ls;
+  while (le - ls < 48) {
+    const nl = b.indexOf('\n', le);
+    if (nl < 0 || nl >= b1) return null;
+    le = nl + 1;
+  }
+  const run = b.slice(ls, le);
+  for (let i = a.indexOf(run, a0), tries = 0; i >= 0 && i + run.length <= a1 && tries < 8; i = a.indexOf(run, i + 1), tries++) {
+    if (i === a0 || a.charCodeAt(i - 1) === 10) return { a: i, b: ls, len: run.length };
+  }
+  return null;
 }
 
 /** Null when the diff needs more than `maxEdits` added + removed lines (cut short, cheaply). */
 export function fileDiff(oldText: string | null, newText: string | null, maxEdits = Infinity): FileDiff | null {
   const A = oldText ?? '';
   const B = newText ?? '';
-  // Common head and tail found on the raw text, then moved to line boundaries: only the middle is split.
-  const head = headLength(A, B, Math.min(A.length, B.length));
-  const p = head === 0 ? 0 : A.lastIndexOf('\n', head - 1) + 1;
-  let tail = tailLength(A, B, Math.min(A.length, B.length) - p);
-  // The tail must start a line in both texts; inside the common tail a newline in one is one in the other.
-  const lineStart = (s: string, at: number) => at === p || s.charCodeAt(at - 1) === 10;
-  if (tail > 0 && !(lineStart(A, A.length - tail) && lineStart(B, B.length - tail))) {
-    const nl = A.indexOf('\n', A.length - tail);
-    tail = nl < 0 ? 0 : A.length - nl - 1;
-  }
+  // Only the middle, between the common head and tail lines, is split and diffed.
+  const { head: p, tail } = changedLines(A, B);
   const ma = splitLines(A.slice(p, A.length - tail));
   const mb = splitLines(B.slice(p, B.length - tail));
   const d: FileDiff = { added: 0, removed: 0, hunks: 0, lines: [] };

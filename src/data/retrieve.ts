@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { TreeEntry } from './git.ts';
 import type { BlobTexts } from './blobcache.ts';
 import { pathReason } from './filter.ts';
-import { Counts, bm25Scores, tokenHashes, type Bm25Doc } from './bm25.ts';
+import { Counts, bm25Scores, scanned, tokenHashes, type Bm25Doc } from './bm25.ts';
 import type { ContextFile } from './task.ts';
 
 export interface RetrieveOptions {
@@ -154,8 +154,10 @@ export class Retriever {
   /** Distinct terms held by the cache, bounded by maxTerms (16–32 bytes a term; least recently used docs go first). */
   private terms = 0;
   private readonly pending = new Map<string, Promise<Doc | null>>();
-  /** Blobs tokenized so far and their characters (each blob once while it stays cached). */
-  readonly counted = { blobs: 0, chars: 0 };
+  /** Blobs counted so far, their characters, and the characters tokenized to count them (edits only, mostly). */
+  readonly counted = { blobs: 0, chars: 0, tokenized: 0 };
+  /** The blob last counted at each path: the next version there is counted from its edit. */
+  private readonly lastAt = new Map<string, string>();
   private readonly pathOk = new Map<string, boolean>();
   private gen = 0;
 
@@ -186,8 +188,7 @@ export class Retriever {
       let p = this.pending.get(e.sha);
       if (!p) {
         p = this.texts.get(e.sha).then((dec) => {
-          const doc = 'text' in dec ? makeDoc(e.path, dec.text) : null;
-          if ('text' in dec) { this.counted.blobs++; this.counted.chars += dec.text.length; }
+          const doc = 'text' in dec ? makeDoc(e.path, dec.text, this.countAt(e.path, e.sha, dec.text)) : null;
           this.cache.set(e.sha, { doc, seen: gen });
           this.terms += doc ? doc.counts.distinct : 0;
           return doc;
@@ -199,6 +200,25 @@ export class Retriever {
     await Promise.all(waits);
     if (this.terms > this.maxTerms) this.evict(gen);
     return { files, docs: cands.filter((e) => counted.has(e.sha)), counted };
+  }
+
+  /**
+   * Term counts of `text`, the blob `sha` at `path`: from the counts of the version last counted at that
+   * path, when it and its text are still cached, by tokenizing only the lines that differ (a commit
+   * changes a few lines of a file; counting every version whole was a third of mining time).
+   */
+  private countAt(path: string, sha: string, text: string): Counts {
+    const prev = this.lastAt.get(path);
+    if (this.lastAt.size > 200_000) this.lastAt.clear();
+    this.lastAt.set(path, sha);
+    this.counted.blobs++;
+    this.counted.chars += text.length;
+    const before = prev === undefined ? undefined : this.cache.get(prev)?.doc?.counts;
+    const old = before && this.texts.peek(prev!);
+    const t0 = scanned.chars;
+    const counts = (before && old !== undefined && before.edit(old, text)) || Counts.of(text);
+    this.counted.tokenized += scanned.chars - t0;
+    return counts;
   }
 
   private indexable(p: string): boolean {
@@ -330,10 +350,10 @@ function viewAt(doc: Doc, path: string): DocView {
   return doc.view = { path, bm25, cands: null };
 }
 
-function makeDoc(path: string, text: string): Doc {
+function makeDoc(path: string, text: string, counts: Counts): Doc {
   // Imports are parsed with the path the blob is first met at (a blob rarely changes language).
   const imports = parseImports(path, text);
-  return { counts: Counts.of(text), lang: langOf(path), imports, keys: imports.map(importKeyOfSpec), view: null };
+  return { counts, lang: langOf(path), imports, keys: imports.map(importKeyOfSpec), view: null };
 }
 
 const STRIP_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs|py)$/;
