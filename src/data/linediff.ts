@@ -33,6 +33,11 @@ function tailLength(a: string, a1: number, b: string, b1: number, max: number): 
   return i;
 }
 
+/** Whether `at` starts a line of s, counting `start` (a line start) as one. */
+function lineStart(s: string, start: number, at: number): boolean {
+  return at === start || s.charCodeAt(at - 1) === 10;
+}
+
 /**
  * The common head and tail of a[a0, a1) and b[b0, b1) (both starting at line starts), each cut back to
  * whole lines: a[a0 + head, a1 − tail) → b[b0 + head, b1 − tail) is the edit. Found with block compares
@@ -43,7 +48,6 @@ function commonLines(a: string, a0: number, a1: number, b: string, b0: number, b
   const head = h === 0 ? 0 : Math.max(0, a.lastIndexOf('\n', a0 + h - 1) + 1 - a0);
   let tail = tailLength(a, a1, b, b1, Math.min(a1 - a0, b1 - b0) - head);
   // The tail must start a line in both texts; inside the common tail a newline in one is one in the other.
-  const lineStart = (s: string, start: number, at: number) => at === start || s.charCodeAt(at - 1) === 10;
   if (tail > 0 && !(lineStart(a, a0 + head, a1 - tail) && lineStart(b, b0 + head, b1 - tail))) {
     const nl = a.indexOf('\n', a1 - tail);
     tail = nl < 0 || nl >= a1 ? 0 : a1 - nl - 1;

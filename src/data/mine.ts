@@ -66,10 +66,11 @@ const GL_MERGE = /^See merge request \S*!(\d+)\s*$/m;
 const SQUASH = /\s\(#(\d+)\)\s*$/;
 const TRAILER = /^(Signed-off-by|Co-authored-by|Reviewed-by|Acked-by|Change-Id|Reviewed-on|Tested-by|Approved-by):.*$/gim;
 
+const clean = (s: string) => s.replace(TRAILER, '').replace(/\n{3,}/g, '\n\n').trim();
+
 /** Source and task text of a commit, or null when it is a merge of no PR (e.g. "Merge branch 'main'"). */
 export function classify(c: Pick<CommitInfo, 'parents' | 'message'>): { source: MinedSource; text: string; title: string } | null {
   const lines = c.message.split('\n');
-  const clean = (s: string) => s.replace(TRAILER, '').replace(/\n{3,}/g, '\n\n').trim();
   if (c.parents.length > 1) {
     if (GH_MERGE.test(lines[0])) return { source: 'merge', text: clean(lines.slice(1).join('\n')), title: c.message };
     if (GL_MERGE.test(c.message)) return { source: 'merge', text: clean(lines.slice(1).join('\n').replace(GL_MERGE, '')), title: c.message };
@@ -86,15 +87,20 @@ export function makeTask(t: Omit<Task, 'stats'>, diffs: FileDiff[]): Task {
   let bytes = Buffer.byteLength(t.text);
   for (const c of t.changes) bytes += Buffer.byteLength(c.path) + (c.old ? Buffer.byteLength(c.old) : 0);
   for (const c of t.context) bytes += Buffer.byteLength(c.path) + Buffer.byteLength(c.content);
-  const sum = (k: 'added' | 'removed' | 'hunks') => diffs.reduce((a, d) => a + d[k], 0);
   return {
     ...t,
     stats: {
-      added: sum('added'), removed: sum('removed'), files: t.changes.length, hunks: sum('hunks'),
+      added: sum(diffs, 'added'), removed: sum(diffs, 'removed'), files: t.changes.length, hunks: sum(diffs, 'hunks'),
       promptTokens: Math.ceil(bytes / 4),
       language: mainLanguage(t.changes.map((c, i) => ({ path: c.path, weight: diffs[i].added + diffs[i].removed }))),
     },
   };
+}
+
+function sum(diffs: FileDiff[], k: 'added' | 'removed' | 'hunks'): number {
+  let n = 0;
+  for (const d of diffs) n += d[k];
+  return n;
 }
 
 // ---- mining -------------------------------------------------------------------------------------------
@@ -204,7 +210,6 @@ async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<M
   if (c.parents.length > 1) {
     // Which changed paths hold exactly the second parent's version (what the merged branch brought)?
     // (A path with a newline cannot be asked about; it counts as brought, so the merge is kept.)
-    const askable = (p: string) => !/[\n\r]/.test(p);
     const theirs = await Promise.all(c.changes.map((x) => (askable(x.path) ? reader.infoOrNull(`${c.parents[1]}:${x.path}`) : null)));
     const differ = new Set(c.changes.filter((x, i) => askable(x.path) && (theirs[i] ? theirs[i].sha !== x.newSha : !ZERO.test(x.newSha))).map((x) => x.path));
     if (conflictOnly(c.changes.map((x) => x.path), differ)) return { drop: 'conflict-only', detail: 'no changed file carries the merged branch\'s version' };
@@ -252,6 +257,7 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Re
 }
 
 const ZERO = /^0+$/;
+const askable = (p: string) => !/[\n\r]/.test(p);
 
 /** Old and new text of one changed file, or why it is skipped; sizes are checked before any content is read. */
 async function loadChange(ch: RawChange, cfg: Readonly<MineConfig>, reader: BlobReader, texts: BlobTexts): Promise<Loaded> {

@@ -135,13 +135,13 @@ function importCandidates(from: string, spec: string): string[] {
 // ---- the retriever ------------------------------------------------------------------------------
 
 /**
- * A counted blob: its term counts and its imports (parsed as `lang`, with the last name of each for a
- * quick match), and what it needs at the path it was last seen at (`view`).
+ * A counted blob: its term counts and its imports (parsed as `lang`; `byKey` indexes them by their last
+ * name, '*' for none, for a quick match), and what it needs at the path it was last seen at (`view`).
  */
-interface Doc { counts: Counts; lang: Lang; imports: string[]; keys: string[]; view: DocView | null }
+interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string, number[]>; view: DocView | null }
 
-/** What a doc needs at a path, kept for the path it was last seen at: its BM25F fields and the paths each import can name. */
-interface DocView { path: string; bm25: Bm25Doc<number>; cands: string[][] | null }
+/** What a doc needs at a path, kept for the path it was last seen at: its BM25F fields and the paths each import can name (filled as asked). */
+interface DocView { path: string; bm25: Bm25Doc<number>; cands: (string[] | undefined)[] }
 
 /** The indexable files of one tree, their blobs read and counted: the part of retrieval that can run ahead. */
 export interface Corpus { files: Set<string>; docs: TreeEntry[]; counted: Map<string, Doc> }
@@ -278,10 +278,9 @@ export class Retriever {
     for (const c of changed) {
       const from = c.oldPath ?? c.path;
       const cached = c.old !== null && c.oldSha ? this.cache.get(c.oldSha)?.doc : undefined;
-      for (const spec of cached && cached.lang === langOf(from) ? cached.imports : parseImports(from, c.old ?? c.new ?? '')) {
-        const r = resolveImport(from, spec, corpus.files);
-        if (r && byPath.has(r) && !out.includes(r)) out.push(r);
-      }
+      if (cached && cached.lang === langOf(from)) {
+        for (let i = 0; i < cached.imports.length; i++) addNew(out, firstIn(candidatesAt(cached, from, i), corpus.files), byPath);
+      } else for (const spec of parseImports(from, c.old ?? c.new ?? '')) addNew(out, resolveImport(from, spec, corpus.files), byPath);
     }
     return out;
   }
@@ -312,16 +311,27 @@ function importers(corpus: Corpus, changed: Changed[]): string[] {
   return out;
 }
 
-/** Whether the doc (at `path`) imports one of `targets`; only specifiers whose last name is one of `stems` can. */
+/** Whether the doc (at `path`) imports one of `targets`; only specifiers whose last name is one of `stems` (or none) can. */
 function importsAny(doc: Doc, path: string, stems: Set<string>, targets: Set<string>, files: Set<string>): boolean {
-  const v = viewAt(doc, path);
-  const cands = v.cands ??= doc.imports.map((spec) => importCandidates(path, spec));
-  for (let i = 0; i < cands.length; i++) {
-    if (doc.keys[i] !== '*' && !stems.has(doc.keys[i])) continue;
-    const r = firstIn(cands[i], files);
-    if (r !== null && targets.has(r)) return true;
-  }
+  for (const s of stems) if (importsOf(doc, path, doc.byKey.get(s), targets, files)) return true;
+  return importsOf(doc, path, doc.byKey.get('*'), targets, files);
+}
+
+/** Whether one of the doc's imports numbered `ix` resolves to one of `targets`. */
+function importsOf(doc: Doc, path: string, ix: number[] | undefined, targets: Set<string>, files: Set<string>): boolean {
+  if (ix) for (const i of ix) { const r = firstIn(candidatesAt(doc, path, i), files); if (r !== null && targets.has(r)) return true; }
   return false;
+}
+
+/** Appends r when it is an indexed path not yet in out. */
+function addNew(out: string[], r: string | null, byPath: Map<string, TreeEntry>): void {
+  if (r && byPath.has(r) && !out.includes(r)) out.push(r);
+}
+
+/** The paths import i of the doc can name, from `path` (cached on the doc's view there). */
+function candidatesAt(doc: Doc, path: string, i: number): string[] {
+  const v = viewAt(doc, path);
+  return v.cands[i] ??= importCandidates(path, doc.imports[i]);
 }
 
 /** Graph neighbours and BM25 hits taken in turn so that neither crowds the other out, within the file and byte budgets. */
@@ -347,13 +357,19 @@ function viewAt(doc: Doc, path: string): DocView {
   if (doc.view?.path === path) return doc.view;
   const p = Counts.of(path);
   const bm25 = { id: path, fields: [{ weight: 2, tf: p, len: p.len }, { weight: 1, tf: doc.counts, len: doc.counts.len }] };
-  return doc.view = { path, bm25, cands: null };
+  return doc.view = { path, bm25, cands: [] };
 }
 
 function makeDoc(path: string, text: string, counts: Counts): Doc {
   // Imports are parsed with the path the blob is first met at (a blob rarely changes language).
   const imports = parseImports(path, text);
-  return { counts, lang: langOf(path), imports, keys: imports.map(importKeyOfSpec), view: null };
+  const byKey = new Map<string, number[]>();
+  imports.forEach((spec, i) => {
+    const k = importKeyOfSpec(spec);
+    const ix = byKey.get(k);
+    if (ix) ix.push(i); else byKey.set(k, [i]);
+  });
+  return { counts, lang: langOf(path), imports, byKey, view: null };
 }
 
 const STRIP_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs|py)$/;
@@ -374,7 +390,6 @@ function importKeyOfSpec(spec: string): string {
 /** The k best-scored ids (score > 0), best first, ties by id: a bounded insertion, not a sort of all. */
 function topK(scores: Map<string, number>, k: number): string[] {
   const best: [string, number][] = [];
-  const better = (a: [string, number], b: [string, number]) => a[1] > b[1] || (a[1] === b[1] && a[0] < b[0]);
   for (const e of scores) {
     if (e[1] <= 0 || (best.length === k && !better(e, best[k - 1]))) continue;
     let i = best.length === k ? k - 1 : best.length;
@@ -383,6 +398,10 @@ function topK(scores: Map<string, number>, k: number): string[] {
     best[i] = e;
   }
   return best.map((e) => e[0]);
+}
+
+function better(a: [string, number], b: [string, number]): boolean {
+  return a[1] > b[1] || (a[1] === b[1] && a[0] < b[0]);
 }
 
 function commonPrefix(a: string, b: string): number {
