@@ -201,6 +201,9 @@ test('fileDiff counts the same added/removed lines as the diff package on random
     assert.deepEqual([d.added, d.removed], [lines.filter((l) => l[0] === '+').length, lines.filter((l) => l[0] === '-').length], JSON.stringify({ A, B }));
     // Hunks can differ when equally short diffs align a repeated line differently (a tie, not an error).
     if (d.hunks !== p.hunks.length) { hunkMismatch++; assert.ok(Math.abs(d.hunks - p.hunks.length) <= 1); }
+    // A cap gives null exactly when the diff needs more edits than it (the line-multiset bound is only a bound).
+    const cap = rng.int(8);
+    assert.equal(fileDiff(A, B, cap) === null, d.added + d.removed > cap, JSON.stringify({ A, B, cap }));
   }
   assert.ok(hunkMismatch <= 12, `${hunkMismatch} of 600 hunk counts differ`);
   assert.equal(fileDiff('a\n'.repeat(50), 'b\n'.repeat(50), 20), null, 'over maxEdits');

@@ -108,6 +108,19 @@ function anchor(a: string, a0: number, a1: number, b: string, from: number, b1: 
   return null;
 }
 
+/** Lines of a and b without a copy on the other side (multisets): a lower bound on added + removed lines. */
+function unmatchedLines(a: string[], b: string[]): number {
+  const left = new Map<string, number>();
+  for (const l of a) left.set(l, (left.get(l) ?? 0) + 1);
+  let n = 0;
+  for (const l of b) {
+    const k = left.get(l);
+    if (k) left.set(l, k - 1); else n++;
+  }
+  for (const k of left.values()) n += k;
+  return n;
+}
+
 /** Null when the diff needs more than `maxEdits` added + removed lines (cut short, cheaply). */
 export function fileDiff(oldText: string | null, newText: string | null, maxEdits = Infinity): FileDiff | null {
   const A = oldText ?? '';
@@ -119,6 +132,9 @@ export function fileDiff(oldText: string | null, newText: string | null, maxEdit
   const d: FileDiff = { added: 0, removed: 0, hunks: 0, lines: [] };
   if (ma.length === 0 && mb.length === 0) return d;
   if (Math.abs(ma.length - mb.length) > maxEdits) return null;
+  // Myers gives up only after trying every script up to maxEdits (~10 ms for a 400-line cap on a large
+  // file); lines of one side missing from the other must all be edited, so their count rules most out first.
+  if (ma.length + mb.length > maxEdits && unmatchedLines(ma, mb) > maxEdits) return null;
   const parts = ma.length === 0 || mb.length === 0
     ? [{ removed: ma.length > 0, added: mb.length > 0, value: ma.length ? ma : mb }]
     : Number.isFinite(maxEdits) ? diffArrays(ma, mb, { maxEditLength: maxEdits }) : diffArrays(ma, mb);
