@@ -108,16 +108,19 @@ function anchor(a: string, a0: number, a1: number, b: string, from: number, b1: 
   return null;
 }
 
-/** Lines of a and b without a copy on the other side (multisets): a lower bound on added + removed lines. */
+/**
+ * Lines of a and b that no line of the other side can match, counted by length alone (multisets of line
+ * lengths): a lower bound on added + removed lines, and cheap (no hashing of the text).
+ */
 function unmatchedLines(a: string[], b: string[]): number {
-  const left = new Map<string, number>();
-  for (const l of a) left.set(l, (left.get(l) ?? 0) + 1);
+  let max = 0;
+  for (const l of a) if (l.length > max) max = l.length;
+  for (const l of b) if (l.length > max) max = l.length;
+  const c = new Int32Array(max + 1);
+  for (const l of a) c[l.length]++;
+  for (const l of b) c[l.length]--;
   let n = 0;
-  for (const l of b) {
-    const k = left.get(l);
-    if (k) left.set(l, k - 1); else n++;
-  }
-  for (const k of left.values()) n += k;
+  for (let i = 0; i <= max; i++) n += Math.abs(c[i]);
   return n;
 }
 
