@@ -164,6 +164,28 @@ test('context: import neighbours and BM25 hits, never the changed files, within 
   assert.equal(one.tasks[0].context.length, 1);
 });
 
+test('imports of a folder or the repo root (\'..\', \'./\') resolve to its index file and link importers to it', async () => {
+  const files = new Set(['index.js', 'lib/index.js', 'lib/sub/index.ts', 'lib/a.js']);
+  assert.equal(resolveImport('test/app.js', '..', files), 'index.js');
+  assert.equal(resolveImport('test/app.js', '../', files), 'index.js');
+  assert.equal(resolveImport('lib/a.js', './', files), 'lib/index.js');
+  assert.equal(resolveImport('lib/a.js', './sub/', files), 'lib/sub/index.ts');
+  assert.equal(resolveImport('test/app.js', '../..', files), null, 'outside the repo');
+  const f = fixture();
+  f.write('index.js', "module.exports = require('./lib/app');\n");
+  f.write('lib/app.js', 'module.exports = function app() { return 1; };\n');
+  f.write('test/app.test.js', "var app = require('..');\nassert(app() === 1);\n");
+  f.write('test/other.test.js', "var x = require('./helper');\n");
+  f.write('test/helper.js', 'module.exports = 2;\n');
+  f.commit('initial');
+  f.write('index.js', "module.exports = require('./lib/app.js');\n");
+  f.commit('Point the entry at the app module explicitly');
+  const { tasks } = await mine([f.dir], { contextFiles: 3 });
+  const got = Object.fromEntries(tasks[0].context.map((c) => [c.path, c.reason]));
+  assert.equal(got['test/app.test.js'], 'imported-by');
+  assert.equal(got['lib/app.js'], 'imports');
+});
+
 test('Python import graph and a tiny corpus (fewer than 3 indexable files) work', async () => {
   const f = fixture();
   f.write('pkg/__init__.py', '');

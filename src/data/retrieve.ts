@@ -103,11 +103,16 @@ function importCandidates(from: string, spec: string): string[] {
   out = [];
   if (JS_EXT.test(from)) {
     if (spec.startsWith('.')) {
-      const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), spec));
-      const stems = [base];
-      const js = /\.(m|c)?jsx?$/.exec(base); // TS sources import './x.js' meaning './x.ts'
-      if (js) stems.push(base.slice(0, -js[0].length));
-      for (const s of stems) for (const e of JS_TRY) out.push(s + e);
+      // '../' and './lib/' name folders; '..' from a top-level folder names the repo root (its index file).
+      const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), spec)).replace(/\/+$/, '');
+      if (base === '.' || base === '') {
+        for (const e of JS_TRY) if (e.startsWith('/')) out.push(e.slice(1));
+      } else if (!base.startsWith('../') && base !== '..') {
+        const stems = [base];
+        const js = /\.(m|c)?jsx?$/.exec(base); // TS sources import './x.js' meaning './x.ts'
+        if (js) stems.push(base.slice(0, -js[0].length));
+        for (const s of stems) for (const e of JS_TRY) out.push(s + e);
+      }
     }
   } else if (from.endsWith('.py')) {
     const dots = /^\.*/.exec(spec)![0].length;
@@ -141,7 +146,7 @@ function importCandidates(from: string, spec: string): string[] {
 interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string, number[]>; view: DocView | null }
 
 /** What a doc needs at a path, kept for the path it was last seen at: its BM25F fields and the paths each import can name (filled as asked). */
-interface DocView { path: string; bm25: Bm25Doc<number>; cands: (string[] | undefined)[] }
+interface DocView { path: string; bm25: Bm25Doc<number>; cands: (string[] | undefined)[]; star?: Map<string, number[]> }
 
 /** The indexable files of one tree, their blobs read and counted: the part of retrieval that can run ahead. */
 export interface Corpus { files: Set<string>; docs: TreeEntry[]; counted: Map<string, Doc> }
@@ -313,8 +318,32 @@ function importers(corpus: Corpus, changed: Changed[]): string[] {
 
 /** Whether the doc (at `path`) imports one of `targets`; only specifiers whose last name is one of `stems` (or none) can. */
 function importsAny(doc: Doc, path: string, stems: Set<string>, targets: Set<string>, files: Set<string>): boolean {
-  for (const s of stems) if (importsOf(doc, path, doc.byKey.get(s), targets, files)) return true;
-  return importsOf(doc, path, doc.byKey.get('*'), targets, files);
+  const star = doc.byKey.has('*') ? starKeys(doc, path) : null;
+  for (const s of stems) {
+    if (importsOf(doc, path, doc.byKey.get(s), targets, files)) return true;
+    if (star && importsOf(doc, path, star.get(s), targets, files)) return true;
+  }
+  return false;
+}
+
+/**
+ * The doc's imports with no last name ('.', '../'), indexed by the names of the paths they can resolve to
+ * from `path` (cached on its view): a file that imports its package root is asked about only when an
+ * index or __init__ file changes, not on every task.
+ */
+function starKeys(doc: Doc, path: string): Map<string, number[]> {
+  const v = viewAt(doc, path);
+  if (v.star) return v.star;
+  const m = new Map<string, number[]>();
+  for (const i of doc.byKey.get('*')!) {
+    for (const c of candidatesAt(doc, path, i)) {
+      for (const k of importKeysOfPath(c)) {
+        const ix = m.get(k);
+        if (!ix) m.set(k, [i]); else if (!ix.includes(i)) ix.push(i);
+      }
+    }
+  }
+  return v.star = m;
 }
 
 /** Whether one of the doc's imports numbered `ix` resolves to one of `targets`. */
