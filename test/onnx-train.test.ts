@@ -96,18 +96,22 @@ for (const name of Object.keys(VARIANTS)) {
     console.log(`${name}: max |Δlogp| ${seen.logp.toExponential(1)}, max |Δgrad|/max|grad| ${seen.grad.toExponential(1)}`);
   });
 
-  test(`${name}: tokenLogprobs(ids) is targets = ids shifted left with the last position's weight 0`, async () => {
+  test(`${name}: tokenLogprobs(ids, from) is targets = ids shifted left, the head from \`from\` on, the last position's weight 0`, async () => {
     const { model, trainer } = models.get(name)!;
     const ids = [[0, 7, 8, 9, 10, 11, 12], [0, 9, 3, 9, 3, 30, 31]];
-    const n = T - 1;
-    const w = Float32Array.from({ length: B * n }, (_, i) => (i === 3 ? 0 : (i % 3) - 0.7));
-    const want = tfjsGrads(model, () => tokenLogprobs(model, tf.tensor2d(ids, undefined, 'int32')), w);
-    const targets = ids.map((row) => [...row.slice(1), 0]);
-    const wide = new Float32Array(B * T); // [B, T], zero at t = T−1
-    for (let b = 0; b < B; b++) wide.set(w.subarray(b * n, (b + 1) * n), b * T);
-    const got = await trainer.run(hostParams(model), ids, targets, wide);
-    const logp = Array.from({ length: B }, (_, b) => Array.from(got.logp.subarray(b * T, b * T + n))).flat();
-    compare(want, { logp, grads: got.grads });
+    for (const from of [0, 2]) {
+      const n = T - 1 - from;
+      const S = T - from;
+      const w = Float32Array.from({ length: B * n }, (_, i) => (i === 3 ? 0 : (i % 3) - 0.7));
+      const want = tfjsGrads(model, () => tokenLogprobs(model, tf.tensor2d(ids, undefined, 'int32'), from), w);
+      const targets = ids.map((row) => [...row.slice(1), 0]);
+      const wide = new Float32Array(B * S); // [B, T − from], zero at t = T−1
+      for (let b = 0; b < B; b++) wide.set(w.subarray(b * n, (b + 1) * n), b * S);
+      const got = await trainer.run(hostParams(model), ids, targets, wide, from);
+      assert.equal(got.logp.length, B * S);
+      const logp = Array.from({ length: B }, (_, b) => Array.from(got.logp.subarray(b * S, b * S + n))).flat();
+      compare(want, { logp, grads: got.grads });
+    }
   });
 }
 
@@ -118,6 +122,7 @@ test('run refuses missing parameters and mis-shaped input with one-line messages
   await assert.rejects(trainer.run(params, [[1, 2]], [[2]], w), /ids and targets must both be 1×2/);
   await assert.rejects(trainer.run(params, [[1, 2]], [[2, 99]], w), /token ids in \[0, 50\)/);
   await assert.rejects(trainer.run(params, [[1, 2]], [[2, 3]], new Float32Array(3)), /weights has 3 entries/);
+  await assert.rejects(trainer.run(params, [[1, 2]], [[2, 3]], w, 2), /from must be an integer in \[0, 2\)/);
   params.delete('model.norm.weight');
   await assert.rejects(trainer.run(params, [[1, 2]], [[2, 3]], w), /parameter model.norm.weight needs 32 floats/);
 });

@@ -16,9 +16,11 @@ const MASKED = -1e9;
 
 /**
  * ModelProto bytes of a training step. Inputs: every parameter (HF name, HF shape; Linear [out, in]);
- * input_ids, targets int64 [B, T]; weights float [B, T]; cos, sin [T, hd] (HF rotate_half layout).
- * Outputs: logp [B, T] = log_softmax(logits)[targets]; `grad.<name>` per parameter, of Σ weights·logp.
- * Activations are [N, ·] rows (N = B·T) so every Linear is one Gemm (transA/transB, no transposes).
+ * input_ids, targets int64 [B, T]; from int64 [1]; weights float [B, T−from]; cos, sin [T, hd] (HF
+ * rotate_half layout). Outputs: logp [B, T−from] = log_softmax(logits)[targets] at positions from…T−1
+ * (the output head, V wide, runs only there: prompts need no logits); `grad.<name>` per parameter, of
+ * Σ weights·logp. Activations are [N, ·] rows (N = B·T) so every Linear is one Gemm (transA/transB, no
+ * transposes).
  */
 export function exportTrainGraph(c: LlamaConfig): Uint8Array {
   const { D, H, KV, G, hd, F, V } = dims(c);
@@ -33,7 +35,8 @@ export function exportTrainGraph(c: LlamaConfig): Uint8Array {
 
   const ids = g.input('input_ids', INT64, ['B', 'T']);
   const targets = g.input('targets', INT64, ['B', 'T']);
-  const weights = g.input('weights', FLOAT, ['B', 'T']);
+  const from = g.input('from', INT64, [1]);
+  const weights = g.input('weights', FLOAT, ['B', 'S']);
   const cos = g.input('cos', FLOAT, ['T', hd]);
   const sin = g.input('sin', FLOAT, ['T', hd]);
   const bt = g.op1('Shape', [ids]); // [2] = (B, T)
@@ -105,18 +108,27 @@ export function exportTrainGraph(c: LlamaConfig): Uint8Array {
     x = g.op1('Add', [x1, lin(act, p + 'mlp.down_proj.weight')]); // [N, D]
   }
   const nf = rms(x, 'model.norm.weight');
+  // The head on positions from…T−1 only: rows [B, T, D] sliced to [B, S, D] (S = T − from), M = B·S rows.
+  const sliceT = (y: string) => g.op1('Slice', [y, from, g.int64([2 ** 53]), g.int64([1])]); // axis 1 from `from`
+  const bsd = g.op1('Concat', [bt, g.int64([D])], { axis: 0 });
+  const ysBSD = sliceT(g.op1('Reshape', [nf.y, bsd])); // [B, S, D]
+  const ys = g.op1('Reshape', [ysBSD, g.int64([-1, D])]); // [M, D]
+  const tgtBS = sliceT(targets); // [B, S]
   const head = c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const logsm = g.op1('LogSoftmax', [lin(nf.y, head)], { axis: -1 }); // [N, V]
-  const tgt = g.op1('Reshape', [targets, g.int64([-1, 1])]); // [N, 1]
-  g.op1('Reshape', [g.op1('GatherElements', [logsm, tgt], { axis: 1 }), bt], {}, 'logp'); // [B, T]
-  g.output('logp', FLOAT, ['B', 'T']);
+  const logsm = g.op1('LogSoftmax', [lin(ys, head)], { axis: -1 }); // [M, V]
+  const tgt = g.op1('Reshape', [tgtBS, g.int64([-1, 1])]); // [M, 1]
+  g.op1('Reshape', [g.op1('GatherElements', [logsm, tgt], { axis: 1 }), g.op1('Shape', [tgtBS])], {}, 'logp'); // [B, S]
+  g.output('logp', FLOAT, ['B', 'S']);
 
   // ---- backward of L = Σ w·logp
-  const vocab = g.int64(Array.from({ length: V }, (_, i) => i), [1, V]);
-  const onehot = g.op1('Cast', [g.op1('Equal', [tgt, vocab])], { to: FLOAT }); // [N, V]
-  const dlogits = g.op1('Mul', [g.op1('Sub', [onehot, g.op1('Exp', [logsm])]), col(weights)]); // [N, V] = w·(onehot − softmax)
-  const headGrad = c.tie_word_embeddings ? g.op1('Gemm', [dlogits, nf.y], { transA: 1 }) : linGrad(dlogits, nf.y, head); // [V, D]
-  let dx = rmsBack(linBack(dlogits, head), nf); // [N, D]
+  // dlogits = w·(onehot(target) − softmax): −w·softmax, then w added at each row's target.
+  const wcol = col(weights); // [M, 1]
+  const dlogits = g.op1('ScatterElements', [g.op1('Mul', [g.op1('Exp', [logsm]), g.op1('Neg', [wcol])]), tgt, wcol], { axis: 1, reduction: 'add' }); // [M, V]
+  const headGrad = c.tie_word_embeddings ? g.op1('Gemm', [dlogits, ys], { transA: 1 }) : linGrad(dlogits, ys, head); // [V, D]
+  // dL/dy is zero at the prompt positions: the head's [M, D] back into [N, D] rows, zero-padded in front.
+  const pads = g.op1('Concat', [g.int64([0]), from, g.int64([0, 0, 0, 0])], { axis: 0 }); // [B, S, D] → [B, T, D]
+  const dys = g.op1('Reshape', [g.op1('Pad', [g.op1('Reshape', [linBack(dlogits, head), g.op1('Shape', [ysBSD])]), pads]), g.int64([-1, D])]);
+  let dx = rmsBack(dys, nf); // [N, D]
   for (let l = c.num_hidden_layers - 1; l >= 0; l--) {
     const s = layers[l];
     // MLP: act = silu(gate)·up; silu'(g) = σ(g)·(1 + g·(1 − σ(g))).
@@ -175,7 +187,7 @@ export interface OnnxTrainOptions {
 }
 
 export interface TrainStepResult {
-  /** [B·T] log_softmax(logits)[b, t, targets[b][t]], row-major. */
+  /** [B·(T−from)] log_softmax(logits)[b, t, targets[b][t]] for t ≥ from, row-major. */
   logp: Float32Array;
   /** d(Σ weights·logp)/d(parameter), HF names and shapes (row-major): the trainer's buffers, overwritten by its next run. */
   grads: Map<string, Float32Array>;
@@ -206,10 +218,11 @@ export class OnnxTrainer {
   }
 
   /**
-   * logp and gradients of L = Σ weights·logp for ids, targets [B][T] and weights [B·T] (dL/dlogp; 0 off
-   * the loss). transformer.ts's tokenLogprobs(ids) is this with targets[b][t] = ids[b][t+1] for t < T−1.
+   * logp [B, T−from] at positions from…T−1 and the gradients of L = Σ weights·logp for ids, targets
+   * [B][T] and weights [B·(T−from)] (dL/dlogp; 0 off the loss). transformer.ts's tokenLogprobs(ids, from)
+   * is this with targets[b][t] = ids[b][t+1], less the last position.
    */
-  async run(params: Map<string, Float32Array>, ids: number[][], targets: number[][], weights: Float32Array): Promise<TrainStepResult> {
+  async run(params: Map<string, Float32Array>, ids: number[][], targets: number[][], weights: Float32Array, from = 0): Promise<TrainStepResult> {
     const c = this.config;
     const B = ids.length;
     const T = ids[0]?.length ?? 0;
@@ -217,7 +230,9 @@ export class OnnxTrainer {
     if (T > c.max_position_embeddings) throw new Error(`onnxtrain: ${T} positions exceed max_position_embeddings ${c.max_position_embeddings}`);
     const rowsOk = (m: number[][]) => m.length === B && m.every((r) => r.length === T && r.every((t) => Number.isInteger(t) && t >= 0 && t < c.vocab_size));
     if (!rowsOk(ids) || !rowsOk(targets)) throw new Error(`onnxtrain: ids and targets must both be ${B}×${T} token ids in [0, ${c.vocab_size})`);
-    if (weights.length !== B * T) throw new Error(`onnxtrain: weights has ${weights.length} entries, want B·T = ${B * T}`);
+    if (!Number.isInteger(from) || from < 0 || from >= T) throw new Error(`onnxtrain: from must be an integer in [0, ${T}) (got ${from})`);
+    const S = T - from;
+    if (weights.length !== B * S) throw new Error(`onnxtrain: weights has ${weights.length} entries, want B·(T−from) = ${B * S}`);
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, shape] of this.shapes) {
       const data = params.get(name);
@@ -233,10 +248,13 @@ export class OnnxTrainer {
       this.rope.set(T, rope);
     }
     const int64 = (m: number[][]) => new ort.Tensor('int64', BigInt64Array.from(m.flat(), BigInt), [B, T]);
-    Object.assign(feeds, { input_ids: int64(ids), targets: int64(targets), weights: new ort.Tensor('float32', weights, [B, T]), ...rope });
+    Object.assign(feeds, {
+      input_ids: int64(ids), targets: int64(targets), from: new ort.Tensor('int64', BigInt64Array.of(BigInt(from)), [1]),
+      weights: new ort.Tensor('float32', weights, [B, S]), ...rope,
+    });
     // ORT writes into preallocated outputs: no per-step allocation (and page faults) for 4·P bytes of grads.
-    const logp = new Float32Array(B * T);
-    const fetches: Record<string, ort.Tensor> = { logp: new ort.Tensor('float32', logp, [B, T]) };
+    const logp = new Float32Array(B * S);
+    const fetches: Record<string, ort.Tensor> = { logp: new ort.Tensor('float32', logp, [B, S]) };
     for (const [name, shape] of this.shapes) fetches[`grad.${name}`] = new ort.Tensor('float32', this.grads.get(name)!, shape);
     await this.session.run(feeds, fetches);
     return { logp, grads: this.grads };
@@ -262,15 +280,16 @@ export class OnnxGradients {
   async run(model: Transformer, ids: tf.Tensor2D, from: number, weights: Float32Array | null): Promise<{ logp: Float32Array; grads: tf.NamedTensorMap | null }> {
     const [B, T] = ids.shape;
     const W = T - 1 - from;
+    const S = T - from;
     const rows = (await ids.array()) as number[][];
     const targets = rows.map((r) => [...r.slice(1), 0]);
-    const w = new Float32Array(B * T); // position T-1 predicts nothing: weight 0
-    if (weights) for (let b = 0; b < B; b++) w.set(weights.subarray(b * W, (b + 1) * W), b * T + from);
+    const w = new Float32Array(B * S); // position T-1 predicts nothing: weight 0
+    if (weights) for (let b = 0; b < B; b++) w.set(weights.subarray(b * W, (b + 1) * W), b * S);
     const params = new Map<string, Float32Array>();
     for (const [name, v] of model.params) params.set(name, (await v.data()) as Float32Array);
-    const out = await this.trainer.run(params, rows, targets, w);
+    const out = await this.trainer.run(params, rows, targets, w, from);
     const logp = new Float32Array(B * W);
-    for (let b = 0; b < B; b++) logp.set(out.logp.subarray(b * T + from, b * T + from + W), b * W);
+    for (let b = 0; b < B; b++) logp.set(out.logp.subarray(b * S, b * S + W), b * W);
     if (!weights) return { logp, grads: null };
     const grads: tf.NamedTensorMap = {};
     // Copied here: the trainer reuses its buffers, and the cpu backend keeps the array it is given.
