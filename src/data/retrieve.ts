@@ -146,7 +146,7 @@ function importCandidates(from: string, spec: string): string[] {
 interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string, number[]>; view: DocView | null }
 
 /** What a doc needs at a path, kept for the path it was last seen at: its BM25F fields and the paths each import can name (filled as asked). */
-interface DocView { path: string; bm25: Bm25Doc<number>; cands: (string[] | undefined)[]; star?: Map<string, number[]> }
+interface DocView { path: string; bm25: Bm25Doc; cands: (string[] | undefined)[]; star?: Map<string, number[]> }
 
 /** The indexable files of one tree, their blobs read and counted: the part of retrieval that can run ahead. */
 export interface Corpus { files: Set<string>; docs: TreeEntry[]; counted: Map<string, Doc> }
@@ -292,7 +292,10 @@ export class Retriever {
 
   /** BM25F scores (path weight 2, content 1) of the docs against the task text. */
   private bm25(docs: TreeEntry[], counted: Map<string, Doc>, text: string): Map<string, number> {
-    return bm25Scores(docs.map((d) => viewAt(counted.get(d.sha)!, d.path).bm25), tokenHashes(text));
+    const s = bm25Scores(docs.map((d) => viewAt(counted.get(d.sha)!, d.path).bm25), tokenHashes(text));
+    const out = new Map<string, number>();
+    for (let i = 0; i < docs.length; i++) if (s[i] > 0) out.set(docs[i].path, s[i]);
+    return out;
   }
 }
 
@@ -384,8 +387,7 @@ function interleave(graph: Candidate[], ranked: Candidate[], byPath: Map<string,
 /** The doc's view at `path`, made anew when the blob is met at another path than last time. */
 function viewAt(doc: Doc, path: string): DocView {
   if (doc.view?.path === path) return doc.view;
-  const p = Counts.of(path);
-  const bm25 = { id: path, fields: [{ weight: 2, tf: p, len: p.len }, { weight: 1, tf: doc.counts, len: doc.counts.len }] };
+  const bm25 = { path: Counts.of(path), content: doc.counts };
   return doc.view = { path, bm25, cands: [] };
 }
 
