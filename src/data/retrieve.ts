@@ -141,9 +141,10 @@ function importCandidates(from: string, spec: string): string[] {
 
 /**
  * A counted blob: its term counts and its imports (parsed as `lang`; `byKey` indexes them by their last
- * name, '*' for none, for a quick match), and what it needs at the path it was last seen at (`view`).
+ * name, '*' for none, for a quick match), and what it needs at the paths it is met at (`views`, most
+ * recent first).
  */
-interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string, number[]>; view: DocView | null }
+interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string, number[]>; views: DocView[] }
 
 /** What a doc needs at a path, kept for the path it was last seen at: its BM25F fields and the paths each import can name (filled as asked). */
 interface DocView { path: string; bm25: Bm25Doc; cands: (string[] | undefined)[]; star?: Map<string, number[]> }
@@ -384,11 +385,32 @@ function interleave(graph: Candidate[], ranked: Candidate[], byPath: Map<string,
   return chosen;
 }
 
-/** The doc's view at `path`, made anew when the blob is met at another path than last time. */
+/** The doc's view at `path`, made when the blob is first met there (the 8 most recent paths are kept: a blob several files share, like an empty `__init__.py`, would flip between them every task). */
 function viewAt(doc: Doc, path: string): DocView {
-  if (doc.view?.path === path) return doc.view;
-  const bm25 = { path: Counts.of(path), content: doc.counts };
-  return doc.view = { path, bm25, cands: [] };
+  const vs = doc.views;
+  if (vs.length > 0 && vs[0].path === path) return vs[0];
+  let i = 1;
+  while (i < vs.length && vs[i].path !== path) i++;
+  let v: DocView;
+  if (i < vs.length) v = vs.splice(i, 1)[0]; else {
+    v = { path, bm25: { path: pathCounts(path), content: doc.counts }, cands: [] };
+    if (vs.length === 8) vs.pop();
+  }
+  vs.unshift(v);
+  return v;
+}
+
+const pathCountCache = new Map<string, Counts>();
+
+/** Term counts of a path (its BM25F field), cached: a path recurs in every version of its file. */
+function pathCounts(path: string): Counts {
+  let c = pathCountCache.get(path);
+  if (!c) {
+    if (pathCountCache.size >= 200_000) pathCountCache.clear();
+    c = Counts.of(path);
+    pathCountCache.set(path, c);
+  }
+  return c;
 }
 
 function makeDoc(path: string, text: string, counts: Counts): Doc {
@@ -400,7 +422,7 @@ function makeDoc(path: string, text: string, counts: Counts): Doc {
     const ix = byKey.get(k);
     if (ix) ix.push(i); else byKey.set(k, [i]);
   });
-  return { counts, lang: langOf(path), imports, byKey, view: null };
+  return { counts, lang: langOf(path), imports, byKey, views: [] };
 }
 
 const STRIP_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs|py)$/;
