@@ -8,6 +8,7 @@ import { importRecords } from '../src/data/import.ts';
 import { validateTask, type Task } from '../src/data/task.ts';
 import { structuredPatch } from 'diff';
 import { fileDiff } from '../src/data/linediff.ts';
+import { gitRaw, logArgs, parseLog, streamCommits } from '../src/data/git.ts';
 import { Rng } from '../src/util/rng.ts';
 import { fixture, tick, tmpDir } from './data-gitfixture.ts';
 
@@ -207,4 +208,21 @@ test('fileDiff counts the same added/removed lines as the diff package on random
   }
   assert.ok(hunkMismatch <= 12, `${hunkMismatch} of 600 hunk counts differ`);
   assert.equal(fileDiff('a\n'.repeat(50), 'b\n'.repeat(50), 20), null, 'over maxEdits');
+});
+
+test('the streamed log equals the whole log parsed at once (records split across pipe chunks, 0x1e inside messages)', async () => {
+  const f = fixture();
+  for (let i = 0; i < 120; i++) {
+    f.write(`src/f${i % 7}.ts`, `export const v = ${i};\n`);
+    f.commit(`Change ${i}\n\n${'a long body line with a \x1e record separator in it; '.repeat(30)}`);
+  }
+  const whole = parseLog(gitRaw(f.dir, logArgs()));
+  assert.ok(gitRaw(f.dir, logArgs()).length > 3 * 65536, 'the log spans several pipe chunks');
+  const streamed = [];
+  for await (const c of streamCommits(f.dir)) streamed.push(c);
+  assert.equal(streamed.length, 120);
+  assert.deepEqual(streamed, whole);
+  assert.ok(streamed[5].message.includes('\x1e'));
+  // A revision git cannot read fails the stream with git's message.
+  await assert.rejects(async () => { for await (const _ of streamCommits(f.dir, { rev: 'no-such-branch' })) void _; }, /failed \(exit 128\)/);
 });

@@ -110,12 +110,44 @@ export function logArgs(o: LogOptions = {}): string[] {
   return a;
 }
 
-/** All commits reachable from `rev` (newest first), with their first-parent diffs, from one git process. */
-export function listCommits(repo: string, o: LogOptions = {}): CommitInfo[] {
-  return parseLog(gitRaw(repo, logArgs(o)));
+/**
+ * The commits reachable from `rev` (newest first, parents after children), with their first-parent diffs,
+ * streamed from one git process as it writes them: mining starts at once and holds a window of the
+ * history, not all of it (a large repo's log runs to gigabytes). A failing git throws at the end.
+ */
+export async function* streamCommits(repo: string, o: LogOptions = {}): AsyncGenerator<CommitInfo> {
+  const proc = spawn('git', gitArgs(repo, logArgs(o)), { env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const exit = new Promise<number | null>((resolve, reject) => { proc.on('error', reject); proc.on('close', resolve); });
+  exit.catch(() => { /* surfaced below */ });
+  let rest: Buffer = Buffer.alloc(0);
+  try {
+    for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+      const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+      // Records start with 0x1e after a NUL (the one that ends the previous record): parse up to the last.
+      let cut = buf.lastIndexOf(0x1e);
+      while (cut > 0 && buf[cut - 1] !== 0) cut = buf.lastIndexOf(0x1e, cut - 1);
+      if (cut <= 0) { rest = buf; continue; }
+      rest = Buffer.from(buf.subarray(cut));
+      yield* parseLog(buf.subarray(0, cut));
+    }
+    yield* parseLog(rest);
+    const code = await exit;
+    if (code !== 0) throw new Error(`git ${logArgs(o).slice(0, 2).join(' ')} failed (exit ${code}): ${stderr.trim()}`);
+  } finally {
+    if (proc.exitCode === null) proc.kill();
+  }
 }
 
-/** Parses the output of `logArgs()`. Exported for tests of odd paths. */
+/** How many commits streamCommits(repo, o) will give (`git rev-list --count`: the progress bar's total). */
+export function countCommits(repo: string, o: LogOptions = {}): number {
+  const a = ['rev-list', '--count'];
+  if (o.maxCount && o.maxCount > 0) a.push(`--max-count=${o.maxCount}`);
+  return Number(gitText(repo, [...a, o.rev ?? 'HEAD', '--']));
+}
+
+/** Parses whole records of `logArgs()` output (streamCommits feeds it a chunk at a time). */
 export function parseLog(buf: Buffer): CommitInfo[] {
   const out: CommitInfo[] = [];
   let i = 0;

@@ -4,7 +4,7 @@
 // first-parent diff, one `git cat-file --batch-command` serves every blob. Filters live in filter.ts,
 // context retrieval in retrieve.ts; writing the output file is the caller's job (atomic, see fsx.ts).
 
-import { BlobReader, TreeReader, isGitlink, listCommits, openRepo, type CommitInfo, type RawChange } from './git.ts';
+import { BlobReader, TreeReader, countCommits, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
 import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type TaskReason } from './filter.ts';
 import { fileDiff, type FileDiff } from './linediff.ts';
 import { Retriever, type Corpus, type RetrieveOptions } from './retrieve.ts';
@@ -141,29 +141,44 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
     warnings.push(`${repo}: shallow clone, so only part of the history is mined and commits at the shallow boundary are skipped ` +
       `(their parents are missing); run "git -C ${repo} fetch --unshallow" for the full history`);
   }
-  let log: CommitInfo[];
-  try { log = listCommits(info.root, { rev: cfg.rev, maxCount: cfg.maxCommits, renames: cfg.renames }); } catch (e) {
-    throw new UserError(`${repo}: cannot read the history of "${cfg.rev}" (${(e as Error).message.split('\n')[0]})`);
-  }
+  const logOpts = { rev: cfg.rev, maxCount: cfg.maxCommits, renames: cfg.renames };
+  const unreadable = (e: unknown) => new UserError(`${repo}: cannot read the history of "${cfg.rev}" (${(e as Error).message.split('\n')[0]})`);
+  let total: number;
+  try { total = countCommits(info.root, logOpts); } catch (e) { throw unreadable(e); }
   const reader = new BlobReader(info.root);
   const trees = new TreeReader(reader);
   const texts = new BlobTexts(reader);
   const retriever = new Retriever(texts, cfg);
-  const bar = new Progress(`mine ${info.name}`, log.length);
-  const treeOf = new Map(log.map((c) => [c.sha, c.tree])); // base trees without asking git
+  const bar = new Progress(`mine ${info.name}`, total);
+  // A window of the log: commits n … n + READ_AHEAD are read in; each is dropped once mined.
+  const commits = streamCommits(info.root, logOpts);
+  const log: (CommitInfo | undefined)[] = [];
+  const treeOf = new Map<string, string>(); // base trees without asking git (parents come after children)
+  let ended = false;
+  const fill = async (upTo: number) => {
+    while (!ended && log.length <= upTo) {
+      let r: IteratorResult<CommitInfo>;
+      try { r = await commits.next(); } catch (e) { throw unreadable(e); }
+      if (r.done) ended = true; else { log.push(r.value); treeOf.set(r.value.sha, r.value.tree); }
+    }
+  };
   const ahead: Promise<Prepared>[] = [];
   const start = (n: number) => {
-    if (n < log.length && !ahead[n]) ahead[n] = prepare(log[n], sources, cfg, reader, texts, trees, retriever, treeOf).catch((e: Error) => ({ error: e }));
+    if (n < log.length && !ahead[n]) ahead[n] = prepare(log[n]!, sources, cfg, reader, texts, trees, retriever, treeOf).catch((e: Error) => ({ error: e }));
   };
   let submodules = 0;
   try {
-    for (let n = 0; n < log.length; n++) {
+    for (let n = 0; ; n++) {
+      await fill(n + READ_AHEAD);
+      if (n >= log.length) break;
       bar.tick(n, `${stats.kept} kept`);
       for (let k = n; k < n + READ_AHEAD; k++) start(k);
       const prep = await ahead[n];
       delete ahead[n];
+      const c = log[n]!;
+      log[n] = undefined;
+      treeOf.delete(c.sha); // no later commit has it as a parent
       if ('skip' in prep) continue;
-      const c = log[n];
       const what = `${info.name}@${c.sha.slice(0, 12)} ${JSON.stringify(c.message.split('\n')[0].slice(0, 72))}`;
       submodules += c.changes.filter((x) => isGitlink(x.oldMode) || isGitlink(x.newMode)).length;
       try {
@@ -190,6 +205,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
   } finally {
     bar.done();
     await Promise.allSettled(ahead.filter(Boolean));
+    await commits.return(undefined);
     reader.close();
   }
   if (submodules) warnings.push(`${repo}: ${submodules} submodule change(s) skipped (a gitlink is a commit of another repository; mine the submodule's own clone for its history)`);
