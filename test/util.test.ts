@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../src/util/rng.ts';
-import { readJsonl, writeJsonlAtomic } from '../src/util/fsx.ts';
+import { JsonlWriter, readJsonl, writeJsonlAtomic } from '../src/util/fsx.ts';
+import { spawnSync } from 'node:child_process';
 import { UserError } from '../src/util/errors.ts';
 import { tempDir } from './helpers/tmp.ts';
 
@@ -30,4 +31,30 @@ test('jsonl: bad line reported with its number; skip policy keeps the rest', () 
   writeJsonlAtomic(f, [{ b: 2 }]);
   assert.deepEqual(readJsonl(f), [{ b: 2 }]);
   assert.deepEqual(fs.readdirSync(dir), ['x.jsonl']);
+});
+
+test('JsonlWriter: records land only at close (past its 1 MB buffer too); abort, errors and Ctrl-C leave the old file and no temp file', () => {
+  const dir = tempDir('prrl-');
+  const f = path.join(dir, 'out.jsonl');
+  fs.writeFileSync(f, 'old\n');
+  const big = 'x'.repeat(300_000);
+  const w = new JsonlWriter(f);
+  for (let i = 0; i < 8; i++) w.write({ i, big }); // several flushes to the temp file
+  assert.equal(fs.readFileSync(f, 'utf8'), 'old\n', 'not renamed before close');
+  w.close();
+  assert.deepEqual(readJsonl<{ i: number }>(f).map((r) => r.i), [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.equal(w.count, 8);
+  const a = new JsonlWriter(f);
+  a.write({ gone: true });
+  a.abort();
+  assert.equal(readJsonl(f).length, 8);
+  assert.deepEqual(fs.readdirSync(dir), ['out.jsonl']);
+  // SIGINT in the middle of a write: the process dies of it, and the temp file goes with it.
+  const mod = new URL('../src/util/fsx.ts', import.meta.url).href;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+    `const { JsonlWriter } = await import(${JSON.stringify(mod)}); const w = new JsonlWriter(${JSON.stringify(f)}); w.write({ a: 1 }); process.kill(process.pid, 'SIGINT'); setTimeout(() => {}, 10000);`],
+  { encoding: 'utf8', timeout: 30000 });
+  assert.equal(child.signal, 'SIGINT', child.stderr);
+  assert.deepEqual(fs.readdirSync(dir), ['out.jsonl']);
+  assert.equal(readJsonl(f).length, 8);
 });

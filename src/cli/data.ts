@@ -43,12 +43,21 @@ function registerMine(program: Command): void {
     .option('--out <file>', 'output tasks JSONL (written atomically)', 'tasks.jsonl');
   addConfigOptions(cmd, MINE_DEFAULTS, MINE_HELP).action(async (repos: string[], o: { out: string }) => {
     const { mine } = await import('../data/mine.ts');
-    const { writeJsonlAtomic } = await import('../util/fsx.ts');
-    const r = await mine(repos, configFrom(cmd, MINE_DEFAULTS));
+    const { JsonlWriter } = await import('../util/fsx.ts');
+    const cfg = configFrom(cmd, MINE_DEFAULTS);
+    // Tasks are written as they are mined, to a temp file renamed over --out only when all went well.
+    const out = new JsonlWriter(o.out);
+    let r;
+    try {
+      r = await mine(repos, cfg, (t) => out.write(t));
+      out.close();
+    } catch (e) {
+      out.abort();
+      throw e;
+    }
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     for (const line of r.stats.explanations) process.stdout.write(`drop ${line}\n`);
-    writeJsonlAtomic(o.out, r.tasks);
-    process.stderr.write(`mine: ${r.commits} commits → ${o.out}: ${r.stats.summary()}; ${(r.tasks.length / Math.max(r.seconds, 1e-3)).toFixed(1)} tasks/s, ${r.seconds.toFixed(1)} s\n`);
+    process.stderr.write(`mine: ${r.commits} commits → ${o.out}: ${r.stats.summary()}; ${(out.count / Math.max(r.seconds, 1e-3)).toFixed(1)} tasks/s, ${r.seconds.toFixed(1)} s\n`);
   });
 }
 

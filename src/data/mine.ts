@@ -106,6 +106,7 @@ function sum(diffs: FileDiff[], k: 'added' | 'removed' | 'hunks'): number {
 // ---- mining -------------------------------------------------------------------------------------------
 
 export interface MineResult {
+  /** The tasks, unless mine() was given a sink. */
   tasks: Task[];
   stats: FilterStats;
   commits: number;
@@ -113,7 +114,11 @@ export interface MineResult {
   warnings: string[];
 }
 
-export async function mine(repos: string[], partial: Partial<MineConfig> = {}): Promise<MineResult> {
+/**
+ * Mines the repos in order. Tasks go to `sink` as they are made, in history order (the CLI writes them
+ * out at once: a long history's tasks do not fit in memory), or, without one, into the result.
+ */
+export async function mine(repos: string[], partial: Partial<MineConfig> = {}, sink?: (t: Task) => void): Promise<MineResult> {
   const cfg = resolveMineConfig(partial);
   if (repos.length === 0) throw new UserError('mine: give at least one repository folder');
   const t0 = performance.now();
@@ -122,7 +127,7 @@ export async function mine(repos: string[], partial: Partial<MineConfig> = {}): 
   const tasks: Task[] = [];
   const warnings: string[] = [];
   let commits = 0;
-  for (const repo of repos) commits += await mineRepo(repo, cfg, stats, dedupe, tasks, warnings);
+  for (const repo of repos) commits += await mineRepo(repo, cfg, stats, dedupe, sink ?? ((t) => tasks.push(t)), warnings);
   return { tasks, stats, commits, seconds: (performance.now() - t0) / 1000, warnings };
 }
 
@@ -134,7 +139,7 @@ type Loaded = { change: RawChange; old: string | null; new: string | null } | { 
 /** What the read-ahead stage found; verdicts are applied in history order so that counts, --explain and dedupe are stable. */
 type Prepared = { skip: true } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; corpus: Promise<Corpus> | null } | { error: Error };
 
-async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, out: Task[], warnings: string[]): Promise<number> {
+async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, emit: (t: Task) => void, warnings: string[]): Promise<number> {
   const info = openRepo(repo);
   const sources = sourcesOf(cfg.sources);
   if (info.shallow) {
@@ -192,7 +197,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
           const context = await retriever.select(await prep.corpus!, changed, task.text);
           if (context.length) task = makeTask({ ...task, context }, draft.diffs);
         }
-        out.push(task);
+        emit(task);
         stats.kept++;
       } catch (e) {
         if (e instanceof UserError) throw e;

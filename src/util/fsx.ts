@@ -24,11 +24,77 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Writes records as JSONL to `file` atomically. */
+/** Writes records as JSONL to `file` atomically (record by record: no one string of the whole file). */
 export function writeJsonlAtomic(file: string, records: Iterable<unknown>): void {
-  const parts: string[] = [];
-  for (const r of records) parts.push(JSON.stringify(r));
-  writeFileAtomic(file, parts.length ? parts.join('\n') + '\n' : '');
+  const w = new JsonlWriter(file);
+  try {
+    for (const r of records) w.write(r);
+    w.close();
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+}
+
+/**
+ * JSONL written a record at a time to a temp file beside `file`, renamed over it by close() after an
+ * fsync; abort(), an error or Ctrl-C (SIGINT/SIGTERM) removes the temp file, so `file` is either the old
+ * one or the whole new one. For outputs too large to hold: a V8 string stops at ~512 M characters, and a
+ * long history's tasks are more than that as JSON.
+ */
+export class JsonlWriter {
+  private readonly tmp: string;
+  private fd: number | null;
+  private pending: string[] = [];
+  private bytes = 0;
+  /** Records written so far. */
+  count = 0;
+  private readonly onSignal = (sig: NodeJS.Signals) => { this.abort(); process.kill(process.pid, sig); };
+
+  constructor(readonly file: string) {
+    const dir = path.dirname(path.resolve(file));
+    fs.mkdirSync(dir, { recursive: true });
+    this.tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
+    this.fd = fs.openSync(this.tmp, 'w');
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+  }
+
+  write(record: unknown): void {
+    if (this.fd === null) throw new Error(`${this.file}: write after close`);
+    const line = JSON.stringify(record) + '\n';
+    this.pending.push(line);
+    this.bytes += line.length;
+    this.count++;
+    if (this.bytes >= 1 << 20) this.flush();
+  }
+
+  close(): void {
+    if (this.fd === null) throw new Error(`${this.file}: closed twice`);
+    this.flush();
+    fs.fsyncSync(this.fd);
+    this.release();
+    fs.renameSync(this.tmp, this.file);
+  }
+
+  /** Drops what was written (the old file, if any, stays); safe to call more than once. */
+  abort(): void {
+    if (this.fd !== null) this.release();
+    fs.rmSync(this.tmp, { force: true });
+  }
+
+  private flush(): void {
+    if (this.pending.length) fs.writeSync(this.fd!, this.pending.join(''));
+    this.pending = [];
+    this.bytes = 0;
+  }
+
+  private release(): void {
+    fs.closeSync(this.fd!);
+    this.fd = null;
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+  }
 }
 
 export type BadLinePolicy = 'skip' | 'stop';
