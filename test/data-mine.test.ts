@@ -8,6 +8,7 @@ import { importRecords } from '../src/data/import.ts';
 import { validateTask, type Task } from '../src/data/task.ts';
 import { structuredPatch } from 'diff';
 import { fileDiff } from '../src/data/linediff.ts';
+import { decodeText } from '../src/data/filter.ts';
 import { gitRaw, logArgs, parseLog, streamCommits } from '../src/data/git.ts';
 import { Rng } from '../src/util/rng.ts';
 import { fixture, tick, tmpDir } from './data-gitfixture.ts';
@@ -225,4 +226,21 @@ test('the streamed log equals the whole log parsed at once (records split across
   assert.ok(streamed[5].message.includes('\x1e'));
   // A revision git cannot read fails the stream with git's message.
   await assert.rejects(async () => { for await (const _ of streamCommits(f.dir, { rev: 'no-such-branch' })) void _; }, /failed \(exit 128\)/);
+});
+
+test('minified: a line over 5 000 characters or over 300 a line on average (texts over 2 000), at every boundary', () => {
+  const rng = new Rng(9);
+  let minified = 0;
+  for (let k = 0; k < 3000; k++) {
+    const long = rng.next() < 0.5 ? 0.02 : 0.3; // mostly code-like lines, or mostly long ones
+    const lens = Array.from({ length: 1 + rng.int(120) }, () => rng.next() < long
+      ? Math.max(0, rng.pick([299, 300, 301, 4999, 5000, 5001, 7000]) + rng.int(3) - 1) : rng.int(120));
+    const t = lens.map((l) => 'x'.repeat(l)).join('\n') + (rng.next() < 0.5 ? '\n' : '');
+    const lines = t.split('\n');
+    const want = t.length > 2000 && (lines.some((l) => l.length > 5000) || t.length / lines.length > 300);
+    const d = decodeText(Buffer.from(t));
+    assert.equal('reason' in d && d.reason === 'minified', want, JSON.stringify(lens));
+    if (want) minified++;
+  }
+  assert.ok(minified > 500 && minified < 2500, `${minified} of 3000 minified: both kinds should be common`);
 });
