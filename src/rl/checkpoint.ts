@@ -8,6 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { writeSynced } from '../util/fsx.ts';
 
 export const CKPT_FORMAT_VERSION = 1;
 const TENSORS_FILE = 'tensors.safetensors';
@@ -69,7 +70,7 @@ export function saveCheckpoint(runDir: string, step: number, content: Checkpoint
   files[TENSORS_FILE] = writeSafetensorsFile(path.join(tmp, TENSORS_FILE), content.tensors);
   const stateJson = JSON.stringify(content.state ?? null);
   if (stateJson === undefined) throw new Error('saveCheckpoint: state is not JSON-serialisable');
-  files[STATE_FILE] = writeSynced(path.join(tmp, STATE_FILE), Buffer.from(stateJson + '\n'));
+  files[STATE_FILE] = writeHashed(path.join(tmp, STATE_FILE), Buffer.from(stateJson + '\n'));
   const meta: CheckpointMeta = { formatVersion: CKPT_FORMAT_VERSION, step, time: new Date().toISOString(), files };
   writeSynced(path.join(tmp, META_FILE), Buffer.from(JSON.stringify(meta, null, 2) + '\n'));
   writeSynced(path.join(tmp, DONE_FILE), Buffer.from(`${name}\n`));
@@ -190,14 +191,8 @@ function prune(runDir: string, savedStep: number, keepLast: number): void {
 // ---------------------------------------------------------------------------------------------------
 // Files. The safetensors writer streams tensor by tensor (no copy of the whole checkpoint in memory).
 
-function writeSynced(file: string, data: Uint8Array): { bytes: number; sha256: string } {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+function writeHashed(file: string, data: Uint8Array): { bytes: number; sha256: string } {
+  writeSynced(file, data);
   return { bytes: data.byteLength, sha256: sha256(data) };
 }
 

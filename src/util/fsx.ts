@@ -10,14 +10,19 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(path.resolve(file));
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
-  const fd = fs.openSync(tmp, 'w');
+  writeSynced(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+/** Writes `file` and fsyncs it (not atomic by itself: the callers write to a temp name and rename). */
+export function writeSynced(file: string, data: string | Uint8Array): void {
+  const fd = fs.openSync(file, 'w');
   try {
     fs.writeFileSync(fd, data);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(tmp, file);
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {
