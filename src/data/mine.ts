@@ -1,8 +1,9 @@
 // `pr-rl mine`: turns a local repository's history into Task records. Sources: PR merge commits
 // ("Merge pull request #N …", GitLab "See merge request …!N"; base = first parent), squash merges
-// ("title (#N)") and plain commits (task = message). One `git log --raw` lists every commit with its
-// first-parent diff, one `git cat-file --batch-command` serves every blob. Filters live in filter.ts,
-// context retrieval in retrieve.ts; writing the output file is the caller's job (atomic, see fsx.ts).
+// ("title (#N)") and plain commits (task = message). One `git log --raw`, streamed, lists every commit
+// with its first-parent diff, one `git cat-file --batch-command` serves every blob. Filters live in
+// filter.ts, context retrieval in retrieve.ts; tasks go to the caller's sink as they are made (the CLI
+// writes them through fsx.ts's JsonlWriter, atomically).
 
 import { BlobReader, TreeReader, countCommits, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
 import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type TaskReason } from './filter.ts';

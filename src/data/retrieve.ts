@@ -146,7 +146,7 @@ function importCandidates(from: string, spec: string): string[] {
  */
 interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string, number[]>; views: DocView[] }
 
-/** What a doc needs at a path, kept for the path it was last seen at: its BM25F fields and the paths each import can name (filled as asked). */
+/** What a doc needs at one path: its BM25F fields, the paths each import can name and the index of its imports with no last name (both filled as asked). */
 interface DocView { path: string; bm25: Bm25Doc; cands: (string[] | undefined)[]; star?: Map<string, number[]> }
 
 /** The indexable files of one tree, their blobs read and counted: the part of retrieval that can run ahead. */
