@@ -1,8 +1,9 @@
 // Lexical scoring for retrieval: an identifier-aware tokenizer that counts terms by hash, compact
 // per-document term counts (edited, not recounted, from one version of a file to the next), and BM25F
-// // with wink-bm25-text-search's formula. wink itself rebuilds its whole index for every corpus, O(repo
+// with wink-bm25-text-search's formula. wink itself rebuilds its whole index for every corpus, O(repo
 // tokens) per task (the first miner, with a wink index per task, took 207 s end to end on psf/requests'
-// 6 489 commits; 3.3 s now), so scores are computed from cached counts here; test/data-retrieve.test.ts checks they equal wink's. Knows nothing about git or files.
+// 6 489 commits; ~3 s now), so scores are computed from cached counts here; test/data-retrieve.test.ts
+// checks they equal wink's. Knows nothing about git or files.
 
 import { changedRanges } from './linediff.ts';
 
@@ -164,7 +165,7 @@ const slot = (h: number, mask: number) => (h ^ (h >>> 15)) & mask;
 
 /**
  * Term counts of one text as an open-addressing table, hash and count side by side in one Int32Array
- * ([h0, c0, h1, c1, …]; count 0 = empty slot, −1 = a term deleted by `edited`): a lookup touches one
+ * ([h0, c0, h1, c1, …]; count 0 = empty slot, −1 = a term deleted by `edit`): a lookup touches one
  * cache line. Slots in use (live or deleted) stay at most half the table. 8–16 bytes a distinct term.
  */
 export class Counts {
@@ -232,20 +233,16 @@ export class Counts {
       used = this.distinct;
     }
     let distinct = this.distinct;
-    const mask = (table.length >> 1) - 1;
     const hash = scan.hash;
     for (let t = nr; t < n; t++) {
       const h = hash[t];
-      let j = slot(h, mask);
-      while (table[2 * j + 1] !== 0 && table[2 * j] !== h) j = (j + 1) & mask;
+      const j = find(table, h);
       const c = table[2 * j + 1];
       if (c === 0) { table[2 * j] = h; used++; }
       if (c <= 0) { table[2 * j + 1] = 1; distinct++; } else table[2 * j + 1] = c + 1;
     }
     for (let t = 0; t < nr; t++) {
-      const h = hash[t];
-      let j = slot(h, mask);
-      while (table[2 * j + 1] !== 0 && table[2 * j] !== h) j = (j + 1) & mask;
+      const j = find(table, hash[t]);
       const c = table[2 * j + 1];
       if (c <= 0) return null;
       if (c === 1) { table[2 * j + 1] = -1; distinct--; } else table[2 * j + 1] = c - 1;
@@ -258,10 +255,8 @@ export class Counts {
   /** How many times the term occurs (0 when it does not). */
   count(h: number): number {
     if ((this.bits[(h >>> 5) & (BITS - 1)] & (1 << (h & 31))) === 0) return 0;
-    const t = this.table;
-    const mask = (t.length >> 1) - 1;
-    for (let j = slot(h, mask); t[2 * j + 1] !== 0; j = (j + 1) & mask) if (t[2 * j] === h) return t[2 * j + 1] > 0 ? t[2 * j + 1] : 0;
-    return 0;
+    const c = this.table[2 * find(this.table, h) + 1];
+    return c > 0 ? c : 0;
   }
 
   /** [hash, count] of every distinct term, in table order. */
@@ -283,6 +278,14 @@ function capacityFor(n: number): number {
   return cap;
 }
 
+/** The slot of term h in a table: where it is (live or deleted), else the empty slot where it would go. */
+function find(table: Int32Array, h: number): number {
+  const mask = (table.length >> 1) - 1;
+  let j = slot(h, mask);
+  while (table[2 * j + 1] !== 0 && table[2 * j] !== h) j = (j + 1) & mask;
+  return j;
+}
+
 /** Puts a term known to be absent into a table with room. */
 function place(table: Int32Array, h: number, c: number): void {
   const mask = (table.length >> 1) - 1;
@@ -300,7 +303,7 @@ export function termCounts<K>(tokens: K[]): Map<K, number> {
 /** A document as BM25F sees it: the term counts of its path (weight 2) and of its content (weight 1). */
 export interface Bm25Doc { path: Counts; content: Counts }
 
-export const PATH_WEIGHT = 2;
+const PATH_WEIGHT = 2;
 
 /**
  * BM25F scores, aligned with `docs` (0 = no query term), as wink-bm25-text-search computes them with field

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { TreeEntry } from './git.ts';
 import type { BlobTexts } from './blobcache.ts';
 import { pathReason } from './filter.ts';
-import { Counts, bm25Scores, scanned, tokenHashes, type Bm25Doc } from './bm25.ts';
+import { Counts, bm25Scores, tokenHashes, type Bm25Doc } from './bm25.ts';
 import type { ContextFile } from './task.ts';
 
 export interface RetrieveOptions {
@@ -160,8 +160,6 @@ export class Retriever {
   /** Distinct terms held by the cache, bounded by maxTerms (16–32 bytes a term; least recently used docs go first). */
   private terms = 0;
   private readonly pending = new Map<string, Promise<Doc | null>>();
-  /** Blobs counted so far, their characters, and the characters tokenized to count them (edits only, mostly). */
-  readonly counted = { blobs: 0, chars: 0, tokenized: 0 };
   /** The blob last counted at each path: the next version there is counted from its edit. */
   private readonly lastAt = new Map<string, string>();
   private readonly pathOk = new Map<string, boolean>();
@@ -217,14 +215,9 @@ export class Retriever {
     const prev = this.lastAt.get(path);
     if (this.lastAt.size > 200_000) this.lastAt.clear();
     this.lastAt.set(path, sha);
-    this.counted.blobs++;
-    this.counted.chars += text.length;
     const before = prev === undefined ? undefined : this.cache.get(prev)?.doc?.counts;
     const old = before && this.texts.peek(prev!);
-    const t0 = scanned.chars;
-    const counts = (before && old !== undefined && before.edit(old, text)) || Counts.of(text);
-    this.counted.tokenized += scanned.chars - t0;
-    return counts;
+    return (before && old !== undefined && before.edit(old, text)) || Counts.of(text);
   }
 
   private indexable(p: string): boolean {
