@@ -23,6 +23,8 @@ test('not a git repo, missing folder, empty repo, unborn HEAD: one clear UserErr
   f.commit('one');
   f.git('checkout', '-q', '--orphan', 'fresh');
   await assert.rejects(mine([f.dir]), userError(/HEAD is unborn \(branch "fresh".*checkout main/));
+  f.git('checkout', '-q', '-f', 'main');
+  await assert.rejects(mine([f.dir], { rev: 'main~5' }), userError(/cannot read the history of "main~5" \(git .*failed \(exit 128\)/));
 });
 
 test('shallow clone: mined with a warning, the boundary commit skipped', async () => {

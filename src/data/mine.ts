@@ -149,13 +149,12 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
   }
   const logOpts = { rev: cfg.rev, maxCount: cfg.maxCommits, renames: cfg.renames };
   const unreadable = (e: unknown) => new UserError(`${repo}: cannot read the history of "${cfg.rev}" (${(e as Error).message.split('\n')[0]})`);
-  let total: number;
-  try { total = countCommits(info.root, logOpts); } catch (e) { throw unreadable(e); }
+  // The bar's total is a walk of the history of its own: only made when the bar is shown.
+  const bar = new Progress(`mine ${info.name}`, () => { try { return countCommits(info.root, logOpts); } catch (e) { throw unreadable(e); } });
   const reader = new BlobReader(info.root);
   const trees = new TreeReader(reader);
   const texts = new BlobTexts(reader);
   const retriever = new Retriever(texts, cfg);
-  const bar = new Progress(`mine ${info.name}`, total);
   // A window of the log: commits n … n + READ_AHEAD are read in; each is dropped once mined.
   const commits = streamCommits(info.root, logOpts);
   const log: (CommitInfo | undefined)[] = [];

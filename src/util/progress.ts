@@ -6,8 +6,12 @@ export class Progress {
   private readonly start = Date.now();
   private last = 0;
 
-  constructor(private readonly label: string, private readonly total: number, enabled = !!process.stderr.isTTY) {
+  private readonly total: number;
+
+  /** `total` may be a function: then it is asked only when the bar is shown (counting can cost a pass of its own). */
+  constructor(private readonly label: string, total: number | (() => number), enabled = !!process.stderr.isTTY) {
     this.enabled = enabled;
+    this.total = !enabled ? 0 : typeof total === 'function' ? total() : total;
   }
 
   tick(done: number, extra = ''): void {
