@@ -2,8 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { mine } from '../src/data/mine.ts';
-import { parseImports, resolveImport } from '../src/data/retrieve.ts';
+import { Retriever, parseImports, resolveImport, type RetrieveOptions } from '../src/data/retrieve.ts';
+import { BlobReader, TreeReader } from '../src/data/git.ts';
+import { BlobTexts } from '../src/data/blobcache.ts';
 import { tokenize, tokenHash, countTokens, termCounts, bm25Scores, Counts, scanned } from '../src/data/bm25.ts';
 import { changedRanges } from '../src/data/linediff.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -209,4 +214,129 @@ test('Python import graph and a tiny corpus (fewer than 3 indexable files) work'
   g.commit('Mention the parser in beta');
   const tiny = (await mine([g.dir], { contextFiles: 3 })).tasks[0];
   assert.deepEqual(tiny.context.map((c) => [c.path, c.reason]), [['a.md', 'bm25']]);
+});
+
+/** A repo of ~30 random commits: JS and Markdown files that import each other, added, edited, removed, renamed, and paths that turn from file to folder and back. */
+function randomHistory(seed: number): { dir: string; commits: string[] } {
+  const rng = new Rng(seed);
+  const f = fixture();
+  const words = ['parser', 'lexer', 'token', 'whitespace', 'render', 'cache', 'route', 'handler', 'config', 'session', 'user', 'retry'];
+  const dirs = ['', 'src/', 'src/util/', 'lib/', 'docs/'];
+  const live = new Set<string>();
+  const text = (p: string) => {
+    const lines = Array.from({ length: 1 + rng.int(12) }, () => Array.from({ length: 1 + rng.int(6) }, () => rng.pick(words)).join(' '));
+    if (p.endsWith('.js')) {
+      const others = [...live].filter((x) => x.endsWith('.js') && x !== p);
+      for (let k = rng.int(3); k > 0 && others.length; k--) {
+        const to = rng.pick(others);
+        let rel = path.posix.relative(path.posix.dirname(p), to.replace(/\.js$/, ''));
+        if (!rel.startsWith('.')) rel = './' + rel;
+        lines.unshift(`const m${k} = require('${rng.next() < 0.2 ? '..' : rel}');`);
+      }
+    }
+    return lines.join('\n') + '\n';
+  };
+  const clashes = (p: string) => [...live].some((x) => x.startsWith(p + '/') || p.startsWith(x + '/'));
+  const commits: string[] = [];
+  for (let c = 0; c < 30; c++) {
+    const ops = c === 0 ? 12 : 1 + rng.int(4);
+    for (let k = 0; k < ops; k++) {
+      const op = rng.next();
+      const existing = [...live];
+      if (op < 0.45 || existing.length < 3) {
+        const p = rng.pick(dirs) + rng.pick(words) + (rng.next() < 0.6 ? '.js' : '.md');
+        if (clashes(p)) continue;
+        f.write(p, text(p)); live.add(p);
+      } else if (op < 0.75) {
+        const p = rng.pick(existing); f.write(p, text(p));
+      } else if (op < 0.88) {
+        const p = rng.pick(existing); f.rm(p); live.delete(p);
+      } else if (op < 0.95) {
+        const p = rng.pick(existing); const q = rng.pick(dirs) + rng.pick(words) + '-moved' + path.posix.extname(p);
+        if (live.has(q) || clashes(q)) continue;
+        f.write(q, fs.readFileSync(path.join(f.dir, p))); f.rm(p); live.delete(p); live.add(q);
+      } else {
+        // A folder becomes a file of the same name, or a file a folder.
+        const d = rng.pick(['lib', 'src/util']);
+        const inside = existing.filter((x) => x.startsWith(d + '/'));
+        if (inside.length) { fs.rmSync(path.join(f.dir, d), { recursive: true }); for (const x of inside) live.delete(x); f.write(d, text(d)); live.add(d); }
+        else if (live.has(d)) { f.rm(d); live.delete(d); const p = `${d}/${rng.pick(words)}.js`; f.write(p, text(p)); live.add(p); }
+      }
+    }
+    commits.push(f.commit(`commit ${c}`));
+  }
+  return { dir: f.dir, commits };
+}
+
+test('TreeReader.diff equals git diff-tree between any two commits (files turned folders and back, renames, removals)', async () => {
+  const { dir, commits } = randomHistory(11);
+  const rng = new Rng(3);
+  const reader = new BlobReader(dir);
+  const trees = new TreeReader(reader);
+  try {
+    for (let k = 0; k < 40; k++) {
+      const [a, b] = [rng.pick(commits), rng.pick(commits)];
+      const got = (await trees.diff(k % 7 === 0 ? null : await trees.root(a), await trees.root(b))).map((c) => `${c.entry?.sha ?? '-'} ${c.entry?.size ?? ''} ${c.path}`).sort();
+      const args = k % 7 === 0 ? ['ls-tree', '-r', '-l', b] : ['diff-tree', '-r', '--no-renames', a, b];
+      const want = execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => {
+        const [meta, p] = l.split('\t');
+        const f = meta.split(/ +/);
+        if (k % 7 === 0) return `${f[2]} ${f[3]} ${p}`;
+        const sha = f[3];
+        return /^0+$/.test(sha) ? `- ${''} ${p}` : `${sha} ${execFileSync('git', ['-C', dir, 'cat-file', '-s', sha], { encoding: 'utf8' }).trim()} ${p}`;
+      }).sort();
+      assert.deepEqual(got, want, `${a.slice(0, 7)}..${b.slice(0, 7)}`);
+    }
+  } finally { reader.close(); }
+});
+
+test('a tree entry with a zero-padded mode (040000, from old tools) is a folder', async () => {
+  const f = fixture();
+  f.write('docs/guide.md', 'guide\n');
+  f.write('README', 'readme\n');
+  f.commit('initial');
+  const sub = f.git('rev-parse', 'HEAD:docs');
+  const readme = f.git('rev-parse', 'HEAD:README');
+  // git itself writes 40000; build the padded tree object by hand.
+  const raw = Buffer.concat([Buffer.from('100644 README\0'), Buffer.from(readme, 'hex'), Buffer.from('040000 docs\0'), Buffer.from(sub, 'hex')]);
+  const padded = execFileSync('git', ['-C', f.dir, 'hash-object', '-t', 'tree', '--literally', '-w', '--stdin'], { input: raw, encoding: 'utf8' }).trim();
+  const reader = new BlobReader(f.dir);
+  try {
+    const trees = new TreeReader(reader);
+    assert.deepEqual((await trees.list('', padded)).map((e) => [e.path, e.type]), [['README', 'blob'], ['docs/guide.md', 'blob']]);
+    assert.deepEqual(await trees.diff(padded, await trees.root('HEAD')), [], 'the same files as the tree git wrote');
+  } finally { reader.close(); }
+});
+
+test('the retriever moved from tree to tree (warmed or not) picks what a fresh one picks at each tree', async () => {
+  const { dir, commits } = randomHistory(5);
+  const rng = new Rng(9);
+  const reader = new BlobReader(dir);
+  const trees = new TreeReader(reader);
+  const texts = new BlobTexts(reader);
+  const words = ['parser', 'lexer', 'token', 'whitespace', 'render', 'cache', 'route', 'handler', 'config', 'session', 'user', 'retry'];
+  try {
+    for (const indexMaxFiles of [5000, 6]) {
+      const o: RetrieveOptions = { contextFiles: 4, contextBytes: 24_000, indexMaxBytes: 100_000, indexMaxFiles };
+      const moved = new Retriever(trees, texts, o);
+      let prev: string | null = null;
+      let picked = 0;
+      for (let k = 0; k < 60; k++) {
+        const tree = await trees.root(k % 3 === 0 ? rng.pick(commits) : commits[Math.min(commits.length - 1, Math.max(0, commits.indexOf(rng.pick(commits)) + rng.int(3) - 1))]);
+        const files = (await trees.list('', tree)).filter((e) => e.type === 'blob');
+        const c = rng.pick(files);
+        const old = (await texts.get(c.sha) as { text: string }).text;
+        const changed = [{ path: c.path, old, new: old + 'more\n', oldSha: c.sha }];
+        const exclude = [c.path, ...(rng.next() < 0.3 ? [rng.pick(files).path] : [])];
+        const query = Array.from({ length: 1 + rng.int(4) }, () => rng.pick(words)).join(' ');
+        if (rng.next() < 0.5) await moved.warm(prev, tree, [], exclude);
+        const got = await moved.select(tree, exclude, changed, query);
+        const want = await new Retriever(trees, texts, o).select(tree, exclude, changed, query);
+        assert.deepEqual(got, want, `step ${k}`);
+        picked += got.length;
+        prev = tree;
+      }
+      assert.ok(picked > 60, 'context was picked');
+    }
+  } finally { reader.close(); }
 });

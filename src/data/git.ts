@@ -315,14 +315,23 @@ export class BlobReader {
 
 // ---- trees through cat-file, cached -------------------------------------------------------------
 
-interface RawEntry { mode: string; name: string; sha: string }
+/** One entry of one tree object: subtrees have type 'tree' and size -1, gitlinks type 'commit' and size 0. */
+interface LevelEntry { mode: string; type: string; name: string; sha: string; size: number }
+
+/** A difference between two trees: the entry at `path` in the newer one, or null where it has none. */
+export interface TreeChange { path: string; entry: TreeEntry | null }
 
 /**
- * Lists a commit's tree recursively through the BlobReader (no process per commit), caching flattened
- * subtrees: neighbouring commits share almost all of them, so walking a long history reads and builds
- * only what changed. The cache is dropped wholesale when it holds more than `maxHeld` entries.
+ * Reads trees through the BlobReader (no process per commit), each tree object parsed once (with the
+ * sizes of its blobs) and cached by sha: neighbouring commits share almost all of them, so walking a long
+ * history reads only what changed. Lists a whole tree (flattened subtrees cached too) or the difference
+ * between two trees, entering only subtrees whose sha differs. The caches are dropped wholesale when
+ * they hold more than `maxHeld` entries.
  */
 export class TreeReader {
+  private readonly levels = new Map<string, Promise<LevelEntry[]>>();
+  /** The same trees once read. */
+  private readonly read = new Map<string, LevelEntry[]>();
   /** Flattened subtrees by (tree sha, path prefix): an unchanged subtree is one cached array of entries. */
   private readonly flat = new Map<string, Promise<TreeEntry[]>>();
   private readonly sizes = new Map<string, number>();
@@ -331,13 +340,79 @@ export class TreeReader {
 
   constructor(private readonly reader: BlobReader, private readonly maxHeld = 5_000_000) {}
 
-  /** Every entry of the commit's tree (blob sizes filled in). The array is shared: do not modify it. */
-  /** `tree`: the tree's sha when known (saves a round trip), else looked up from `rev`. */
-  async list(rev: string, tree?: string): Promise<readonly TreeEntry[]> {
-    if (this.held > this.maxHeld) { this.flat.clear(); this.sizes.clear(); this.held = 0; }
+  /** The sha of a commit's tree; `tree`, when already known, saves a round trip. */
+  async root(rev: string, tree?: string): Promise<string> {
+    if (this.held > this.maxHeld) { this.levels.clear(); this.read.clear(); this.flat.clear(); this.sizes.clear(); this.held = 0; }
     const root = tree ?? (await this.reader.info(`${rev}^{tree}`)).sha;
     this.hashBytes = root.length / 2; // 20 (SHA-1) or 32 (SHA-256)
-    return this.walk(root, '');
+    return root;
+  }
+
+  /** Every entry of the commit's tree (blob sizes filled in). The array is shared: do not modify it. */
+  async list(rev: string, tree?: string): Promise<readonly TreeEntry[]> {
+    return this.walk(await this.root(rev, tree), '');
+  }
+
+  /**
+   * What differs from tree `from` to tree `to` (null: the empty tree; both from root()), recursively:
+   * each blob or gitlink added or changed (its entry in `to`) or removed (null), in no particular order.
+   * Subtrees with equal shas are not entered, so the cost is that of the change, not of the tree.
+   */
+  async diff(from: string | null, to: string | null): Promise<TreeChange[]> {
+    const out: TreeChange[] = [];
+    await this.diffInto(from, to, '', out);
+    return out;
+  }
+
+  /** Appends the difference to `out`; synchronous (null) when every tree it needs was read before, which is the common case. */
+  private diffInto(from: string | null, to: string | null, prefix: string, out: TreeChange[]): Promise<void> | null {
+    if (from === to) return null;
+    const a = from === null ? NO_ENTRIES : this.read.get(from);
+    const b = to === null ? NO_ENTRIES : this.read.get(to);
+    if (a === undefined || b === undefined) {
+      return Promise.all([from && this.level(from), to && this.level(to)]).then(() => this.diffInto(from, to, prefix, out) ?? undefined);
+    }
+    const waits: Promise<void>[] = [];
+    const sub = (x: string | null, y: string | null, p: string) => { const w = this.diffInto(x, y, p, out); if (w) waits.push(w); };
+    const changed = (o: LevelEntry | undefined, e: LevelEntry) => {
+      if (o && o.sha === e.sha && o.mode === e.mode) return;
+      const p = prefix + e.name;
+      const oldTree = o?.type === 'tree' ? o.sha : null;
+      if (e.type === 'tree') {
+        sub(oldTree, e.sha, p + '/');
+        if (o && !oldTree) out.push({ path: p, entry: null });
+      } else {
+        if (oldTree) sub(oldTree, null, p + '/');
+        out.push({ path: p, entry: entryAt(e, p) });
+      }
+    };
+    const removed = (o: LevelEntry) => {
+      if (o.type === 'tree') sub(o.sha, null, `${prefix}${o.name}/`); else out.push({ path: prefix + o.name, entry: null });
+    };
+    // Neighbouring versions of a tree mostly hold the same names in the same order: walked in step
+    // until the names part, then matched by name.
+    let i = 0;
+    while (i < a.length && i < b.length && a[i].name === b[i].name) { changed(a[i], b[i]); i++; }
+    if (i < a.length || i < b.length) {
+      const old = new Map<string, LevelEntry>();
+      for (let k = i; k < a.length; k++) old.set(a[k].name, a[k]);
+      for (let k = i; k < b.length; k++) { const o = old.get(b[k].name); old.delete(b[k].name); changed(o, b[k]); }
+      for (const o of old.values()) removed(o);
+    }
+    return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
+  }
+
+  /** The blob or gitlink at `path` in tree `tree` (from root()), or null where there is none. */
+  async lookup(tree: string, path: string): Promise<TreeEntry | null> {
+    const names = path.split('/');
+    let sha = tree;
+    for (let i = 0; i < names.length; i++) {
+      const e = (await this.level(sha)).find((x) => x.name === names[i]);
+      if (!e || (e.type === 'tree') !== (i < names.length - 1)) return null;
+      if (i === names.length - 1) return entryAt(e, path);
+      sha = e.sha;
+    }
+    return null;
   }
 
   private walk(tree: string, prefix: string): Promise<TreeEntry[]> {
@@ -352,32 +427,51 @@ export class TreeReader {
   }
 
   private async build(tree: string, prefix: string): Promise<TreeEntry[]> {
-    const entries = await this.read(tree);
+    const entries = await this.level(tree);
     const out: TreeEntry[] = [];
-    // Subtrees and the sizes of blobs not seen before are asked for together: one pipelined round trip.
     const subtrees: Promise<TreeEntry[]>[] = [];
-    const sized: Promise<void>[] = [];
     for (const e of entries) {
-      if (e.mode === '40000') { subtrees.push(this.walk(e.sha, `${prefix}${e.name}/`)); continue; }
-      const x: TreeEntry = { mode: e.mode.padStart(6, '0'), type: e.mode === '160000' ? 'commit' : 'blob', sha: e.sha, size: e.mode === '160000' ? 0 : this.sizes.get(e.sha) ?? -1, path: prefix + e.name };
-      if (x.size < 0) sized.push(this.reader.info(e.sha).then((i) => { x.size = i.size; this.sizes.set(e.sha, i.size); }));
-      out.push(x);
+      if (e.type === 'tree') subtrees.push(this.walk(e.sha, `${prefix}${e.name}/`));
+      else out.push(entryAt(e, prefix + e.name));
     }
-    await Promise.all(sized);
     for (const part of await Promise.all(subtrees)) for (const x of part) out.push(x);
     this.held += out.length;
     return out;
   }
 
-  private async read(sha: string): Promise<RawEntry[]> {
-    const buf = await this.reader.contents(sha);
-    const entries: RawEntry[] = [];
+  /** The entries of one tree object, the sizes of blobs not seen before asked for in one pipelined round trip. */
+  private level(tree: string): Promise<LevelEntry[]> {
+    let p = this.levels.get(tree);
+    if (!p) {
+      p = this.readLevel(tree);
+      this.levels.set(tree, p);
+      p.catch(() => this.levels.delete(tree));
+    }
+    return p;
+  }
+
+  private async readLevel(tree: string): Promise<LevelEntry[]> {
+    const buf = await this.reader.contents(tree);
+    const entries: LevelEntry[] = [];
+    const sized: Promise<void>[] = [];
     for (let i = 0; i < buf.length;) {
       const sp = buf.indexOf(0x20, i);
       const nul = buf.indexOf(0, sp);
-      entries.push({ mode: buf.toString('latin1', i, sp), name: buf.toString('utf8', sp + 1, nul), sha: buf.toString('hex', nul + 1, nul + 1 + this.hashBytes) });
+      // Zero-padded modes ('040000', written by some old tools; git fsck warns) mean the same.
+      const mode = buf.toString('latin1', i, sp).padStart(6, '0');
+      const sha = buf.toString('hex', nul + 1, nul + 1 + this.hashBytes);
+      const type = mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
+      const e: LevelEntry = { mode, type, name: buf.toString('utf8', sp + 1, nul), sha, size: type === 'tree' ? -1 : type === 'commit' ? 0 : this.sizes.get(sha) ?? -1 };
+      if (e.size < 0 && type === 'blob') sized.push(this.reader.info(sha).then((x) => { e.size = x.size; this.sizes.set(sha, x.size); }));
+      entries.push(e);
       i = nul + 1 + this.hashBytes;
     }
+    await Promise.all(sized);
+    this.held += entries.length;
+    this.read.set(tree, entries);
     return entries;
   }
 }
+
+const NO_ENTRIES: LevelEntry[] = [];
+const entryAt = (e: LevelEntry, path: string): TreeEntry => ({ mode: e.mode, type: e.type, sha: e.sha, size: e.size, path });

@@ -45,7 +45,7 @@ export async function importRecords(file: string, partial: Partial<ImportConfig>
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   const reader = new BlobReader(info.root);
   const trees = new TreeReader(reader);
-  const retriever = new Retriever(new BlobTexts(reader), cfg);
+  const retriever = new Retriever(trees, new BlobTexts(reader), cfg);
   const stats = new FilterStats(false);
   const tasks: Task[] = [];
   const warnings: string[] = [];
@@ -129,6 +129,6 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
   const time = r.created_at ? Math.floor(Date.parse(r.created_at) / 1000) : NaN;
   const draft = { id: r.instance_id, repo: r.repo ?? name, base, source: 'import' as const, text, ...(Number.isFinite(time) ? { time } : {}), changes, context: [] };
   const exclude = changes.flatMap((c) => (c.oldPath ? [c.path, c.oldPath] : [c.path]));
-  const context = cfg.contextFiles > 0 ? await retriever.select(await retriever.corpus(await trees.list(base), exclude), changes, text) : [];
+  const context = cfg.contextFiles > 0 ? await retriever.select(await trees.root(base), exclude, changes, text) : [];
   return makeTask({ ...draft, context }, diffs);
 }

@@ -8,7 +8,7 @@
 import { BlobReader, TreeReader, countCommits, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
 import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type TaskReason } from './filter.ts';
 import { fileDiff, type FileDiff } from './linediff.ts';
-import { Retriever, type Corpus, type RetrieveOptions } from './retrieve.ts';
+import { Retriever, type RetrieveOptions } from './retrieve.ts';
 import { BlobTexts } from './blobcache.ts';
 import { mainLanguage } from './lang.ts';
 import type { FileChange, Task, TaskSource } from './task.ts';
@@ -138,7 +138,7 @@ const READ_AHEAD = 64;
 type Cls = { source: MinedSource; text: string; title: string };
 type Loaded = { change: RawChange; old: string | null; new: string | null } | { change: RawChange; skip: FileReason };
 /** What the read-ahead stage found; verdicts are applied in history order so that counts, --explain and dedupe are stable. */
-type Prepared = { skip: true } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; corpus: Promise<Corpus> | null } | { error: Error };
+type Prepared = { skip: true } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; base: Promise<string> | null } | { error: Error };
 
 async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, emit: (t: Task) => void, warnings: string[]): Promise<number> {
   const info = openRepo(repo);
@@ -154,7 +154,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
   const reader = new BlobReader(info.root);
   const trees = new TreeReader(reader);
   const texts = new BlobTexts(reader);
-  const retriever = new Retriever(texts, cfg);
+  const retriever = new Retriever(trees, texts, cfg);
   // A window of the log: commits n … n + READ_AHEAD are read in; each is dropped once mined.
   const commits = streamCommits(info.root, logOpts);
   const log: (CommitInfo | undefined)[] = [];
@@ -167,9 +167,22 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
       if (r.done) ended = true; else { log.push(r.value); treeOf.set(r.value.sha, r.value.tree); }
     }
   };
-  const ahead: Promise<Prepared>[] = [];
+  const ahead: (Promise<Prepared> | undefined)[] = [];
   const start = (n: number) => {
-    if (n < log.length && !ahead[n]) ahead[n] = prepare(log[n]!, sources, cfg, reader, texts, trees, retriever, treeOf).catch((e: Error) => ({ error: e }));
+    if (n >= log.length || ahead[n]) return;
+    const c = log[n]!;
+    // The base tree, its blobs read and counted ahead for retrieval: for every commit, so that each
+    // warm-up need only add what the previous commit's base lacked (the change, not the tree).
+    let base: Promise<string> | null = null;
+    if (cfg.contextFiles > 0 && c.parents.length > 0) {
+      const prev = log[n - 1];
+      const p0 = prev?.parents[0];
+      const to = trees.root(c.parents[0], treeOf.get(c.parents[0]));
+      const from = p0 === undefined ? Promise.resolve(null) : trees.root(p0, treeOf.get(p0));
+      base = Promise.all([from, to]).then(([f, t]) => retriever.warm(f, t, prev ? changedPaths(prev) : [], changedPaths(c)).then(() => t));
+      base.catch(() => { /* surfaced when awaited in order */ });
+    }
+    ahead[n] = prepare(c, sources, cfg, reader, texts, base).catch((e: Error) => ({ error: e }));
   };
   let submodules = 0;
   try {
@@ -178,7 +191,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
       if (n >= log.length) break;
       bar.tick(n, `${stats.kept} kept`);
       for (let k = n; k < n + READ_AHEAD; k++) start(k);
-      const prep = await ahead[n];
+      const prep = (await ahead[n])!;
       delete ahead[n];
       const c = log[n]!;
       log[n] = undefined;
@@ -194,7 +207,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
         let task = draft.task;
         if (cfg.contextFiles > 0) {
           const changed = task.changes.map((ch, i) => ({ ...ch, oldSha: draft.oldShas[i] }));
-          const context = await retriever.select(await prep.corpus!, changed, task.text);
+          const context = await retriever.select(await prep.base!, changedPaths(c), changed, task.text);
           if (context.length) task = makeTask({ ...task, context }, draft.diffs);
         }
         emit(task);
@@ -218,7 +231,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
 }
 
 /** Read-ahead stage: cheap verdicts first, then the conflict check and the blobs, all through the one cat-file process. */
-async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<MineConfig>, reader: BlobReader, texts: BlobTexts, trees: TreeReader, retriever: Retriever, treeOf: Map<string, string>): Promise<Prepared> {
+async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<MineConfig>, reader: BlobReader, texts: BlobTexts, base: Promise<string> | null): Promise<Prepared> {
   const cls = classify(c);
   if (!cls || !sources.has(cls.source)) return { skip: true };
   for (const f of COMMIT_FILTERS) if (f.drop({ authorName: c.authorName, authorEmail: c.authorEmail, title: cls.title })) return { drop: f.name };
@@ -236,13 +249,7 @@ async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<M
     if (conflictOnly(c.changes.map((x) => x.path), differ)) return { drop: 'conflict-only', detail: 'no changed file carries the merged branch\'s version' };
   }
   const loaded = await Promise.all(c.changes.map((ch) => loadChange(ch, cfg, reader, texts)));
-  // The base commit's corpus for retrieval, read ahead too (wasted only if the task is dropped later).
-  let corpus: Promise<Corpus> | null = null;
-  if (cfg.contextFiles > 0 && loaded.some((l) => !('skip' in l))) {
-    corpus = trees.list(c.parents[0], treeOf.get(c.parents[0])).then((tree) => retriever.corpus(tree, c.changes.flatMap((x) => (x.oldPath ? [x.path, x.oldPath] : [x.path]))));
-    corpus.catch(() => { /* surfaced when awaited in order */ });
-  }
-  return { cls, loaded, corpus };
+  return { cls, loaded, base: loaded.some((l) => !('skip' in l)) ? base : null };
 }
 
 /** In-order stage: file skips, line stats, task filters and dedupe; the task without context, or null. */
@@ -278,6 +285,9 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Re
 }
 
 const ZERO = /^0+$/;
+
+/** The paths a commit changes (both sides of a rename): never context for its own task. */
+const changedPaths = (c: CommitInfo) => c.changes.flatMap((x) => (x.oldPath ? [x.path, x.oldPath] : [x.path]));
 const askable = (p: string) => !/[\n\r]/.test(p);
 
 /** Old and new text of one changed file, or why it is skipped; sizes are checked before any content is read. */

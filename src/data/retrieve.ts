@@ -1,11 +1,12 @@
 // Relevant *unchanged* files for a task: BM25F (path weight 2, content 1, bm25.ts) over the text files
 // of the repo at the base commit against the task text, interleaved with files that the changed files
-// import or that import them (JS/TS, Python), top-k within a byte budget. Term counts and imports are
-// cached per blob sha across tasks, since neighbouring commits share most blobs. Reads blobs through
-// blobcache.ts; knows nothing about filters beyond "is this path indexable" (filter.ts).
+// import or that import them (JS/TS, Python), top-k within a byte budget. The index follows the base
+// commit from task to task by tree differences (git.ts's TreeReader.diff); term counts and imports are
+// cached per blob sha, since neighbouring commits share most blobs. Reads blobs through blobcache.ts;
+// knows nothing about filters beyond "is this path indexable" (filter.ts).
 
 import * as path from 'node:path';
-import type { TreeEntry } from './git.ts';
+import type { TreeEntry, TreeReader } from './git.ts';
 import type { BlobTexts } from './blobcache.ts';
 import { pathReason } from './filter.ts';
 import { Counts, bm25Scores, tokenHashes, type Bm25Doc } from './bm25.ts';
@@ -139,71 +140,138 @@ function importCandidates(from: string, spec: string): string[] {
 
 // ---- the retriever ------------------------------------------------------------------------------
 
+/** A counted blob: its term counts and its imports (parsed as `lang`; `byKey` indexes them by their last name, '*' for none, for a quick match). */
+interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string, number[]> }
+
 /**
- * A counted blob: its term counts and its imports (parsed as `lang`; `byKey` indexes them by their last
- * name, '*' for none, for a quick match), and what it needs at the paths it is met at (`views`, most
- * recent first).
+ * An indexable file of the tree the index is at: its entry, its blob's doc once counted (null: not a text
+ * file worth indexing), and what the doc needs at this path (its BM25F fields, the paths each import can
+ * name and the index of its imports with no last name, filled as asked). `task` is the number of the last
+ * task whose corpus held it.
  */
-interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string, number[]>; views: DocView[] }
+interface Live { e: TreeEntry; doc: Doc | null | undefined; bm25?: Bm25Doc; cands: (string[] | undefined)[]; star?: Map<string, number[]>; task: number }
 
-/** What a doc needs at one path: its BM25F fields, the paths each import can name and the index of its imports with no last name (both filled as asked). */
-interface DocView { path: string; bm25: Bm25Doc; cands: (string[] | undefined)[]; star?: Map<string, number[]> }
+interface Cached { doc: Doc | null; seen: number }
 
-/** The indexable files of one tree, their blobs read and counted: the part of retrieval that can run ahead. */
-export interface Corpus { files: Set<string>; docs: TreeEntry[]; counted: Map<string, Doc> }
-
-interface Entry { doc: Doc | null; seen: number }
-
+/**
+ * Retrieval over a live index of one tree, moved from tree to tree by their difference (tree shas
+ * compared level by level, git.ts): a task's base commit is usually a neighbour of the last one, so a
+ * move costs the change, not the tree (rebuilding the corpus for every task was a third of mining time).
+ */
 export class Retriever {
-  /** Blob sha → counts and imports (null = not a text file worth indexing), with the corpus number that last used it. */
-  private readonly cache = new Map<string, Entry>();
-  /** Distinct terms held by the cache, bounded by maxTerms (16–32 bytes a term; least recently used docs go first). */
+  /** Blob sha → counts and imports (null = not a text file worth indexing), with the task number that last used it. */
+  private readonly cache = new Map<string, Cached>();
+  /** Distinct terms held by the cache, bounded by maxTerms (16–32 bytes a term; least recently used docs go first; those of the current tree stay held by it). */
   private terms = 0;
   private readonly pending = new Map<string, Promise<Doc | null>>();
   /** The blob last counted at each path: the next version there is counted from its edit. */
   private readonly lastAt = new Map<string, string>();
   private readonly pathOk = new Map<string, boolean>();
-  private gen = 0;
+  /** The tree the index is at, the paths of its blobs, and its indexable files. */
+  private tree: string | null = null;
+  private readonly files = new Set<string>();
+  private readonly live = new Map<string, Live>();
+  private task = 0;
 
-  constructor(private readonly texts: BlobTexts, private readonly o: RetrieveOptions, private readonly maxTerms = 8_000_000) {}
+  constructor(private readonly trees: TreeReader, private readonly texts: BlobTexts, private readonly o: RetrieveOptions, private readonly maxTerms = 8_000_000) {}
 
-  /** Reads and counts the indexable files of `tree` (all but `exclude`); safe to run for several commits at once. */
-  async corpus(tree: readonly TreeEntry[], exclude: string[]): Promise<Corpus> {
-    const gen = ++this.gen;
+  /**
+   * Reads and counts, ahead of time, what a task on tree `to` will index that a task on tree `from` did
+   * not: the files that differ between the trees, and those at `before` (the paths the task on `from`
+   * left out), less `exclude` (the paths this task leaves out). Called for every commit of a walk in turn,
+   * this keeps select() from waiting on git. Only saves time: select() counts whatever is missing. A
+   * difference larger than the index cap (a first tree) is left to select(), which counts only what a
+   * task indexes.
+   */
+  async warm(from: string | null, to: string, before: string[], exclude: string[]): Promise<void> {
+    const d = await this.trees.diff(from, to);
+    const entries = d.map((c) => c.entry);
+    if (from !== null) {
+      const more = before.filter((p) => !exclude.includes(p) && !d.some((c) => c.path === p));
+      for (const e of await Promise.all(more.map((p) => this.trees.lookup(to, p)))) entries.push(e);
+    }
+    const todo = entries.filter((e) => e && this.candidate(e) && !this.cache.has(e.sha) && !exclude.includes(e.path)) as TreeEntry[];
+    if (todo.length <= this.o.indexMaxFiles) await Promise.all(todo.map((e) => this.count(e)));
+  }
+
+  /**
+   * Context files for a task whose base commit has tree `tree` (from TreeReader.root): graph neighbours and
+   * BM25 hits interleaved, top-k within the byte budget. `exclude`: the changed paths, never context. Calls
+   * must not overlap (each moves the index).
+   */
+  async select(tree: string, exclude: string[], changed: Changed[], text: string): Promise<ContextFile[]> {
+    if (this.o.contextFiles <= 0 || this.o.contextBytes <= 0) return [];
+    await this.moveTo(tree);
+    const picks = this.pick(await this.corpus(exclude), changed, text);
+    const decs = await Promise.all(picks.map((p) => this.texts.get(p.sha)));
+    return picks.map((p, i) => {
+      const dec = decs[i];
+      return { path: p.path, content: 'text' in dec ? dec.text : '', reason: p.reason, ...(p.score !== null ? { score: p.score } : {}) };
+    });
+  }
+
+  /** Moves the index to `tree`: the difference is read first, then applied at once (a failed read leaves the index where it was). */
+  private async moveTo(tree: string): Promise<void> {
+    if (tree === this.tree) return;
+    const d = await this.trees.diff(this.tree, tree);
+    for (const { path, entry } of d) {
+      if (entry?.type === 'blob') this.files.add(path); else this.files.delete(path);
+      if (entry && this.candidate(entry)) this.live.set(path, { e: entry, doc: this.cached(entry.sha), cands: [], task: 0 });
+      else this.live.delete(path);
+    }
+    this.tree = tree;
+  }
+
+  /**
+   * The indexed files of the current tree for a task: all but `exclude` (when more than indexMaxFiles, the
+   * ones nearest by path to the excluded, i.e. changed, files), their blobs counted, text files only.
+   */
+  private async corpus(exclude: string[]): Promise<Live[]> {
+    const task = ++this.task;
     const skip = new Set(exclude);
-    const files = new Set<string>();
-    let cands: TreeEntry[] = [];
-    for (const e of tree) {
-      if (e.type !== 'blob') continue;
-      files.add(e.path);
-      if ((e.mode === '100644' || e.mode === '100755') && e.size <= this.o.indexMaxBytes && !skip.has(e.path) && this.indexable(e.path)) cands.push(e);
-    }
-    if (cands.length > this.o.indexMaxFiles) {
+    let xs: Live[] = [];
+    for (const x of this.live.values()) if (!skip.has(x.e.path)) xs.push(x);
+    if (xs.length > this.o.indexMaxFiles) {
       const near = (p: string) => Math.max(...exclude.map((c) => commonPrefix(p, c)));
-      cands = cands.map((e) => ({ e, n: near(e.path) })).sort((a, b) => b.n - a.n || (a.e.path < b.e.path ? -1 : 1))
-        .slice(0, this.o.indexMaxFiles).map((x) => x.e);
+      xs = xs.map((x) => ({ x, n: near(x.e.path) })).sort((a, b) => b.n - a.n || (a.x.e.path < b.x.e.path ? -1 : 1))
+        .slice(0, this.o.indexMaxFiles).map((y) => y.x);
     }
-    // Each blob is counted once, even when several read-ahead corpora ask for it at the same time.
-    const counted = new Map<string, Doc>();
-    const waits: Promise<void>[] = [];
-    for (const e of cands) {
-      const hit = this.cache.get(e.sha);
-      if (hit) { hit.seen = gen; if (hit.doc) counted.set(e.sha, hit.doc); continue; }
-      let p = this.pending.get(e.sha);
-      if (!p) {
-        p = this.texts.get(e.sha).then((dec) => {
-          const doc = 'text' in dec ? makeDoc(e.path, dec.text, this.countAt(e.path, e.sha, dec.text)) : null;
-          this.cache.set(e.sha, { doc, seen: gen });
-          this.terms += doc ? doc.counts.distinct : 0;
-          return doc;
-        }).finally(() => this.pending.delete(e.sha));
-        this.pending.set(e.sha, p);
-      }
-      waits.push(p.then((doc) => { if (doc) counted.set(e.sha, doc); }));
+    const todo = xs.filter((x) => x.doc === undefined);
+    if (todo.length) await Promise.all(todo.map(async (x) => { x.doc = await this.count(x.e); }));
+    const out: Live[] = [];
+    for (const x of xs) if (x.doc) { x.task = task; out.push(x); }
+    if (this.terms > this.maxTerms) this.evict();
+    return out;
+  }
+
+  /** Whether a tree entry is indexed: a regular file within the size limit on an indexable path. */
+  private candidate(e: TreeEntry): boolean {
+    return (e.mode === '100644' || e.mode === '100755') && e.size <= this.o.indexMaxBytes && this.indexable(e.path);
+  }
+
+  /** The doc of a blob when counted before, else undefined. */
+  private cached(sha: string): Doc | null | undefined {
+    const hit = this.cache.get(sha);
+    if (!hit) return undefined;
+    hit.seen = this.task;
+    return hit.doc;
+  }
+
+  /** The blob's doc, counted once even when warm() and select() ask for it at the same time. */
+  private count(e: TreeEntry): Promise<Doc | null> {
+    const hit = this.cached(e.sha);
+    if (hit !== undefined) return Promise.resolve(hit);
+    let p = this.pending.get(e.sha);
+    if (!p) {
+      p = this.texts.get(e.sha).then((dec) => {
+        const doc = 'text' in dec ? makeDoc(e.path, dec.text, this.countAt(e.path, e.sha, dec.text)) : null;
+        this.cache.set(e.sha, { doc, seen: this.task });
+        this.terms += doc ? doc.counts.distinct : 0;
+        return doc;
+      }).finally(() => this.pending.delete(e.sha));
+      this.pending.set(e.sha, p);
     }
-    await Promise.all(waits);
-    if (this.terms > this.maxTerms) this.evict(gen);
-    return { files, docs: cands.filter((e) => counted.has(e.sha)), counted };
+    return p;
   }
 
   /**
@@ -230,9 +298,9 @@ export class Retriever {
     return ok;
   }
 
-  /** Drops the least recently used docs (never the current corpus's) until the cache holds 3/4 of maxTerms. */
-  private evict(gen: number): void {
-    const old = [...this.cache].filter(([, v]) => v.seen < gen).sort((a, b) => a[1].seen - b[1].seen);
+  /** Drops the least recently used docs until the cache holds 3/4 of maxTerms (the current tree's stay held by the index). */
+  private evict(): void {
+    const old = [...this.cache].filter(([, v]) => v.seen < this.task).sort((a, b) => a[1].seen - b[1].seen);
     for (const [k, v] of old) {
       if (this.terms <= this.maxTerms * 0.75) break;
       this.cache.delete(k);
@@ -240,55 +308,44 @@ export class Retriever {
     }
   }
 
-  /** Context files for a task: graph neighbours and BM25 hits interleaved, top-k within the byte budget. */
-  async select(corpus: Corpus, changed: Changed[], text: string): Promise<ContextFile[]> {
-    const picks = this.pick(corpus, changed, text);
-    const decs = await Promise.all(picks.map((p) => this.texts.get(p.sha)));
-    return picks.map((p, i) => {
-      const dec = decs[i];
-      return { path: p.path, content: 'text' in dec ? dec.text : '', reason: p.reason, ...(p.score !== null ? { score: p.score } : {}) };
-    });
-  }
-
   /**
    * The choice itself, synchronous: sizes are known from the tree, so the files are chosen first and
    * read in one round trip. (Kept apart from the reading and in small functions: as one async function
    * V8 recompiled it ~9 times at ~90 ms each, more CPU than the work.)
    */
-  pick(corpus: Corpus, changed: Changed[], text: string): ContextPick[] {
-    if (this.o.contextFiles <= 0 || this.o.contextBytes <= 0 || corpus.docs.length === 0) return [];
-    const byPath = new Map(corpus.docs.map((d) => [d.path, d]));
-    const scores = this.bm25(corpus.docs, corpus.counted, text);
+  private pick(docs: Live[], changed: Changed[], text: string): ContextPick[] {
+    if (docs.length === 0) return [];
+    const scores = bm25(docs, text);
     const byScore = (a: string, b: string) => (scores.get(b) ?? 0) - (scores.get(a) ?? 0) || (a < b ? -1 : 1);
     const graph: Candidate[] = [
-      ...this.imported(corpus, byPath, changed).sort(byScore).map((p) => ({ path: p, reason: 'imports' as const })),
-      ...importers(corpus, changed).sort(byScore).map((p) => ({ path: p, reason: 'imported-by' as const })),
+      ...this.imported(changed).sort(byScore).map((p) => ({ path: p, reason: 'imports' as const })),
+      ...importers(docs, changed, this.files).sort(byScore).map((p) => ({ path: p, reason: 'imported-by' as const })),
     ];
     const ranked = topK(scores, Math.max(32, 8 * this.o.contextFiles)).map((p) => ({ path: p, reason: 'bm25' as const }));
-    return interleave(graph, ranked, byPath, this.o).map((c) => {
+    return interleave(graph, ranked, (p) => this.indexed(p), this.o).map((c) => {
       const score = scores.get(c.e.path);
       return { path: c.e.path, sha: c.e.sha, reason: c.reason, score: score ? Math.round(score * 1000) / 1000 : null };
     });
   }
 
+  /** The entry of an indexed file of the current task's corpus, else undefined. */
+  private indexed(p: string): TreeEntry | undefined {
+    const x = this.live.get(p);
+    return x && x.task === this.task ? x.e : undefined;
+  }
+
   /** Indexed files that the changed files import (their imports come from the blob cache when counted before). */
-  private imported(corpus: Corpus, byPath: Map<string, TreeEntry>, changed: Changed[]): string[] {
+  private imported(changed: Changed[]): string[] {
     const out: string[] = [];
     for (const c of changed) {
       const from = c.oldPath ?? c.path;
       const cached = c.old !== null && c.oldSha ? this.cache.get(c.oldSha)?.doc : undefined;
-      if (cached && cached.lang === langOf(from)) {
-        for (let i = 0; i < cached.imports.length; i++) addNew(out, firstIn(candidatesAt(cached, from, i), corpus.files), byPath);
-      } else for (const spec of parseImports(from, c.old ?? c.new ?? '')) addNew(out, resolveImport(from, spec, corpus.files), byPath);
+      const specs = cached && cached.lang === langOf(from) ? cached.imports : parseImports(from, c.old ?? c.new ?? '');
+      for (const spec of specs) {
+        const r = resolveImport(from, spec, this.files);
+        if (r && this.indexed(r) && !out.includes(r)) out.push(r);
+      }
     }
-    return out;
-  }
-
-  /** BM25F scores (path weight 2, content 1) of the docs against the task text. */
-  private bm25(docs: TreeEntry[], counted: Map<string, Doc>, text: string): Map<string, number> {
-    const s = bm25Scores(docs.map((d) => viewAt(counted.get(d.sha)!, d.path).bm25), tokenHashes(text));
-    const out = new Map<string, number>();
-    for (let i = 0; i < docs.length; i++) if (s[i] > 0) out.set(docs[i].path, s[i]);
     return out;
   }
 }
@@ -301,74 +358,73 @@ export interface ContextPick { path: string; sha: string; reason: ContextFile['r
 
 type Candidate = { path: string; reason: ContextFile['reason'] };
 
-/** Indexed files that import a changed file. */
-function importers(corpus: Corpus, changed: Changed[]): string[] {
-  const basePaths = new Set(changed.filter((c) => c.old !== null).map((c) => c.oldPath ?? c.path));
-  const stems = new Set([...basePaths].flatMap(importKeysOfPath));
-  const out: string[] = [];
-  for (const d of corpus.docs) {
-    const doc = corpus.counted.get(d.sha)!;
-    if (doc.imports.length > 0 && importsAny(doc, d.path, stems, basePaths, corpus.files)) out.push(d.path);
-  }
+/** BM25F scores (path weight 2, content 1) of the docs against the task text, by path, positive only. */
+function bm25(docs: Live[], text: string): Map<string, number> {
+  const s = bm25Scores(docs.map((x) => (x.bm25 ??= { path: pathCounts(x.e.path), content: x.doc!.counts })), tokenHashes(text));
+  const out = new Map<string, number>();
+  for (let i = 0; i < docs.length; i++) if (s[i] > 0) out.set(docs[i].e.path, s[i]);
   return out;
 }
 
-/** Whether the doc (at `path`) imports one of `targets`; only specifiers whose last name is one of `stems` (or none) can. */
-function importsAny(doc: Doc, path: string, stems: Set<string>, targets: Set<string>, files: Set<string>): boolean {
-  const star = doc.byKey.has('*') ? starKeys(doc, path) : null;
+/** Indexed files that import a changed file. */
+function importers(docs: Live[], changed: Changed[], files: Set<string>): string[] {
+  const basePaths = new Set(changed.filter((c) => c.old !== null).map((c) => c.oldPath ?? c.path));
+  const stems = new Set([...basePaths].flatMap(importKeysOfPath));
+  const out: string[] = [];
+  for (const x of docs) if (x.doc!.imports.length > 0 && importsAny(x, stems, basePaths, files)) out.push(x.e.path);
+  return out;
+}
+
+/** Whether the file imports one of `targets`; only specifiers whose last name is one of `stems` (or none) can. */
+function importsAny(x: Live, stems: Set<string>, targets: Set<string>, files: Set<string>): boolean {
+  const byKey = x.doc!.byKey;
+  const star = byKey.has('*') ? starKeys(x) : null;
   for (const s of stems) {
-    if (importsOf(doc, path, doc.byKey.get(s), targets, files)) return true;
-    if (star && importsOf(doc, path, star.get(s), targets, files)) return true;
+    if (importsOf(x, byKey.get(s), targets, files)) return true;
+    if (star && importsOf(x, star.get(s), targets, files)) return true;
   }
   return false;
 }
 
 /**
- * The doc's imports with no last name ('.', '../'), indexed by the names of the paths they can resolve to
- * from `path` (cached on its view): a file that imports its package root is asked about only when an
- * index or __init__ file changes, not on every task.
+ * The file's imports with no last name ('.', '../'), indexed by the names of the paths they can resolve
+ * to (cached): a file that imports its package root is asked about only when an index or __init__ file
+ * changes, not on every task.
  */
-function starKeys(doc: Doc, path: string): Map<string, number[]> {
-  const v = viewAt(doc, path);
-  if (v.star) return v.star;
+function starKeys(x: Live): Map<string, number[]> {
+  if (x.star) return x.star;
   const m = new Map<string, number[]>();
-  for (const i of doc.byKey.get('*')!) {
-    for (const c of candidatesAt(doc, path, i)) {
+  for (const i of x.doc!.byKey.get('*')!) {
+    for (const c of candidatesAt(x, i)) {
       for (const k of importKeysOfPath(c)) {
         const ix = m.get(k);
         if (!ix) m.set(k, [i]); else if (!ix.includes(i)) ix.push(i);
       }
     }
   }
-  return v.star = m;
+  return x.star = m;
 }
 
-/** Whether one of the doc's imports numbered `ix` resolves to one of `targets`. */
-function importsOf(doc: Doc, path: string, ix: number[] | undefined, targets: Set<string>, files: Set<string>): boolean {
-  if (ix) for (const i of ix) { const r = firstIn(candidatesAt(doc, path, i), files); if (r !== null && targets.has(r)) return true; }
+/** Whether one of the file's imports numbered `ix` resolves to one of `targets`. */
+function importsOf(x: Live, ix: number[] | undefined, targets: Set<string>, files: Set<string>): boolean {
+  if (ix) for (const i of ix) { const r = firstIn(candidatesAt(x, i), files); if (r !== null && targets.has(r)) return true; }
   return false;
 }
 
-/** Appends r when it is an indexed path not yet in out. */
-function addNew(out: string[], r: string | null, byPath: Map<string, TreeEntry>): void {
-  if (r && byPath.has(r) && !out.includes(r)) out.push(r);
-}
-
-/** The paths import i of the doc can name, from `path` (cached on the doc's view there). */
-function candidatesAt(doc: Doc, path: string, i: number): string[] {
-  const v = viewAt(doc, path);
-  return v.cands[i] ??= importCandidates(path, doc.imports[i]);
+/** The paths import i of the file can name (cached). */
+function candidatesAt(x: Live, i: number): string[] {
+  return x.cands[i] ??= importCandidates(x.e.path, x.doc!.imports[i]);
 }
 
 /** Graph neighbours and BM25 hits taken in turn so that neither crowds the other out, within the file and byte budgets. */
-function interleave(graph: Candidate[], ranked: Candidate[], byPath: Map<string, TreeEntry>, o: RetrieveOptions): { e: TreeEntry; reason: ContextFile['reason'] }[] {
+function interleave(graph: Candidate[], ranked: Candidate[], indexed: (p: string) => TreeEntry | undefined, o: RetrieveOptions): { e: TreeEntry; reason: ContextFile['reason'] }[] {
   const chosen: { e: TreeEntry; reason: ContextFile['reason'] }[] = [];
   const taken = new Set<string>();
   let budget = o.contextBytes;
   for (let i = 0; i < Math.max(graph.length, ranked.length) && chosen.length < o.contextFiles; i++) {
     for (const c of [graph[i], ranked[i]]) {
       if (!c || chosen.length >= o.contextFiles || taken.has(c.path)) continue;
-      const e = byPath.get(c.path)!;
+      const e = indexed(c.path)!;
       if (e.size > budget) continue;
       taken.add(c.path);
       budget -= e.size;
@@ -376,21 +432,6 @@ function interleave(graph: Candidate[], ranked: Candidate[], byPath: Map<string,
     }
   }
   return chosen;
-}
-
-/** The doc's view at `path`, made when the blob is first met there (the 8 most recent paths are kept: a blob several files share, like an empty `__init__.py`, would flip between them every task). */
-function viewAt(doc: Doc, path: string): DocView {
-  const vs = doc.views;
-  if (vs.length > 0 && vs[0].path === path) return vs[0];
-  let i = 1;
-  while (i < vs.length && vs[i].path !== path) i++;
-  let v: DocView;
-  if (i < vs.length) v = vs.splice(i, 1)[0]; else {
-    v = { path, bm25: { path: pathCounts(path), content: doc.counts }, cands: [] };
-    if (vs.length === 8) vs.pop();
-  }
-  vs.unshift(v);
-  return v;
 }
 
 const pathCountCache = new Map<string, Counts>();
@@ -415,7 +456,7 @@ function makeDoc(path: string, text: string, counts: Counts): Doc {
     const ix = byKey.get(k);
     if (ix) ix.push(i); else byKey.set(k, [i]);
   });
-  return { counts, lang: langOf(path), imports, byKey, views: [] };
+  return { counts, lang: langOf(path), imports, byKey };
 }
 
 const STRIP_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs|py)$/;
