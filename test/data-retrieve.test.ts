@@ -333,6 +333,14 @@ test('the retriever moved from tree to tree (warmed or not) picks what a fresh o
         const got = await moved.select(tree, exclude, changed, query);
         const want = await new Retriever(trees, texts, o).select(tree, exclude, changed, query);
         assert.deepEqual(got, want, `step ${k}`);
+        if (indexMaxFiles > files.length) {
+          // The index's scores are bm25Scores over the corpus counted afresh.
+          const corpus = files.filter((e) => !exclude.includes(e.path));
+          const docs = await Promise.all(corpus.map(async (e) => ({ path: Counts.of(e.path), content: Counts.of((await texts.get(e.sha) as { text: string }).text) })));
+          const plain = bm25Scores(docs, tokenize(query).map(tokenHash));
+          const expected = new Map(corpus.map((e, i) => [e.path, plain[i]] as const).filter(([, v]) => v > 0));
+          assert.deepEqual(await moved.scores(tree, exclude, query), expected, `scores at step ${k}`);
+        }
         picked += got.length;
         prev = tree;
       }

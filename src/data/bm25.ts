@@ -170,9 +170,9 @@ const slot = (h: number, mask: number) => (h ^ (h >>> 15)) & mask;
  */
 export class Counts {
   private constructor(private readonly table: Int32Array, readonly distinct: number, private readonly used: number, readonly len: number,
-    /** A 4096-bit filter of the terms (bit h mod 4096; a superset after edits): BM25 asks ~100 tables per
-     *  task for terms most of them lack, and the filters, 512 bytes a file, stay in cache where the tables do not. */
-    private readonly bits: Int32Array) {}
+    /** A 4096-bit filter of the terms (bit h mod 4096; a superset after edits): a term it lacks is ruled
+     *  out by one bit test, and FilterRows finds the docs that may hold a term without asking each. */
+    readonly bits: Int32Array) {}
 
   static of(text: string): Counts {
     const n = scanTokens(text);
@@ -309,45 +309,117 @@ const PATH_WEIGHT = 2;
  * BM25F scores, aligned with `docs` (0 = no query term), as wink-bm25-text-search computes them with field
  * weights path 2, content 1: a field's counts and length are multiplied by its weight; idf = ln((N − n +
  * 0.5) / (n + 0.5) + k); each (doc, term) score is rounded to 4 decimals; the query's tokens are summed with
- * repetition. Written for the miner's hot loop (~100 docs × a few terms per task): typed arrays, no maps.
+ * repetition. The retriever computes the same from FilterRows (retrieve.ts); this is the plain version.
  */
-export function bm25Scores(docs: readonly Bm25Doc[], query: readonly number[], k1 = 1.2, b = 0.75, k = 1): Float64Array {
+export function bm25Scores(docs: readonly Bm25Doc[], query: readonly number[]): Float64Array {
   const N = docs.length;
   const scores = new Float64Array(N);
+  const { terms, reps } = queryTerms(query);
+  const Q = terms.length;
+  if (N === 0 || Q === 0) return scores;
+  const freq = new Float64Array(N * Q); // [doc, term]: Σ field weight × count
+  const df = new Int32Array(Q);
+  let total = 0;
+  for (let i = 0; i < N; i++) {
+    total += docLength(docs[i]);
+    for (let j = 0; j < Q; j++) {
+      const f = termFrequency(docs[i], terms[j]);
+      if (f !== 0) { freq[i * Q + j] = f; df[j]++; }
+    }
+  }
+  const idf = bm25Idf(N, df);
+  for (let i = 0; i < N; i++) scores[i] = bm25Score(freq, i * Q, reps, idf, docLength(docs[i]), total / N);
+  return scores;
+}
+
+/** The distinct terms of a query, in order of first use, and how many times each occurs. */
+export function queryTerms(query: readonly number[]): { terms: number[]; reps: number[] } {
   const terms: number[] = [];
   const reps: number[] = [];
   for (const h of query) {
     const j = terms.indexOf(h);
     if (j < 0) { terms.push(h); reps.push(1); } else reps[j]++;
   }
-  const Q = terms.length;
-  if (N === 0 || Q === 0) return scores;
-  const lens = new Float64Array(N);
-  const freq = new Float64Array(N * Q); // [doc, term]: Σ field weight × count
-  const df = new Int32Array(Q);
-  let total = 0;
-  for (let i = 0; i < N; i++) {
-    const { path, content } = docs[i];
-    lens[i] = PATH_WEIGHT * path.len + content.len;
-    total += lens[i];
-    for (let j = 0; j < Q; j++) {
-      const f = PATH_WEIGHT * path.count(terms[j]) + content.count(terms[j]);
-      if (f !== 0) { freq[i * Q + j] = f; df[j]++; }
+  return { terms, reps };
+}
+
+/** A doc's BM25F length: its fields' token counts times their weights. */
+export const docLength = (d: Bm25Doc) => PATH_WEIGHT * d.path.len + d.content.len;
+
+/** A term's BM25F frequency in a doc: its fields' counts times their weights. */
+export const termFrequency = (d: Bm25Doc, h: number) => PATH_WEIGHT * d.path.count(h) + d.content.count(h);
+
+const K1 = 1.2;
+const B = 0.75;
+const K = 1;
+
+/** idf of each query term from its document frequency in a corpus of N docs. */
+export function bm25Idf(N: number, df: Int32Array): Float64Array {
+  const idf = new Float64Array(df.length);
+  for (let j = 0; j < df.length; j++) idf[j] = Math.log((N - df[j] + 0.5) / (df[j] + 0.5) + K);
+  return idf;
+}
+
+/** One doc's score from its term frequencies freq[off, off + Q), its length and the corpus's average length. */
+export function bm25Score(freq: Float64Array, off: number, reps: readonly number[], idf: Float64Array, len: number, avg: number): number {
+  const norm = 1 - B + B * (len / avg);
+  let sum = 0;
+  for (let j = 0; j < reps.length; j++) {
+    const f = freq[off + j];
+    if (f !== 0) sum += reps[j] * round4(((f * (K1 + 1)) / (K1 * norm + f)) * idf[j]);
+  }
+  return sum;
+}
+
+/**
+ * The Counts filters of a set of docs turned sideways: for each of the 4096 filter bits, a bitset of the
+ * slots whose filter (path's or content's) has it. The docs that may hold a term are then one row, read
+ * in a few words, instead of a filter test per doc: with thousands of files, BM25 per task cost the
+ * scan of every filter (a cache miss each) more than all else.
+ */
+export class FilterRows {
+  private words = 1; // Int32s per row
+  private rows = new Int32Array(4096);
+
+  /** Sets (or, with on = false, clears) the bits of slot s from the union of two filters. */
+  mark(s: number, a: Int32Array, b: Int32Array, on: boolean): void {
+    if (s >= this.words * 32) this.grow(s);
+    const w = s >>> 5;
+    const bit = 1 << (s & 31);
+    for (let k = 0; k < BITS; k++) {
+      let x = a[k] | b[k];
+      while (x !== 0) {
+        const low = x & -x;
+        const r = (k << 5) | (31 - Math.clz32(low));
+        if (on) this.rows[r * this.words + w] |= bit; else this.rows[r * this.words + w] &= ~bit;
+        x ^= low;
+      }
     }
   }
-  const avg = total / N;
-  const idf = new Float64Array(Q);
-  for (let j = 0; j < Q; j++) idf[j] = Math.log((N - df[j] + 0.5) / (df[j] + 0.5) + k);
-  for (let i = 0; i < N; i++) {
-    const norm = 1 - b + b * (lens[i] / avg);
-    let sum = 0;
-    for (let j = 0; j < Q; j++) {
-      const f = freq[i * Q + j];
-      if (f !== 0) sum += reps[j] * round4(((f * (k1 + 1)) / (k1 * norm + f)) * idf[j]);
+
+  /** The slots whose filters have term h's bit, into out (returns how many). */
+  slots(h: number, out: number[]): number {
+    let n = 0;
+    const base = (h & 4095) * this.words;
+    for (let w = 0; w < this.words; w++) {
+      let x = this.rows[base + w];
+      while (x !== 0) {
+        const low = x & -x;
+        out[n++] = (w << 5) | (31 - Math.clz32(low));
+        x ^= low;
+      }
     }
-    scores[i] = sum;
+    return n;
   }
-  return scores;
+
+  private grow(s: number): void {
+    let words = this.words;
+    while (s >= words * 32) words *= 2;
+    const rows = new Int32Array(4096 * words);
+    for (let r = 0; r < 4096; r++) rows.set(this.rows.subarray(r * this.words, (r + 1) * this.words), r * words);
+    this.rows = rows;
+    this.words = words;
+  }
 }
 
 /** Number(x.toFixed(4)) (wink's rounding) without toFixed's cost, which it only pays near a tie. */

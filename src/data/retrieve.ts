@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { TreeEntry, TreeReader } from './git.ts';
 import type { BlobTexts } from './blobcache.ts';
 import { pathReason } from './filter.ts';
-import { Counts, bm25Scores, tokenHashes, type Bm25Doc } from './bm25.ts';
+import { Counts, FilterRows, bm25Idf, bm25Score, docLength, queryTerms, termFrequency, tokenHashes, type Bm25Doc } from './bm25.ts';
 import type { ContextFile } from './task.ts';
 
 export interface RetrieveOptions {
@@ -144,19 +144,25 @@ function importCandidates(from: string, spec: string): string[] {
 interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string, number[]> }
 
 /**
- * An indexable file of the tree the index is at: its entry, its blob's doc once counted (null: not a text
- * file worth indexing), and what the doc needs at this path (its BM25F fields, the paths each import can
- * name and the index of its imports with no last name, filled as asked). `task` is the number of the last
- * task whose corpus held it.
+ * An indexable file of the tree the index is at: its entry and its blob's doc once counted (null: not a
+ * text file worth indexing). A text file holds a slot in the index (`slot`, −1 before) with its BM25F
+ * fields and length; what the doc needs at this path (the paths each import can name, the index of its
+ * imports with no last name) is filled as asked. `task` marks the corpus of a capped task; `q` and `qi`
+ * its place among the docs a query touched.
  */
-interface Live { e: TreeEntry; doc: Doc | null | undefined; bm25?: Bm25Doc; cands: (string[] | undefined)[]; star?: Map<string, number[]>; task: number }
+interface Live {
+  e: TreeEntry; doc: Doc | null | undefined; slot: number; bm25?: Bm25Doc; len: number;
+  cands: (string[] | undefined)[]; star?: Map<string, number[]>; task: number; q: number; qi: number;
+}
 
 interface Cached { doc: Doc | null; seen: number }
 
 /**
  * Retrieval over a live index of one tree, moved from tree to tree by their difference (tree shas
  * compared level by level, git.ts): a task's base commit is usually a neighbour of the last one, so a
- * move costs the change, not the tree (rebuilding the corpus for every task was a third of mining time).
+ * move costs the change, not the tree. Scoring and the importer search start from the query's terms and
+ * the changed files' names (FilterRows, an index of imports by last name), not from every file: with
+ * thousands of files, a scan of all of them per task cost more than everything else.
  */
 export class Retriever {
   /** Blob sha → counts and imports (null = not a text file worth indexing), with the task number that last used it. */
@@ -167,11 +173,26 @@ export class Retriever {
   /** The blob last counted at each path: the next version there is counted from its edit. */
   private readonly lastAt = new Map<string, string>();
   private readonly pathOk = new Map<string, boolean>();
-  /** The tree the index is at, the paths of its blobs, and its indexable files. */
+  /** The tree the index is at, the paths of its blobs, and its indexable files (those not yet counted apart). */
   private tree: string | null = null;
   private readonly files = new Set<string>();
   private readonly live = new Map<string, Live>();
+  private readonly uncounted = new Set<Live>();
+  /** The text files by slot, the free slots, their filters sideways, their count and total BM25F length. */
+  private readonly slots: (Live | undefined)[] = [];
+  private readonly free: number[] = [];
+  private readonly rows = new FilterRows();
+  private textDocs = 0;
+  private textLen = 0;
+  /** Text files by the last names of their imports ('*': an import with none). */
+  private readonly importersByKey = new Map<string, Set<Live>>();
+  /** The current task: its number, the paths it leaves out, whether its corpus is capped, its size and length. */
   private task = 0;
+  private skip = new Set<string>();
+  private capped = false;
+  private N = 0;
+  private total = 0;
+  private readonly hits: number[] = [];
 
   constructor(private readonly trees: TreeReader, private readonly texts: BlobTexts, private readonly o: RetrieveOptions, private readonly maxTerms = 8_000_000) {}
 
@@ -202,12 +223,20 @@ export class Retriever {
   async select(tree: string, exclude: string[], changed: Changed[], text: string): Promise<ContextFile[]> {
     if (this.o.contextFiles <= 0 || this.o.contextBytes <= 0) return [];
     await this.moveTo(tree);
-    const picks = this.pick(await this.corpus(exclude), changed, text);
+    await this.corpus(exclude);
+    const picks = this.pick(changed, text);
     const decs = await Promise.all(picks.map((p) => this.texts.get(p.sha)));
     return picks.map((p, i) => {
       const dec = decs[i];
       return { path: p.path, content: 'text' in dec ? dec.text : '', reason: p.reason, ...(p.score !== null ? { score: p.score } : {}) };
     });
+  }
+
+  /** BM25F scores (path weight 2, content 1) of the files of the tree but `exclude` against `text`, positive only (for tests). */
+  async scores(tree: string, exclude: string[], text: string): Promise<Map<string, number>> {
+    await this.moveTo(tree);
+    await this.corpus(exclude);
+    return this.bm25(text);
   }
 
   /** Moves the index to `tree`: the difference is read first, then applied at once (a failed read leaves the index where it was). */
@@ -216,32 +245,96 @@ export class Retriever {
     const d = await this.trees.diff(this.tree, tree);
     for (const { path, entry } of d) {
       if (entry?.type === 'blob') this.files.add(path); else this.files.delete(path);
-      if (entry && this.candidate(entry)) this.live.set(path, { e: entry, doc: this.cached(entry.sha), cands: [], task: 0 });
-      else this.live.delete(path);
+      const old = this.live.get(path);
+      if (old) { this.detach(old); this.live.delete(path); }
+      if (!entry || !this.candidate(entry)) continue;
+      const x: Live = { e: entry, doc: undefined, slot: -1, len: 0, cands: [], task: 0, q: 0, qi: 0 };
+      this.live.set(path, x);
+      const doc = this.cached(entry.sha);
+      if (doc === undefined) this.uncounted.add(x); else this.attach(x, doc);
     }
     this.tree = tree;
   }
 
+  /** Gives a file its doc and, for a text file, a slot, its filter bits, its imports' names and its length. */
+  private attach(x: Live, doc: Doc | null): void {
+    x.doc = doc;
+    this.uncounted.delete(x);
+    if (!doc) return;
+    const bm = x.bm25 = { path: pathCounts(x.e.path), content: doc.counts };
+    x.len = docLength(bm);
+    x.slot = this.free.pop() ?? this.slots.length;
+    this.slots[x.slot] = x;
+    this.rows.mark(x.slot, bm.path.bits, bm.content.bits, true);
+    this.textDocs++;
+    this.textLen += x.len;
+    for (const k of doc.byKey.keys()) {
+      let set = this.importersByKey.get(k);
+      if (!set) this.importersByKey.set(k, set = new Set());
+      set.add(x);
+    }
+  }
+
+  /** Takes a file out of the index (undoes attach). */
+  private detach(x: Live): void {
+    this.uncounted.delete(x);
+    if (x.slot < 0) return;
+    this.rows.mark(x.slot, x.bm25!.path.bits, x.bm25!.content.bits, false);
+    this.slots[x.slot] = undefined;
+    this.free.push(x.slot);
+    x.slot = -1;
+    this.textDocs--;
+    this.textLen -= x.len;
+    for (const k of x.doc!.byKey.keys()) {
+      const set = this.importersByKey.get(k)!;
+      set.delete(x);
+      if (set.size === 0) this.importersByKey.delete(k);
+    }
+  }
+
   /**
-   * The indexed files of the current tree for a task: all but `exclude` (when more than indexMaxFiles, the
-   * ones nearest by path to the excluded, i.e. changed, files), their blobs counted, text files only.
+   * Sets up the corpus of a task: the text files of the current tree but `exclude` (when more than
+   * indexMaxFiles files, the ones nearest by path to the excluded, i.e. changed, files), their blobs
+   * counted first; its size and total length.
    */
-  private async corpus(exclude: string[]): Promise<Live[]> {
+  private async corpus(exclude: string[]): Promise<void> {
     const task = ++this.task;
-    const skip = new Set(exclude);
+    this.skip = new Set(exclude);
+    let present = 0;
+    for (const p of this.skip) if (this.live.has(p)) present++;
+    this.capped = this.live.size - present > this.o.indexMaxFiles;
     let xs: Live[] = [];
-    for (const x of this.live.values()) if (!skip.has(x.e.path)) xs.push(x);
-    if (xs.length > this.o.indexMaxFiles) {
+    if (this.capped) {
+      for (const x of this.live.values()) if (!this.skip.has(x.e.path)) xs.push(x);
       const near = (p: string) => Math.max(...exclude.map((c) => commonPrefix(p, c)));
       xs = xs.map((x) => ({ x, n: near(x.e.path) })).sort((a, b) => b.n - a.n || (a.x.e.path < b.x.e.path ? -1 : 1))
         .slice(0, this.o.indexMaxFiles).map((y) => y.x);
+      await this.countAll(xs.filter((x) => x.doc === undefined));
+      this.N = this.total = 0;
+      for (const x of xs) if (x.slot >= 0) { x.task = task; this.N++; this.total += x.len; }
+    } else {
+      await this.countAll([...this.uncounted].filter((x) => !this.skip.has(x.e.path)));
+      this.N = this.textDocs;
+      this.total = this.textLen;
+      for (const p of this.skip) { const x = this.live.get(p); if (x && x.slot >= 0) { this.N--; this.total -= x.len; } }
     }
-    const todo = xs.filter((x) => x.doc === undefined);
-    if (todo.length) await Promise.all(todo.map(async (x) => { x.doc = await this.count(x.e); }));
-    const out: Live[] = [];
-    for (const x of xs) if (x.doc) { x.task = task; out.push(x); }
     if (this.terms > this.maxTerms) this.evict();
-    return out;
+  }
+
+  private async countAll(xs: Live[]): Promise<void> {
+    const docs = await Promise.all(xs.map((x) => this.count(x.e)));
+    xs.forEach((x, i) => { if (x.doc === undefined) this.attach(x, docs[i]); });
+  }
+
+  /** Whether a file is in the current task's corpus. */
+  private inCorpus(x: Live): boolean {
+    return x.slot >= 0 && (this.capped ? x.task === this.task : !this.skip.has(x.e.path));
+  }
+
+  /** The entry of a file of the current task's corpus, else undefined. */
+  private indexed(p: string): TreeEntry | undefined {
+    const x = this.live.get(p);
+    return x && this.inCorpus(x) ? x.e : undefined;
   }
 
   /** Whether a tree entry is indexed: a regular file within the size limit on an indexable path. */
@@ -313,13 +406,13 @@ export class Retriever {
    * read in one round trip. (Kept apart from the reading and in small functions: as one async function
    * V8 recompiled it ~9 times at ~90 ms each, more CPU than the work.)
    */
-  private pick(docs: Live[], changed: Changed[], text: string): ContextPick[] {
-    if (docs.length === 0) return [];
-    const scores = bm25(docs, text);
+  private pick(changed: Changed[], text: string): ContextPick[] {
+    if (this.N === 0) return [];
+    const scores = this.bm25(text);
     const byScore = (a: string, b: string) => (scores.get(b) ?? 0) - (scores.get(a) ?? 0) || (a < b ? -1 : 1);
     const graph: Candidate[] = [
       ...this.imported(changed).sort(byScore).map((p) => ({ path: p, reason: 'imports' as const })),
-      ...importers(docs, changed, this.files).sort(byScore).map((p) => ({ path: p, reason: 'imported-by' as const })),
+      ...this.importers(changed).sort(byScore).map((p) => ({ path: p, reason: 'imported-by' as const })),
     ];
     const ranked = topK(scores, Math.max(32, 8 * this.o.contextFiles)).map((p) => ({ path: p, reason: 'bm25' as const }));
     return interleave(graph, ranked, (p) => this.indexed(p), this.o).map((c) => {
@@ -328,10 +421,42 @@ export class Retriever {
     });
   }
 
-  /** The entry of an indexed file of the current task's corpus, else undefined. */
-  private indexed(p: string): TreeEntry | undefined {
-    const x = this.live.get(p);
-    return x && x.task === this.task ? x.e : undefined;
+  /**
+   * BM25F scores of the corpus against the text, by path, positive only: bm25.ts's bm25Scores over the
+   * corpus, computed from the docs FilterRows names for each query term (the others score 0).
+   */
+  private bm25(text: string): Map<string, number> {
+    const out = new Map<string, number>();
+    const { terms, reps } = queryTerms(tokenHashes(text));
+    const Q = terms.length;
+    if (Q === 0 || this.N === 0) return out;
+    const df = new Int32Array(Q);
+    const touched: Live[] = [];
+    let freq = new Float64Array(Q * 64);
+    const q = this.task;
+    for (let j = 0; j < Q; j++) {
+      const n = this.rows.slots(terms[j], this.hits);
+      for (let k = 0; k < n; k++) {
+        const x = this.slots[this.hits[k]]!;
+        if (!this.inCorpus(x)) continue;
+        const f = termFrequency(x.bm25!, terms[j]);
+        if (f === 0) continue;
+        df[j]++;
+        if (x.q !== q) {
+          x.q = q;
+          x.qi = touched.length;
+          touched.push(x);
+          if (touched.length * Q > freq.length) { const g = new Float64Array(freq.length * 2); g.set(freq); freq = g; }
+        }
+        freq[x.qi * Q + j] = f;
+      }
+    }
+    const idf = bm25Idf(this.N, df);
+    for (let i = 0; i < touched.length; i++) {
+      const sc = bm25Score(freq, i * Q, reps, idf, touched[i].len, this.total / this.N);
+      if (sc > 0) out.set(touched[i].e.path, sc);
+    }
+    return out;
   }
 
   /** Indexed files that the changed files import (their imports come from the blob cache when counted before). */
@@ -348,6 +473,22 @@ export class Retriever {
     }
     return out;
   }
+
+  /** Indexed files that import a changed file: only those with an import named like one (or with no name) can. */
+  private importers(changed: Changed[]): string[] {
+    const basePaths = new Set(changed.filter((c) => c.old !== null).map((c) => c.oldPath ?? c.path));
+    const stems = new Set([...basePaths].flatMap(importKeysOfPath));
+    const asked = new Set<Live>();
+    const out: string[] = [];
+    for (const k of [...stems, '*']) {
+      for (const x of this.importersByKey.get(k) ?? []) {
+        if (asked.has(x)) continue;
+        asked.add(x);
+        if (this.inCorpus(x) && importsAny(x, stems, basePaths, this.files)) out.push(x.e.path);
+      }
+    }
+    return out;
+  }
 }
 
 /** A changed file as retrieval sees it; `oldSha`, when given, lets its imports come from the blob cache. */
@@ -357,23 +498,6 @@ export interface Changed { path: string; oldPath?: string; old: string | null; n
 export interface ContextPick { path: string; sha: string; reason: ContextFile['reason']; score: number | null }
 
 type Candidate = { path: string; reason: ContextFile['reason'] };
-
-/** BM25F scores (path weight 2, content 1) of the docs against the task text, by path, positive only. */
-function bm25(docs: Live[], text: string): Map<string, number> {
-  const s = bm25Scores(docs.map((x) => (x.bm25 ??= { path: pathCounts(x.e.path), content: x.doc!.counts })), tokenHashes(text));
-  const out = new Map<string, number>();
-  for (let i = 0; i < docs.length; i++) if (s[i] > 0) out.set(docs[i].e.path, s[i]);
-  return out;
-}
-
-/** Indexed files that import a changed file. */
-function importers(docs: Live[], changed: Changed[], files: Set<string>): string[] {
-  const basePaths = new Set(changed.filter((c) => c.old !== null).map((c) => c.oldPath ?? c.path));
-  const stems = new Set([...basePaths].flatMap(importKeysOfPath));
-  const out: string[] = [];
-  for (const x of docs) if (x.doc!.imports.length > 0 && importsAny(x, stems, basePaths, files)) out.push(x.e.path);
-  return out;
-}
 
 /** Whether the file imports one of `targets`; only specifiers whose last name is one of `stems` (or none) can. */
 function importsAny(x: Live, stems: Set<string>, targets: Set<string>, files: Set<string>): boolean {
