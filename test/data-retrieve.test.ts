@@ -9,7 +9,7 @@ import { mine } from '../src/data/mine.ts';
 import { Retriever, parseImports, resolveImport, type RetrieveOptions } from '../src/data/retrieve.ts';
 import { BlobReader, TreeReader } from '../src/data/git.ts';
 import { BlobTexts } from '../src/data/blobcache.ts';
-import { tokenize, tokenHash, countTokens, termCounts, bm25Scores, Counts, scanned } from '../src/data/bm25.ts';
+import { tokenize, tokenHash, countTokens, termCounts, bm25Scores, Counts, scanned, FilterRows, Postings, termFrequency, type Bm25Doc } from '../src/data/bm25.ts';
 import { changedRanges } from '../src/data/linediff.ts';
 import { Rng } from '../src/util/rng.ts';
 import { fixture } from './data-gitfixture.ts';
@@ -347,4 +347,30 @@ test('the retriever moved from tree to tree (warmed or not) picks what a fresh o
       assert.ok(picked > 60, 'context was picked');
     }
   } finally { reader.close(); }
+});
+
+test('Postings: each term\'s live entries are the docs holding it, as docs come and go in slots (lists updated, remade, evicted)', () => {
+  const rng = new Rng(21);
+  const words = Array.from({ length: 40 }, (_, i) => `w${i}x`);
+  const rows = new FilterRows();
+  const docs: (Bm25Doc | undefined)[] = [];
+  const post = new Postings(rows, (s) => docs[s], 600);
+  const text = () => Array.from({ length: rng.int(30) }, () => rng.pick(words)).join(' ');
+  const set = (s: number, d: Bm25Doc | undefined) => {
+    const old = docs[s];
+    if (old) rows.mark(s, old.path.bits, old.content.bits, false);
+    docs[s] = d;
+    if (d) rows.mark(s, d.path.bits, d.content.bits, true);
+    post.changed(s);
+  };
+  for (let step = 0; step < 400; step++) {
+    for (let k = rng.int(4); k > 0; k--) set(rng.int(70), rng.next() < 0.2 ? undefined : { path: Counts.of(rng.pick(words)), content: Counts.of(text()) });
+    const h = tokenHash(rng.pick(words));
+    const list = post.get(h);
+    const got = new Map<number, number>();
+    for (let i = 0; i < list.n; i += 3) if (post.live(list, i)) { assert.ok(!got.has(list.t[i]), 'one live entry a slot'); got.set(list.t[i], list.t[i + 1]); }
+    const want = new Map<number, number>();
+    docs.forEach((d, s) => { const f = d ? termFrequency(d, h) : 0; if (f) want.set(s, f); });
+    assert.deepEqual([...got].sort((a, b) => a[0] - b[0]), [...want].sort((a, b) => a[0] - b[0]), `step ${step}`);
+  }
 });

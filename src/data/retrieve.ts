@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { TreeEntry, TreeReader } from './git.ts';
 import type { BlobTexts } from './blobcache.ts';
 import { pathReason } from './filter.ts';
-import { Counts, FilterRows, bm25Idf, bm25Score, docLength, queryTerms, termFrequency, tokenHashes, type Bm25Doc } from './bm25.ts';
+import { Counts, FilterRows, Postings, bm25Idf, bm25Score, docLength, queryTerms, tokenHashes, type Bm25Doc } from './bm25.ts';
 import type { ContextFile } from './task.ts';
 
 export interface RetrieveOptions {
@@ -146,14 +146,10 @@ interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string
 /**
  * An indexable file of the tree the index is at: its entry and its blob's doc once counted (null: not a
  * text file worth indexing). A text file holds a slot in the index (`slot`, −1 before) with its BM25F
- * fields and length; what the doc needs at this path (the paths each import can name, the index of its
- * imports with no last name) is filled as asked. `task` marks the corpus of a capped task; `q` and `qi`
- * its place among the docs a query touched.
+ * fields; what the doc needs at this path (the paths each import can name, the index of its imports
+ * with no last name) is filled as asked.
  */
-interface Live {
-  e: TreeEntry; doc: Doc | null | undefined; slot: number; bm25?: Bm25Doc; len: number;
-  cands: (string[] | undefined)[]; star?: Map<string, number[]>; task: number; q: number; qi: number;
-}
+interface Live { e: TreeEntry; doc: Doc | null | undefined; slot: number; bm25?: Bm25Doc; cands: (string[] | undefined)[]; star?: Map<string, number[]> }
 
 interface Cached { doc: Doc | null; seen: number }
 
@@ -182,17 +178,26 @@ export class Retriever {
   private readonly slots: (Live | undefined)[] = [];
   private readonly free: number[] = [];
   private readonly rows = new FilterRows();
+  private readonly postings = new Postings(this.rows, (s) => this.slots[s]?.bm25);
   private textDocs = 0;
   private textLen = 0;
+  /** By slot, in typed arrays for the scoring loop: BM25F length, the task that left it out (or, capped,
+   *  took it in), the task whose query touched it, its place among those touched, and its score. */
+  private sLen = new Float64Array(256);
+  private sOut = new Int32Array(256);
+  private sIn = new Int32Array(256);
+  private sQ = new Int32Array(256);
+  private sQi = new Int32Array(256);
+  private sScore = new Float64Array(256);
+  /** The slots the current task's query touched. */
+  private touched: number[] = [];
   /** Text files by the last names of their imports ('*': an import with none). */
   private readonly importersByKey = new Map<string, Set<Live>>();
-  /** The current task: its number, the paths it leaves out, whether its corpus is capped, its size and length. */
+  /** The current task: its number, whether its corpus is capped, its size and length. */
   private task = 0;
-  private skip = new Set<string>();
   private capped = false;
   private N = 0;
   private total = 0;
-  private readonly hits: number[] = [];
 
   constructor(private readonly trees: TreeReader, private readonly texts: BlobTexts, private readonly o: RetrieveOptions, private readonly maxTerms = 8_000_000) {}
 
@@ -236,7 +241,8 @@ export class Retriever {
   async scores(tree: string, exclude: string[], text: string): Promise<Map<string, number>> {
     await this.moveTo(tree);
     await this.corpus(exclude);
-    return this.bm25(text);
+    this.bm25(text);
+    return new Map(this.touched.filter((s) => this.sScore[s] > 0).map((s) => [this.slots[s]!.e.path, this.sScore[s]]));
   }
 
   /** Moves the index to `tree`: the difference is read first, then applied at once (a failed read leaves the index where it was). */
@@ -248,7 +254,7 @@ export class Retriever {
       const old = this.live.get(path);
       if (old) { this.detach(old); this.live.delete(path); }
       if (!entry || !this.candidate(entry)) continue;
-      const x: Live = { e: entry, doc: undefined, slot: -1, len: 0, cands: [], task: 0, q: 0, qi: 0 };
+      const x: Live = { e: entry, doc: undefined, slot: -1, cands: [], star: undefined };
       this.live.set(path, x);
       const doc = this.cached(entry.sha);
       if (doc === undefined) this.uncounted.add(x); else this.attach(x, doc);
@@ -262,12 +268,15 @@ export class Retriever {
     this.uncounted.delete(x);
     if (!doc) return;
     const bm = x.bm25 = { path: pathCounts(x.e.path), content: doc.counts };
-    x.len = docLength(bm);
     x.slot = this.free.pop() ?? this.slots.length;
+    if (x.slot >= this.sLen.length) this.growSlots();
     this.slots[x.slot] = x;
+    this.sLen[x.slot] = docLength(bm);
+    this.sOut[x.slot] = this.sIn[x.slot] = this.sQ[x.slot] = 0;
     this.rows.mark(x.slot, bm.path.bits, bm.content.bits, true);
+    this.postings.changed(x.slot);
     this.textDocs++;
-    this.textLen += x.len;
+    this.textLen += this.sLen[x.slot];
     for (const k of doc.byKey.keys()) {
       let set = this.importersByKey.get(k);
       if (!set) this.importersByKey.set(k, set = new Set());
@@ -280,11 +289,12 @@ export class Retriever {
     this.uncounted.delete(x);
     if (x.slot < 0) return;
     this.rows.mark(x.slot, x.bm25!.path.bits, x.bm25!.content.bits, false);
+    this.postings.changed(x.slot);
     this.slots[x.slot] = undefined;
     this.free.push(x.slot);
-    x.slot = -1;
     this.textDocs--;
-    this.textLen -= x.len;
+    this.textLen -= this.sLen[x.slot];
+    x.slot = -1;
     for (const k of x.doc!.byKey.keys()) {
       const set = this.importersByKey.get(k)!;
       set.delete(x);
@@ -299,24 +309,27 @@ export class Retriever {
    */
   private async corpus(exclude: string[]): Promise<void> {
     const task = ++this.task;
-    this.skip = new Set(exclude);
+    const skip = new Set(exclude);
     let present = 0;
-    for (const p of this.skip) if (this.live.has(p)) present++;
+    for (const p of skip) if (this.live.has(p)) present++;
     this.capped = this.live.size - present > this.o.indexMaxFiles;
     let xs: Live[] = [];
     if (this.capped) {
-      for (const x of this.live.values()) if (!this.skip.has(x.e.path)) xs.push(x);
+      for (const x of this.live.values()) if (!skip.has(x.e.path)) xs.push(x);
       const near = (p: string) => Math.max(...exclude.map((c) => commonPrefix(p, c)));
       xs = xs.map((x) => ({ x, n: near(x.e.path) })).sort((a, b) => b.n - a.n || (a.x.e.path < b.x.e.path ? -1 : 1))
         .slice(0, this.o.indexMaxFiles).map((y) => y.x);
       await this.countAll(xs.filter((x) => x.doc === undefined));
       this.N = this.total = 0;
-      for (const x of xs) if (x.slot >= 0) { x.task = task; this.N++; this.total += x.len; }
+      for (const x of xs) if (x.slot >= 0) { this.sIn[x.slot] = task; this.N++; this.total += this.sLen[x.slot]; }
     } else {
-      await this.countAll([...this.uncounted].filter((x) => !this.skip.has(x.e.path)));
+      await this.countAll([...this.uncounted].filter((x) => !skip.has(x.e.path)));
       this.N = this.textDocs;
       this.total = this.textLen;
-      for (const p of this.skip) { const x = this.live.get(p); if (x && x.slot >= 0) { this.N--; this.total -= x.len; } }
+      for (const p of skip) {
+        const x = this.live.get(p);
+        if (x && x.slot >= 0) { this.sOut[x.slot] = task; this.N--; this.total -= this.sLen[x.slot]; }
+      }
     }
     if (this.terms > this.maxTerms) this.evict();
   }
@@ -328,7 +341,23 @@ export class Retriever {
 
   /** Whether a file is in the current task's corpus. */
   private inCorpus(x: Live): boolean {
-    return x.slot >= 0 && (this.capped ? x.task === this.task : !this.skip.has(x.e.path));
+    return x.slot >= 0 && this.inSlot(x.slot);
+  }
+
+  private inSlot(s: number): boolean {
+    return this.capped ? this.sIn[s] === this.task : this.sOut[s] !== this.task;
+  }
+
+  private growSlots(): void {
+    const n = this.sLen.length * 2;
+    const g = <T extends Float64Array | Int32Array>(a: T): T => { const b = new (a.constructor as new (n: number) => T)(n); b.set(a); return b; };
+    this.sLen = g(this.sLen); this.sOut = g(this.sOut); this.sIn = g(this.sIn); this.sQ = g(this.sQ); this.sQi = g(this.sQi); this.sScore = g(this.sScore);
+  }
+
+  /** The current task's BM25F score of a path (0: none, or not in the corpus). */
+  private scoreOf(p: string): number {
+    const x = this.live.get(p);
+    return x && x.slot >= 0 && this.sQ[x.slot] === this.task ? this.sScore[x.slot] : 0;
   }
 
   /** The entry of a file of the current task's corpus, else undefined. */
@@ -408,55 +437,62 @@ export class Retriever {
    */
   private pick(changed: Changed[], text: string): ContextPick[] {
     if (this.N === 0) return [];
-    const scores = this.bm25(text);
-    const byScore = (a: string, b: string) => (scores.get(b) ?? 0) - (scores.get(a) ?? 0) || (a < b ? -1 : 1);
+    this.bm25(text);
+    const byScore = (a: string, b: string) => this.scoreOf(b) - this.scoreOf(a) || (a < b ? -1 : 1);
     const graph: Candidate[] = [
       ...this.imported(changed).sort(byScore).map((p) => ({ path: p, reason: 'imports' as const })),
       ...this.importers(changed).sort(byScore).map((p) => ({ path: p, reason: 'imported-by' as const })),
     ];
-    const ranked = topK(scores, Math.max(32, 8 * this.o.contextFiles)).map((p) => ({ path: p, reason: 'bm25' as const }));
+    const ranked = this.topK(Math.max(32, 8 * this.o.contextFiles)).map((p) => ({ path: p, reason: 'bm25' as const }));
     return interleave(graph, ranked, (p) => this.indexed(p), this.o).map((c) => {
-      const score = scores.get(c.e.path);
+      const score = this.scoreOf(c.e.path);
       return { path: c.e.path, sha: c.e.sha, reason: c.reason, score: score ? Math.round(score * 1000) / 1000 : null };
     });
   }
 
   /**
-   * BM25F scores of the corpus against the text, by path, positive only: bm25.ts's bm25Scores over the
-   * corpus, computed from the docs FilterRows names for each query term (the others score 0).
+   * BM25F scores of the corpus against the text: bm25.ts's bm25Scores over the corpus, computed from the
+   * postings of the query's terms (the other docs score 0), into sScore for the slots in `touched`.
    */
-  private bm25(text: string): Map<string, number> {
-    const out = new Map<string, number>();
+  private bm25(text: string): void {
+    const touched: number[] = this.touched = [];
     const { terms, reps } = queryTerms(tokenHashes(text));
     const Q = terms.length;
-    if (Q === 0 || this.N === 0) return out;
+    if (Q === 0 || this.N === 0) return;
     const df = new Int32Array(Q);
-    const touched: Live[] = [];
     let freq = new Float64Array(Q * 64);
     const q = this.task;
     for (let j = 0; j < Q; j++) {
-      const n = this.rows.slots(terms[j], this.hits);
-      for (let k = 0; k < n; k++) {
-        const x = this.slots[this.hits[k]]!;
-        if (!this.inCorpus(x)) continue;
-        const f = termFrequency(x.bm25!, terms[j]);
-        if (f === 0) continue;
+      const list = this.postings.get(terms[j]);
+      for (let k = 0; k < list.n; k += 3) {
+        const s = list.t[k];
+        if (!this.postings.live(list, k) || !this.inSlot(s)) continue;
         df[j]++;
-        if (x.q !== q) {
-          x.q = q;
-          x.qi = touched.length;
-          touched.push(x);
+        if (this.sQ[s] !== q) {
+          this.sQ[s] = q;
+          this.sQi[s] = touched.length;
+          touched.push(s);
           if (touched.length * Q > freq.length) { const g = new Float64Array(freq.length * 2); g.set(freq); freq = g; }
         }
-        freq[x.qi * Q + j] = f;
+        freq[this.sQi[s] * Q + j] = list.t[k + 1];
       }
     }
     const idf = bm25Idf(this.N, df);
-    for (let i = 0; i < touched.length; i++) {
-      const sc = bm25Score(freq, i * Q, reps, idf, touched[i].len, this.total / this.N);
-      if (sc > 0) out.set(touched[i].e.path, sc);
+    for (let i = 0; i < touched.length; i++) this.sScore[touched[i]] = bm25Score(freq, i * Q, reps, idf, this.sLen[touched[i]], this.total / this.N);
+  }
+
+  /** The paths of the k best-scored docs (score > 0), best first, ties by path: a bounded insertion, not a sort of all. */
+  private topK(k: number): string[] {
+    const best: number[] = [];
+    const better = (a: number, b: number) => this.sScore[a] > this.sScore[b] || (this.sScore[a] === this.sScore[b] && this.slots[a]!.e.path < this.slots[b]!.e.path);
+    for (const s of this.touched) {
+      if (this.sScore[s] <= 0 || (best.length === k && !better(s, best[k - 1]))) continue;
+      let i = best.length === k ? k - 1 : best.length;
+      if (best.length < k) best.push(s);
+      while (i > 0 && better(s, best[i - 1])) { best[i] = best[i - 1]; i--; }
+      best[i] = s;
     }
-    return out;
+    return best.map((s) => this.slots[s]!.e.path);
   }
 
   /** Indexed files that the changed files import (their imports come from the blob cache when counted before). */
@@ -596,23 +632,6 @@ function importKeysOfPath(p: string): string[] {
 function importKeyOfSpec(spec: string): string {
   const parts = spec.replace(STRIP_EXT, '').split(/[/.]/).filter((x) => x !== '');
   return parts.length ? parts[parts.length - 1] : '*';
-}
-
-/** The k best-scored ids (score > 0), best first, ties by id: a bounded insertion, not a sort of all. */
-function topK(scores: Map<string, number>, k: number): string[] {
-  const best: [string, number][] = [];
-  for (const e of scores) {
-    if (e[1] <= 0 || (best.length === k && !better(e, best[k - 1]))) continue;
-    let i = best.length === k ? k - 1 : best.length;
-    if (best.length < k) best.push(e);
-    while (i > 0 && better(e, best[i - 1])) { best[i] = best[i - 1]; i--; }
-    best[i] = e;
-  }
-  return best.map((e) => e[0]);
-}
-
-function better(a: [string, number], b: [string, number]): boolean {
-  return a[1] > b[1] || (a[1] === b[1] && a[0] < b[0]);
 }
 
 function commonPrefix(a: string, b: string): number {
