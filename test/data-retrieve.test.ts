@@ -357,10 +357,8 @@ test('Postings: each term\'s live entries are the docs holding it, as docs come 
   const post = new Postings(rows, (s) => docs[s], 600);
   const text = () => Array.from({ length: rng.int(30) }, () => rng.pick(words)).join(' ');
   const set = (s: number, d: Bm25Doc | undefined) => {
-    const old = docs[s];
-    if (old) rows.mark(s, old.path.bits, old.content.bits, false);
     docs[s] = d;
-    if (d) rows.mark(s, d.path.bits, d.content.bits, true);
+    if (d) rows.set(s, d.path.bits, d.content.bits);
     post.changed(s);
   };
   for (let step = 0; step < 400; step++) {

@@ -375,24 +375,31 @@ export function bm25Score(freq: Float64Array, off: number, reps: readonly number
  * The Counts filters of a set of docs turned sideways: for each of the 4096 filter bits, a bitset of the
  * slots whose filter (path's or content's) has it. The docs that may hold a term are then one row, read
  * in a few words, instead of a filter test per doc: with thousands of files, BM25 per task cost the
- * scan of every filter (a cache miss each) more than all else.
+ * scan of every filter (a cache miss each) more than all else. A slot keeps its filter until set anew,
+ * and only the bits that differ are written: the next version of a file, in the slot its last one left,
+ * costs its change (a slot left empty keeps stale bits: callers find no doc there).
  */
 export class FilterRows {
   private words = 1; // Int32s per row
   private rows = new Int32Array(4096);
+  private filters = new Int32Array(32 * BITS);
 
-  /** Sets (or, with on = false, clears) the bits of slot s from the union of two filters. */
-  mark(s: number, a: Int32Array, b: Int32Array, on: boolean): void {
+  /** Sets slot s's filter to the union of two filters. */
+  set(s: number, a: Int32Array, b: Int32Array): void {
     if (s >= this.words * 32) this.grow(s);
     const w = s >>> 5;
     const bit = 1 << (s & 31);
+    const f = this.filters;
     for (let k = 0; k < BITS; k++) {
-      let x = a[k] | b[k];
-      while (x !== 0) {
-        const low = x & -x;
-        const r = (k << 5) | (31 - Math.clz32(low));
-        if (on) this.rows[r * this.words + w] |= bit; else this.rows[r * this.words + w] &= ~bit;
-        x ^= low;
+      const u = a[k] | b[k];
+      let d = u ^ f[s * BITS + k];
+      if (d === 0) continue;
+      f[s * BITS + k] = u;
+      while (d !== 0) {
+        const low = d & -d;
+        const r = ((k << 5) | (31 - Math.clz32(low))) * this.words + w;
+        if (u & low) this.rows[r] |= bit; else this.rows[r] &= ~bit;
+        d ^= low;
       }
     }
   }
@@ -417,7 +424,10 @@ export class FilterRows {
     while (s >= words * 32) words *= 2;
     const rows = new Int32Array(4096 * words);
     for (let r = 0; r < 4096; r++) rows.set(this.rows.subarray(r * this.words, (r + 1) * this.words), r * words);
+    const filters = new Int32Array(32 * words * BITS);
+    filters.set(this.filters);
     this.rows = rows;
+    this.filters = filters;
     this.words = words;
   }
 }

@@ -273,7 +273,7 @@ export class Retriever {
     this.slots[x.slot] = x;
     this.sLen[x.slot] = docLength(bm);
     this.sOut[x.slot] = this.sIn[x.slot] = this.sQ[x.slot] = 0;
-    this.rows.mark(x.slot, bm.path.bits, bm.content.bits, true);
+    this.rows.set(x.slot, bm.path.bits, bm.content.bits);
     this.postings.changed(x.slot);
     this.textDocs++;
     this.textLen += this.sLen[x.slot];
@@ -284,11 +284,10 @@ export class Retriever {
     }
   }
 
-  /** Takes a file out of the index (undoes attach). */
+  /** Takes a file out of the index (undoes attach; its filter bits stay until the slot is taken again). */
   private detach(x: Live): void {
     this.uncounted.delete(x);
     if (x.slot < 0) return;
-    this.rows.mark(x.slot, x.bm25!.path.bits, x.bm25!.content.bits, false);
     this.postings.changed(x.slot);
     this.slots[x.slot] = undefined;
     this.free.push(x.slot);
