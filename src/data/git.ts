@@ -230,7 +230,30 @@ export class BlobReader {
     this.proc.stdin.on('error', (e) => this.fail(e));
   }
 
-  info(obj: string): Promise<BlobInfo> { return this.request('info', obj); }
+  /** Type and size of an object; those of objects named by sha are kept (objects never change): a blob's size
+   *  is asked for by the tree walk and again by each commit that changes it (30 000 repeats on psf/requests). */
+  info(obj: string): Promise<BlobInfo> {
+    const hit = this.infos.get(obj);
+    if (hit) return Promise.resolve(hit);
+    let p = this.asking.get(obj); // asked already, not answered yet
+    if (!p) {
+      p = this.request('info', obj).finally(() => this.asking.delete(obj));
+      this.asking.set(obj, p);
+    }
+    return p;
+  }
+
+  /** The size of the object named by this sha when known already, else undefined. */
+  knownSize(sha: string): number | undefined { return this.infos.get(sha)?.size; }
+
+  private readonly infos = new Map<string, BlobInfo>();
+  private readonly asking = new Map<string, Promise<BlobInfo>>();
+
+  private remember(obj: string, info: BlobInfo): void {
+    if (obj !== info.sha) return; // only names that are the sha itself
+    if (this.infos.size >= 1_000_000) this.infos.clear();
+    this.infos.set(obj, info);
+  }
 
   /** The object's bytes. Check the size with info() first when the object may be huge. */
   async contents(obj: string): Promise<Buffer> { return (await this.request('contents', obj)).data!; }
@@ -289,6 +312,7 @@ export class BlobReader {
       }
       const [sha, type, size] = header.split(' ');
       const info = { sha, type, size: Number(size) };
+      this.remember(p.obj, info);
       if (p.kind === 'info') {
         this.consume(nl + 1);
         this.queue.shift();
@@ -334,7 +358,6 @@ export class TreeReader {
   private readonly read = new Map<string, LevelEntry[]>();
   /** Flattened subtrees by (tree sha, path prefix): an unchanged subtree is one cached array of entries. */
   private readonly flat = new Map<string, Promise<TreeEntry[]>>();
-  private readonly sizes = new Map<string, number>();
   private held = 0;
   private hashBytes = 20;
 
@@ -342,7 +365,7 @@ export class TreeReader {
 
   /** The sha of a commit's tree; `tree`, when already known, saves a round trip. */
   async root(rev: string, tree?: string): Promise<string> {
-    if (this.held > this.maxHeld) { this.levels.clear(); this.read.clear(); this.flat.clear(); this.sizes.clear(); this.held = 0; }
+    if (this.held > this.maxHeld) { this.levels.clear(); this.read.clear(); this.flat.clear(); this.held = 0; }
     const root = tree ?? (await this.reader.info(`${rev}^{tree}`)).sha;
     this.hashBytes = root.length / 2; // 20 (SHA-1) or 32 (SHA-256)
     return root;
@@ -461,8 +484,8 @@ export class TreeReader {
       const mode = buf.toString('latin1', i, sp).padStart(6, '0');
       const sha = buf.toString('hex', nul + 1, nul + 1 + this.hashBytes);
       const type = mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
-      const e: LevelEntry = { mode, type, name: buf.toString('utf8', sp + 1, nul), sha, size: type === 'tree' ? -1 : type === 'commit' ? 0 : this.sizes.get(sha) ?? -1 };
-      if (e.size < 0 && type === 'blob') sized.push(this.reader.info(sha).then((x) => { e.size = x.size; this.sizes.set(sha, x.size); }));
+      const e: LevelEntry = { mode, type, name: buf.toString('utf8', sp + 1, nul), sha, size: type === 'tree' ? -1 : type === 'commit' ? 0 : this.reader.knownSize(sha) ?? -1 };
+      if (e.size < 0 && type === 'blob') sized.push(this.reader.info(sha).then((x) => { e.size = x.size; }));
       entries.push(e);
       i = nul + 1 + this.hashBytes;
     }
