@@ -83,10 +83,11 @@ export function classify(c: Pick<CommitInfo, 'parents' | 'message'>): { source: 
 
 // ---- stats shared with import.ts --------------------------------------------------------------------
 
-/** Assembles a Task from its changed files and their diffs; promptTokens ≈ bytes / 4 of text, old files and context. */
-export function makeTask(t: Omit<Task, 'stats'>, diffs: FileDiff[]): Task {
-  let bytes = Buffer.byteLength(t.text);
-  for (const c of t.changes) bytes += Buffer.byteLength(c.path) + (c.old ? Buffer.byteLength(c.old) : 0);
+/**
+ * Assembles a Task from its changed files and their diffs; promptTokens ≈ bytes / 4 of text, old files and
+ * context (`bytes`: those of all but the context, when known: a task is made again once its context is chosen).
+ */
+export function makeTask(t: Omit<Task, 'stats'>, diffs: FileDiff[], bytes = promptBytes(t)): Task {
   for (const c of t.context) bytes += Buffer.byteLength(c.path) + Buffer.byteLength(c.content);
   return {
     ...t,
@@ -96,6 +97,13 @@ export function makeTask(t: Omit<Task, 'stats'>, diffs: FileDiff[]): Task {
       language: mainLanguage(t.changes.map((c, i) => ({ path: c.path, weight: diffs[i].added + diffs[i].removed }))),
     },
   };
+}
+
+/** UTF-8 bytes of a task's text and of the paths and old contents of its changed files. */
+export function promptBytes(t: Pick<Task, 'text' | 'changes'>): number {
+  let bytes = Buffer.byteLength(t.text);
+  for (const c of t.changes) bytes += Buffer.byteLength(c.path) + (c.old ? Buffer.byteLength(c.old) : 0);
+  return bytes;
 }
 
 function sum(diffs: FileDiff[], k: 'added' | 'removed' | 'hunks'): number {
@@ -208,7 +216,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
         if (cfg.contextFiles > 0) {
           const changed = task.changes.map((ch, i) => ({ ...ch, oldSha: draft.oldShas[i] }));
           const context = await retriever.select(await prep.base!, changedPaths(c), changed, task.text);
-          if (context.length) task = makeTask({ ...task, context }, draft.diffs);
+          if (context.length) task = makeTask({ ...task, context }, draft.diffs, draft.bytes);
         }
         emit(task);
         stats.kept++;
@@ -253,7 +261,7 @@ async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<M
 }
 
 /** In-order stage: file skips, line stats, task filters and dedupe; the task without context, or null. */
-function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, what: string): { task: Task; diffs: FileDiff[]; oldShas: string[] } | null {
+function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, what: string): { task: Task; diffs: FileDiff[]; oldShas: string[]; bytes: number } | null {
   const kept: { change: RawChange; old: string | null; new: string | null }[] = [];
   const skipped = new Map<FileReason, number>();
   for (const l of loaded) {
@@ -277,11 +285,12 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Re
     oldShas.push(k.change.oldSha);
     changes.push({ path: k.change.path, ...(k.change.status === 'R' && k.change.oldPath ? { oldPath: k.change.oldPath } : {}), old: k.old, new: k.new });
   }
-  const task = makeTask({ id: `${name}@${c.sha.slice(0, 12)}`, repo: name, base: c.parents[0], source: cls.source as TaskSource, text: cls.text, time: c.time, changes, context: [] }, diffs);
+  const bytes = promptBytes({ text: cls.text, changes });
+  const task = makeTask({ id: `${name}@${c.sha.slice(0, 12)}`, repo: name, base: c.parents[0], source: cls.source as TaskSource, text: cls.text, time: c.time, changes, context: [] }, diffs, bytes);
   const reason = taskReason({ text: task.text, files: task.stats.files, added: task.stats.added, removed: task.stats.removed, promptTokens: task.stats.promptTokens }, cfg);
   if (reason) { stats.drop(reason, what); return null; }
   if (dedupe.isDuplicate(changes.map((ch, i) => ({ path: ch.path, lines: diffs[i].lines })))) { stats.drop('duplicate', what); return null; }
-  return { task, diffs, oldShas };
+  return { task, diffs, oldShas, bytes };
 }
 
 const ZERO = /^0+$/;
