@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mine } from '../src/data/mine.ts';
 import { importRecords } from '../src/data/import.ts';
-import { BlobReader, TreeReader, lsTree } from '../src/data/git.ts';
+import { BlobReader, lsTree } from '../src/data/git.ts';
+import { TreeReader } from '../src/data/trees.ts';
 import { UserError } from '../src/util/errors.ts';
 import { fixture, gitEnv, tmpDir } from './data-gitfixture.ts';
 

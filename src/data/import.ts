@@ -5,7 +5,8 @@
 
 import * as fs from 'node:fs';
 import { parsePatch, applyPatch } from 'diff';
-import { BlobReader, TreeReader, openRepo } from './git.ts';
+import { BlobReader, openRepo } from './git.ts';
+import { TreeReader } from './trees.ts';
 import { decodeText, FilterStats } from './filter.ts';
 import { makeTask } from './mine.ts';
 import { fileDiff, type FileDiff } from './linediff.ts';

@@ -5,7 +5,8 @@
 // filter.ts, context retrieval in retrieve.ts; tasks go to the caller's sink as they are made (the CLI
 // writes them through fsx.ts's JsonlWriter, atomically).
 
-import { BlobReader, TreeReader, countCommits, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
+import { TreeReader } from './trees.ts';
+import { BlobReader, countCommits, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
 import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type TaskReason } from './filter.ts';
 import { fileDiff, type FileDiff } from './linediff.ts';
 import { Retriever, type RetrieveOptions } from './retrieve.ts';

@@ -1,15 +1,18 @@
 // Relevant *unchanged* files for a task: BM25F (path weight 2, content 1, bm25.ts) over the text files
 // of the repo at the base commit against the task text, interleaved with files that the changed files
 // import or that import them (JS/TS, Python), top-k within a byte budget. The index follows the base
-// commit from task to task by tree differences (git.ts's TreeReader.diff); term counts and imports are
-// cached per blob sha, since neighbouring commits share most blobs. Reads blobs through blobcache.ts;
-// knows nothing about filters beyond "is this path indexable" (filter.ts).
+// commit from task to task by tree differences (trees.ts); blobs are counted by docs.ts, found by term
+// through postings.ts, linked by imports.ts. Knows nothing about filters beyond "is this path
+// indexable" (filter.ts).
 
-import * as path from 'node:path';
-import type { TreeEntry, TreeReader } from './git.ts';
+import type { TreeEntry } from './git.ts';
+import type { TreeReader } from './trees.ts';
 import type { BlobTexts } from './blobcache.ts';
 import { pathReason } from './filter.ts';
-import { Counts, FilterRows, Postings, bm25Idf, bm25Score, docLength, queryTerms, tokenHashes, type Bm25Doc } from './bm25.ts';
+import { Counts, bm25Idf, bm25Score, docLength, queryTerms, tokenHashes, type Bm25Doc } from './bm25.ts';
+import { Docs, type Doc } from './docs.ts';
+import { firstIn, importCandidates, importKeysOfPath, langOf, parseImports, resolveImport } from './imports.ts';
+import { FilterRows, Postings } from './postings.ts';
 import type { ContextFile } from './task.ts';
 
 export interface RetrieveOptions {
@@ -23,126 +26,6 @@ export interface RetrieveOptions {
   indexMaxFiles: number;
 }
 
-// ---- imports ----------------------------------------------------------------------------------
-
-const JS_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;
-const JS_IMPORT = /(?:\bimport|\bexport)\s[^;'"`]*?\bfrom\s*['"]([^'"\n]+)['"]|\bimport\s*\(?\s*['"]([^'"\n]+)['"]|\brequire\s*\(\s*['"]([^'"\n]+)['"]\s*\)/g;
-const PY_IMPORT = /^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([^\n#)]*)|import[ \t]+([\w. \t,]+))/gm;
-
-type Lang = 'js' | 'py' | '';
-const langOf = (file: string): Lang => (JS_EXT.test(file) ? 'js' : file.endsWith('.py') ? 'py' : '');
-
-/** Raw import specifiers of a JS/TS/Python file (Python: dotted names, `from x import a, b` gives x, x.a, x.b). */
-export function parseImports(file: string, text: string): string[] {
-  const out: string[] = [];
-  if (JS_EXT.test(file)) {
-    for (const m of text.matchAll(JS_IMPORT)) out.push(m[1] ?? m[2] ?? m[3]);
-  } else if (file.endsWith('.py')) {
-    for (const m of pyImportMatches(text)) {
-      if (m[3] !== undefined) {
-        for (const n of m[3].split(',')) { const name = n.trim().split(/\s+/)[0]; if (name) out.push(name); }
-      } else {
-        const mod = m[1];
-        out.push(mod);
-        for (const n of m[2].split(',')) {
-          const name = n.trim().split(/\s+/)[0];
-          if (/^\w+$/.test(name)) out.push(mod.endsWith('.') ? mod + name : `${mod}.${name}`);
-        }
-      }
-    }
-  }
-  return out;
-}
-
-const PY_IMPORT_AT = new RegExp(PY_IMPORT.source, 'my');
-const isLineEnd = (c: number) => c === 10 || c === 13 || c === 0x2028 || c === 0x2029; // where a /m ^ can match after
-
-/**
- * The matches of PY_IMPORT (global, multiline) without trying the regex at every line start: a match
- * holds the word "import" on its first line, so only the lines that do are tried (sticky, at their
- * start; a line before the previous match's end is passed over, as the global regex would).
- * Measured 3× faster on psf/requests' blobs, where the plain regex was 6 % of mining time.
- */
-function* pyImportMatches(text: string): Generator<RegExpExecArray> {
-  let last = 0;
-  let tried = -1;
-  for (let i = text.indexOf('import'); i >= 0; i = text.indexOf('import', i + 1)) {
-    let ls = i;
-    while (ls > 0 && !isLineEnd(text.charCodeAt(ls - 1))) ls--;
-    if (ls === tried || ls < last) continue;
-    tried = ls;
-    PY_IMPORT_AT.lastIndex = ls;
-    const m = PY_IMPORT_AT.exec(text);
-    if (m) { last = PY_IMPORT_AT.lastIndex; yield m; }
-  }
-}
-
-const JS_TRY = ['', '.ts', '.tsx', '.js', '.jsx', '.mjs', '.cjs', '.mts', '.cts', '/index.ts', '/index.tsx', '/index.js', '/index.jsx', '/index.mjs'];
-
-/** The repo path an import specifier names, or null (packages, missing files). */
-export function resolveImport(from: string, spec: string, files: Set<string>): string | null {
-  return firstIn(importCandidates(from, spec), files);
-}
-
-/** The first candidate path that exists: what an import resolves to. */
-function firstIn(cands: readonly string[], files: Set<string>): string | null {
-  for (const c of cands) if (files.has(c)) return c;
-  return null;
-}
-
-const candidateCache = new Map<string, string[]>();
-
-/**
- * The paths an import specifier can name, in the order they are tried. They depend on the two strings
- * only, so they are cached: a task resolves the imports of every indexed file, and path arithmetic was
- * most of that cost.
- */
-function importCandidates(from: string, spec: string): string[] {
-  const key = from + '\0' + spec;
-  let out = candidateCache.get(key);
-  if (out) return out;
-  out = [];
-  if (JS_EXT.test(from)) {
-    if (spec.startsWith('.')) {
-      // '../' and './lib/' name folders; '..' from a top-level folder names the repo root (its index file).
-      const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), spec)).replace(/\/+$/, '');
-      if (base === '.' || base === '') {
-        for (const e of JS_TRY) if (e.startsWith('/')) out.push(e.slice(1));
-      } else if (!base.startsWith('../') && base !== '..') {
-        const stems = [base];
-        const js = /\.(m|c)?jsx?$/.exec(base); // TS sources import './x.js' meaning './x.ts'
-        if (js) stems.push(base.slice(0, -js[0].length));
-        for (const s of stems) for (const e of JS_TRY) out.push(s + e);
-      }
-    }
-  } else if (from.endsWith('.py')) {
-    const dots = /^\.*/.exec(spec)![0].length;
-    const rest = spec.slice(dots).split('.').filter(Boolean).join('/');
-    const roots: string[] = [];
-    if (dots > 0) {
-      let dir = path.posix.dirname(from);
-      for (let i = 1; i < dots; i++) dir = path.posix.dirname(dir);
-      roots.push(dir === '.' ? '' : dir + '/');
-    } else {
-      roots.push('', 'src/', 'lib/');
-      const top = from.split('/')[0];
-      if (from.includes('/')) roots.push(top + '/');
-    }
-    for (const r of roots) {
-      if (!rest) out.push(`${r}__init__.py`);
-      else out.push(`${r}${rest}.py`, `${r}${rest}/__init__.py`);
-    }
-  }
-  if (candidateCache.size >= 200_000) candidateCache.clear();
-  candidateCache.set(key, out);
-  return out;
-}
-
-// ---- the retriever ------------------------------------------------------------------------------
-
-/** A counted blob: its term counts and its imports (parsed as `lang`; `byKey` indexes them by their last name, '*' for none, for a quick match). */
-interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string, number[]> }
-
 /**
  * An indexable file of the tree the index is at: its entry and its blob's doc once counted (null: not a
  * text file worth indexing). A text file holds a slot in the index (`slot`, −1 before) with its BM25F
@@ -151,23 +34,15 @@ interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map<string
  */
 interface Live { e: TreeEntry; doc: Doc | null | undefined; slot: number; bm25?: Bm25Doc; cands: (string[] | undefined)[]; star?: Map<string, number[]> }
 
-interface Cached { doc: Doc | null; seen: number }
-
 /**
  * Retrieval over a live index of one tree, moved from tree to tree by their difference (tree shas
- * compared level by level, git.ts): a task's base commit is usually a neighbour of the last one, so a
- * move costs the change, not the tree. Scoring and the importer search start from the query's terms and
- * the changed files' names (FilterRows, an index of imports by last name), not from every file: with
- * thousands of files, a scan of all of them per task cost more than everything else.
+ * compared level by level): a task's base commit is usually a neighbour of the last one, so a move costs
+ * the change, not the tree. Scoring and the importer search start from the query's terms and the changed
+ * files' names (postings, an index of imports by last name), not from every file: with thousands of
+ * files, a scan of all of them per task cost more than everything else.
  */
 export class Retriever {
-  /** Blob sha → counts and imports (null = not a text file worth indexing), with the task number that last used it. */
-  private readonly cache = new Map<string, Cached>();
-  /** Distinct terms held by the cache, bounded by maxTerms (16–32 bytes a term; least recently used docs go first; those of the current tree stay held by it). */
-  private terms = 0;
-  private readonly pending = new Map<string, Promise<Doc | null>>();
-  /** The blob last counted at each path: the next version there is counted from its edit. */
-  private readonly lastAt = new Map<string, string>();
+  private readonly docs: Docs;
   private readonly pathOk = new Map<string, boolean>();
   /** The tree the index is at, the paths of its blobs, and its indexable files (those not yet counted apart). */
   private tree: string | null = null;
@@ -199,7 +74,9 @@ export class Retriever {
   private N = 0;
   private total = 0;
 
-  constructor(private readonly trees: TreeReader, private readonly texts: BlobTexts, private readonly o: RetrieveOptions, private readonly maxTerms = 8_000_000) {}
+  constructor(private readonly trees: TreeReader, private readonly texts: BlobTexts, private readonly o: RetrieveOptions, maxTerms?: number) {
+    this.docs = new Docs(texts, maxTerms);
+  }
 
   /**
    * Reads and counts, ahead of time, what a task on tree `to` will index that a task on tree `from` did
@@ -216,8 +93,8 @@ export class Retriever {
       const more = before.filter((p) => !exclude.includes(p) && !d.some((c) => c.path === p));
       for (const e of await Promise.all(more.map((p) => this.trees.lookup(to, p)))) entries.push(e);
     }
-    const todo = entries.filter((e) => e && this.candidate(e) && !this.cache.has(e.sha) && !exclude.includes(e.path)) as TreeEntry[];
-    if (todo.length <= this.o.indexMaxFiles) await Promise.all(todo.map((e) => this.count(e)));
+    const todo = entries.filter((e) => e && this.candidate(e) && !this.docs.has(e.sha) && !exclude.includes(e.path)) as TreeEntry[];
+    if (todo.length <= this.o.indexMaxFiles) await Promise.all(todo.map((e) => this.docs.count(e)));
   }
 
   /**
@@ -256,7 +133,7 @@ export class Retriever {
       if (!entry || !this.candidate(entry)) continue;
       const x: Live = { e: entry, doc: undefined, slot: -1, cands: [], star: undefined };
       this.live.set(path, x);
-      const doc = this.cached(entry.sha);
+      const doc = this.docs.get(entry.sha);
       if (doc === undefined) this.uncounted.add(x); else this.attach(x, doc);
     }
     this.tree = tree;
@@ -308,6 +185,7 @@ export class Retriever {
    */
   private async corpus(exclude: string[]): Promise<void> {
     const task = ++this.task;
+    this.docs.now = task;
     const skip = new Set(exclude);
     let present = 0;
     for (const p of skip) if (this.live.has(p)) present++;
@@ -330,11 +208,11 @@ export class Retriever {
         if (x && x.slot >= 0) { this.sOut[x.slot] = task; this.N--; this.total -= this.sLen[x.slot]; }
       }
     }
-    if (this.terms > this.maxTerms) this.evict();
+    this.docs.trim();
   }
 
   private async countAll(xs: Live[]): Promise<void> {
-    const docs = await Promise.all(xs.map((x) => this.count(x.e)));
+    const docs = await Promise.all(xs.map((x) => this.docs.count(x.e)));
     xs.forEach((x, i) => { if (x.doc === undefined) this.attach(x, docs[i]); });
   }
 
@@ -370,45 +248,6 @@ export class Retriever {
     return (e.mode === '100644' || e.mode === '100755') && e.size <= this.o.indexMaxBytes && this.indexable(e.path);
   }
 
-  /** The doc of a blob when counted before, else undefined. */
-  private cached(sha: string): Doc | null | undefined {
-    const hit = this.cache.get(sha);
-    if (!hit) return undefined;
-    hit.seen = this.task;
-    return hit.doc;
-  }
-
-  /** The blob's doc, counted once even when warm() and select() ask for it at the same time. */
-  private count(e: TreeEntry): Promise<Doc | null> {
-    const hit = this.cached(e.sha);
-    if (hit !== undefined) return Promise.resolve(hit);
-    let p = this.pending.get(e.sha);
-    if (!p) {
-      p = this.texts.get(e.sha).then((dec) => {
-        const doc = 'text' in dec ? makeDoc(e.path, dec.text, this.countAt(e.path, e.sha, dec.text)) : null;
-        this.cache.set(e.sha, { doc, seen: this.task });
-        this.terms += doc ? doc.counts.distinct : 0;
-        return doc;
-      }).finally(() => this.pending.delete(e.sha));
-      this.pending.set(e.sha, p);
-    }
-    return p;
-  }
-
-  /**
-   * Term counts of `text`, the blob `sha` at `path`: from the counts of the version last counted at that
-   * path, when it and its text are still cached, by tokenizing only the lines that differ (a commit
-   * changes a few lines of a file; counting every version whole was a third of mining time).
-   */
-  private countAt(path: string, sha: string, text: string): Counts {
-    const prev = this.lastAt.get(path);
-    if (this.lastAt.size > 200_000) this.lastAt.clear();
-    this.lastAt.set(path, sha);
-    const before = prev === undefined ? undefined : this.cache.get(prev)?.doc?.counts;
-    const old = before && this.texts.peek(prev!);
-    return (before && old !== undefined && before.edit(old, text)) || Counts.of(text);
-  }
-
   private indexable(p: string): boolean {
     let ok = this.pathOk.get(p);
     if (ok === undefined) {
@@ -417,16 +256,6 @@ export class Retriever {
       this.pathOk.set(p, ok);
     }
     return ok;
-  }
-
-  /** Drops the least recently used docs until the cache holds 3/4 of maxTerms (the current tree's stay held by the index). */
-  private evict(): void {
-    const old = [...this.cache].filter(([, v]) => v.seen < this.task).sort((a, b) => a[1].seen - b[1].seen);
-    for (const [k, v] of old) {
-      if (this.terms <= this.maxTerms * 0.75) break;
-      this.cache.delete(k);
-      this.terms -= v.doc ? v.doc.counts.distinct : 0;
-    }
   }
 
   /**
@@ -499,7 +328,7 @@ export class Retriever {
     const out: string[] = [];
     for (const c of changed) {
       const from = c.oldPath ?? c.path;
-      const cached = c.old !== null && c.oldSha ? this.cache.get(c.oldSha)?.doc : undefined;
+      const cached = c.old !== null && c.oldSha ? this.docs.get(c.oldSha) : undefined;
       const specs = cached && cached.lang === langOf(from) ? cached.imports : parseImports(from, c.old ?? c.new ?? '');
       for (const spec of specs) {
         const r = resolveImport(from, spec, this.files);
@@ -604,33 +433,6 @@ function pathCounts(path: string): Counts {
     pathCountCache.set(path, c);
   }
   return c;
-}
-
-function makeDoc(path: string, text: string, counts: Counts): Doc {
-  // Imports are parsed with the path the blob is first met at (a blob rarely changes language).
-  const imports = parseImports(path, text);
-  const byKey = new Map<string, number[]>();
-  imports.forEach((spec, i) => {
-    const k = importKeyOfSpec(spec);
-    const ix = byKey.get(k);
-    if (ix) ix.push(i); else byKey.set(k, [i]);
-  });
-  return { counts, lang: langOf(path), imports, byKey };
-}
-
-const STRIP_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs|py)$/;
-
-/** The names an import can end with to reach a file: its stem, and its folder for index/__init__ files. */
-function importKeysOfPath(p: string): string[] {
-  const parts = p.replace(STRIP_EXT, '').split('/');
-  const last = parts[parts.length - 1];
-  return (last === 'index' || last === '__init__') && parts.length > 1 ? [last, parts[parts.length - 2]] : [last];
-}
-
-/** The last name of an import specifier ('./lexer.js' → lexer, 'pkg.models' → models, '.' → *). */
-function importKeyOfSpec(spec: string): string {
-  const parts = spec.replace(STRIP_EXT, '').split(/[/.]/).filter((x) => x !== '');
-  return parts.length ? parts[parts.length - 1] : '*';
 }
 
 function commonPrefix(a: string, b: string): number {

@@ -1,0 +1,165 @@
+// Trees through git.ts's BlobReader: a commit's whole tree listed, or the difference between two trees,
+// each tree object parsed once and cached by sha. The retriever moves its index by these differences;
+// this file knows nothing about what the files hold.
+
+import type { BlobReader, TreeEntry } from './git.ts';
+
+/** One entry of one tree object: subtrees have type 'tree' and size -1, gitlinks type 'commit' and size 0. */
+interface LevelEntry { mode: string; type: string; name: string; sha: string; size: number }
+
+/** A difference between two trees: the entry at `path` in the newer one, or null where it has none. */
+export interface TreeChange { path: string; entry: TreeEntry | null }
+
+/**
+ * Reads trees through the BlobReader (no process per commit), each tree object parsed once (with the
+ * sizes of its blobs) and cached by sha: neighbouring commits share almost all of them, so walking a long
+ * history reads only what changed. Lists a whole tree (flattened subtrees cached too) or the difference
+ * between two trees, entering only subtrees whose sha differs. The caches are dropped wholesale when
+ * they hold more than `maxHeld` entries.
+ */
+export class TreeReader {
+  private readonly levels = new Map<string, Promise<LevelEntry[]>>();
+  /** The same trees once read. */
+  private readonly read = new Map<string, LevelEntry[]>();
+  /** Flattened subtrees by (tree sha, path prefix): an unchanged subtree is one cached array of entries. */
+  private readonly flat = new Map<string, Promise<TreeEntry[]>>();
+  private held = 0;
+  private hashBytes = 20;
+
+  constructor(private readonly reader: BlobReader, private readonly maxHeld = 5_000_000) {}
+
+  /** The sha of a commit's tree; `tree`, when already known, saves a round trip. */
+  async root(rev: string, tree?: string): Promise<string> {
+    if (this.held > this.maxHeld) { this.levels.clear(); this.read.clear(); this.flat.clear(); this.held = 0; }
+    const root = tree ?? (await this.reader.info(`${rev}^{tree}`)).sha;
+    this.hashBytes = root.length / 2; // 20 (SHA-1) or 32 (SHA-256)
+    return root;
+  }
+
+  /** Every entry of the commit's tree (blob sizes filled in). The array is shared: do not modify it. */
+  async list(rev: string, tree?: string): Promise<readonly TreeEntry[]> {
+    return this.walk(await this.root(rev, tree), '');
+  }
+
+  /**
+   * What differs from tree `from` to tree `to` (null: the empty tree; both from root()), recursively:
+   * each blob or gitlink added or changed (its entry in `to`) or removed (null), in no particular order.
+   * Subtrees with equal shas are not entered, so the cost is that of the change, not of the tree.
+   */
+  async diff(from: string | null, to: string | null): Promise<TreeChange[]> {
+    const out: TreeChange[] = [];
+    await this.diffInto(from, to, '', out);
+    return out;
+  }
+
+  /** Appends the difference to `out`; synchronous (null) when every tree it needs was read before, which is the common case. */
+  private diffInto(from: string | null, to: string | null, prefix: string, out: TreeChange[]): Promise<void> | null {
+    if (from === to) return null;
+    const a = from === null ? NO_ENTRIES : this.read.get(from);
+    const b = to === null ? NO_ENTRIES : this.read.get(to);
+    if (a === undefined || b === undefined) {
+      return Promise.all([from && this.level(from), to && this.level(to)]).then(() => this.diffInto(from, to, prefix, out) ?? undefined);
+    }
+    const waits: Promise<void>[] = [];
+    const sub = (x: string | null, y: string | null, p: string) => { const w = this.diffInto(x, y, p, out); if (w) waits.push(w); };
+    const changed = (o: LevelEntry | undefined, e: LevelEntry) => {
+      if (o && o.sha === e.sha && o.mode === e.mode) return;
+      const p = prefix + e.name;
+      const oldTree = o?.type === 'tree' ? o.sha : null;
+      if (e.type === 'tree') {
+        sub(oldTree, e.sha, p + '/');
+        if (o && !oldTree) out.push({ path: p, entry: null });
+      } else {
+        if (oldTree) sub(oldTree, null, p + '/');
+        out.push({ path: p, entry: entryAt(e, p) });
+      }
+    };
+    const removed = (o: LevelEntry) => {
+      if (o.type === 'tree') sub(o.sha, null, `${prefix}${o.name}/`); else out.push({ path: prefix + o.name, entry: null });
+    };
+    // Neighbouring versions of a tree mostly hold the same names in the same order: walked in step
+    // until the names part, then matched by name.
+    let i = 0;
+    while (i < a.length && i < b.length && a[i].name === b[i].name) { changed(a[i], b[i]); i++; }
+    if (i < a.length || i < b.length) {
+      const old = new Map<string, LevelEntry>();
+      for (let k = i; k < a.length; k++) old.set(a[k].name, a[k]);
+      for (let k = i; k < b.length; k++) { const o = old.get(b[k].name); old.delete(b[k].name); changed(o, b[k]); }
+      for (const o of old.values()) removed(o);
+    }
+    return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
+  }
+
+  /** The blob or gitlink at `path` in tree `tree` (from root()), or null where there is none. */
+  async lookup(tree: string, path: string): Promise<TreeEntry | null> {
+    const names = path.split('/');
+    let sha = tree;
+    for (let i = 0; i < names.length; i++) {
+      const e = (await this.level(sha)).find((x) => x.name === names[i]);
+      if (!e || (e.type === 'tree') !== (i < names.length - 1)) return null;
+      if (i === names.length - 1) return entryAt(e, path);
+      sha = e.sha;
+    }
+    return null;
+  }
+
+  private walk(tree: string, prefix: string): Promise<TreeEntry[]> {
+    const key = tree + '\0' + prefix;
+    let p = this.flat.get(key); // a promise, so concurrent read-ahead walks share one read
+    if (!p) {
+      p = this.build(tree, prefix);
+      this.flat.set(key, p);
+      p.catch(() => this.flat.delete(key));
+    }
+    return p;
+  }
+
+  private async build(tree: string, prefix: string): Promise<TreeEntry[]> {
+    const entries = await this.level(tree);
+    const out: TreeEntry[] = [];
+    const subtrees: Promise<TreeEntry[]>[] = [];
+    for (const e of entries) {
+      if (e.type === 'tree') subtrees.push(this.walk(e.sha, `${prefix}${e.name}/`));
+      else out.push(entryAt(e, prefix + e.name));
+    }
+    for (const part of await Promise.all(subtrees)) for (const x of part) out.push(x);
+    this.held += out.length;
+    return out;
+  }
+
+  /** The entries of one tree object, the sizes of blobs not seen before asked for in one pipelined round trip. */
+  private level(tree: string): Promise<LevelEntry[]> {
+    let p = this.levels.get(tree);
+    if (!p) {
+      p = this.readLevel(tree);
+      this.levels.set(tree, p);
+      p.catch(() => this.levels.delete(tree));
+    }
+    return p;
+  }
+
+  private async readLevel(tree: string): Promise<LevelEntry[]> {
+    const buf = await this.reader.contents(tree);
+    const entries: LevelEntry[] = [];
+    const sized: Promise<void>[] = [];
+    for (let i = 0; i < buf.length;) {
+      const sp = buf.indexOf(0x20, i);
+      const nul = buf.indexOf(0, sp);
+      // Zero-padded modes ('040000', written by some old tools; git fsck warns) mean the same.
+      const mode = buf.toString('latin1', i, sp).padStart(6, '0');
+      const sha = buf.toString('hex', nul + 1, nul + 1 + this.hashBytes);
+      const type = mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
+      const e: LevelEntry = { mode, type, name: buf.toString('utf8', sp + 1, nul), sha, size: type === 'tree' ? -1 : type === 'commit' ? 0 : this.reader.knownSize(sha) ?? -1 };
+      if (e.size < 0 && type === 'blob') sized.push(this.reader.info(sha).then((x) => { e.size = x.size; }));
+      entries.push(e);
+      i = nul + 1 + this.hashBytes;
+    }
+    await Promise.all(sized);
+    this.held += entries.length;
+    this.read.set(tree, entries);
+    return entries;
+  }
+}
+
+const NO_ENTRIES: LevelEntry[] = [];
+const entryAt = (e: LevelEntry, path: string): TreeEntry => ({ mode: e.mode, type: e.type, sha: e.sha, size: e.size, path });
