@@ -244,3 +244,22 @@ test('minified: a line over 5 000 characters or over 300 a line on average (text
   }
   assert.ok(minified > 500 && minified < 2500, `${minified} of 3000 minified: both kinds should be common`);
 });
+
+test('--max-changed-lines counts the whole change: files under it alone but over it together drop the task; exactly at it is kept', async () => {
+  const f = fixture();
+  f.write('a.txt', 'x\n');
+  f.write('b.txt', 'x\n');
+  f.commit('initial');
+  const lines = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag} ${i}\n`).join('');
+  f.write('a.txt', 'x\n' + lines(200, 'a'));
+  f.write('b.txt', 'x\n' + lines(200, 'b'));
+  f.commit('Exactly at the cap');
+  f.write('c.txt', lines(201, 'c'));
+  f.write('d.txt', lines(200, 'd'));
+  f.commit('One over the cap, split across two files');
+  const { tasks, stats } = await mine([f.dir], { contextFiles: 0, maxChangedLines: 400 });
+  const at = tasks.find((t) => t.text === 'Exactly at the cap')!;
+  assert.equal(at.stats.added, 400);
+  assert.equal(tasks.find((t) => t.text.startsWith('One over')), undefined);
+  assert.equal(stats.dropped.get('too-many-lines'), 1);
+});

@@ -278,9 +278,13 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Re
   const changes: FileChange[] = [];
   const diffs: FileDiff[] = [];
   const oldShas: string[] = [];
+  // Each file is diffed within what the files before it left of --max-changed-lines (Myers gives up
+  // sooner): over it, the task is dropped for too many lines either way.
+  let budget = cfg.maxChangedLines;
   for (const k of kept) {
-    const d = fileDiff(k.old, k.new, cfg.maxChangedLines);
+    const d = fileDiff(k.old, k.new, budget);
     if (!d) { stats.drop('too-many-lines', what, k.change.path); return null; }
+    budget -= d.added + d.removed;
     if (d.added + d.removed === 0 && k.change.status !== 'R') continue; // mode-only change
     diffs.push(d);
     oldShas.push(k.change.oldSha);
