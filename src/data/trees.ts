@@ -19,6 +19,8 @@ export interface TreeChange { path: string; entry: TreeEntry | null }
  */
 export class TreeReader {
   private readonly levels = new Map<string, Promise<LevelEntry[]>>();
+  /** The last 256 differences asked for (shared: do not modify them). */
+  private readonly diffs = new Map<string, Promise<TreeChange[]>>();
   /** The same trees once read. */
   private readonly read = new Map<string, LevelEntry[]>();
   /** Flattened subtrees by (tree sha, path prefix): an unchanged subtree is one cached array of entries. */
@@ -30,7 +32,7 @@ export class TreeReader {
 
   /** The sha of a commit's tree; `tree`, when already known, saves a round trip. */
   async root(rev: string, tree?: string): Promise<string> {
-    if (this.held > this.maxHeld) { this.levels.clear(); this.read.clear(); this.flat.clear(); this.held = 0; }
+    if (this.held > this.maxHeld) { this.levels.clear(); this.read.clear(); this.diffs.clear(); this.flat.clear(); this.held = 0; }
     const root = tree ?? (await this.reader.info(`${rev}^{tree}`)).sha;
     this.hashBytes = root.length / 2; // 20 (SHA-1) or 32 (SHA-256)
     return root;
@@ -46,10 +48,16 @@ export class TreeReader {
    * each blob or gitlink added or changed (its entry in `to`) or removed (null), in no particular order.
    * Subtrees with equal shas are not entered, so the cost is that of the change, not of the tree.
    */
-  async diff(from: string | null, to: string | null): Promise<TreeChange[]> {
-    const out: TreeChange[] = [];
-    await this.diffInto(from, to, '', out);
-    return out;
+  async diff(from: string | null, to: string | null): Promise<readonly TreeChange[]> {
+    const key = `${from}:${to}`;
+    let d = this.diffs.get(key); // the miner asks for each difference twice: to read ahead, then to move its index
+    if (!d) {
+      d = (async () => { const out: TreeChange[] = []; await this.diffInto(from, to, '', out); return out; })();
+      d.catch(() => this.diffs.delete(key));
+      if (this.diffs.size >= 256) this.diffs.delete(this.diffs.keys().next().value!);
+      this.diffs.set(key, d);
+    }
+    return d;
   }
 
   /** Appends the difference to `out`; synchronous (null) when every tree it needs was read before, which is the common case. */
