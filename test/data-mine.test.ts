@@ -8,6 +8,7 @@ import { importRecords } from '../src/data/import.ts';
 import { validateTask, type Task } from '../src/data/task.ts';
 import { structuredPatch } from 'diff';
 import { fileDiff } from '../src/data/linediff.ts';
+import { diffCommit } from '../src/data/diffpool.ts';
 import { decodeText } from '../src/data/filter.ts';
 import { gitRaw, logArgs, parseLog, streamCommits } from '../src/data/git.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -209,6 +210,24 @@ test('fileDiff counts the same added/removed lines as the diff package on random
   }
   assert.ok(hunkMismatch <= 12, `${hunkMismatch} of 600 hunk counts differ`);
   assert.equal(fileDiff('a\n'.repeat(50), 'b\n'.repeat(50), 20), null, 'over maxEdits');
+});
+
+test('a commit\'s diffs on the worker thread equal fileDiff file by file, each within what the files before it left of the cap', async () => {
+  const rng = new Rng(8);
+  const line = () => rng.pick(['a', 'b', 'x = 1', '', '}', 'é ünï', '\u{1F600}']);
+  const text = (n: number) => (n === 0 && rng.next() < 0.3 ? null : Array.from({ length: n }, line).join('\n') + (rng.next() < 0.2 ? '' : '\n'));
+  for (let c = 0; c < 60; c++) {
+    const files = Array.from({ length: 1 + rng.int(4) }, () => [text(rng.int(40)), text(rng.int(40))] as [string | null, string | null]);
+    const cap = rng.int(60);
+    const got = await diffCommit(files, cap);
+    let budget = cap;
+    const want = files.map(([a, b]) => {
+      const d = budget < 0 ? null : fileDiff(a, b, budget);
+      budget = d ? budget - d.added - d.removed : -1;
+      return d;
+    });
+    assert.deepEqual(got, want, `commit ${c}`);
+  }
 });
 
 test('the streamed log equals the whole log parsed at once (records split across pipe chunks, 0x1e inside messages)', async () => {

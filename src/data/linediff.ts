@@ -126,12 +126,22 @@ function unmatchedLines(a: string[], b: string[]): number {
 
 /** Null when the diff needs more than `maxEdits` added + removed lines (cut short, cheaply). */
 export function fileDiff(oldText: string | null, newText: string | null, maxEdits = Infinity): FileDiff | null {
+  const [a, b] = middles(oldText, newText);
+  return middleDiff(a, b, maxEdits);
+}
+
+/** The two texts less their common head and tail lines: all that fileDiff needs of them. */
+export function middles(oldText: string | null, newText: string | null): [string, string] {
   const A = oldText ?? '';
   const B = newText ?? '';
-  // Only the middle, between the common head and tail lines, is split and diffed.
   const { head: p, tail } = changedLines(A, B);
-  const ma = splitLines(A.slice(p, A.length - tail));
-  const mb = splitLines(B.slice(p, B.length - tail));
+  return [A.slice(p, A.length - tail), B.slice(p, B.length - tail)];
+}
+
+/** fileDiff of two middles (from middles()). */
+export function middleDiff(a: string, b: string, maxEdits = Infinity): FileDiff | null {
+  const ma = splitLines(a);
+  const mb = splitLines(b);
   const d: FileDiff = { added: 0, removed: 0, hunks: 0, lines: [] };
   if (ma.length === 0 && mb.length === 0) return d;
   if (Math.abs(ma.length - mb.length) > maxEdits) return null;

@@ -8,7 +8,8 @@
 import { TreeReader } from './trees.ts';
 import { BlobReader, countCommits, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
 import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type TaskReason } from './filter.ts';
-import { fileDiff, type FileDiff } from './linediff.ts';
+import type { FileDiff } from './linediff.ts';
+import { diffCommit } from './diffpool.ts';
 import { Retriever, type RetrieveOptions } from './retrieve.ts';
 import { BlobTexts } from './blobcache.ts';
 import { mainLanguage } from './lang.ts';
@@ -147,7 +148,7 @@ const READ_AHEAD = 64;
 type Cls = { source: MinedSource; text: string; title: string };
 type Loaded = { change: RawChange; old: string | null; new: string | null } | { change: RawChange; skip: FileReason };
 /** What the read-ahead stage found; verdicts are applied in history order so that counts, --explain and dedupe are stable. */
-type Prepared = { skip: true } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; base: Promise<string> | null } | { error: Error };
+type Prepared = { skip: true } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; diffs: (FileDiff | null)[]; base: Promise<string> | null } | { error: Error };
 
 async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, emit: (t: Task) => void, warnings: string[]): Promise<number> {
   const info = openRepo(repo);
@@ -211,7 +212,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
       try {
         if ('error' in prep) throw prep.error;
         if ('drop' in prep) { stats.drop(prep.drop, what, prep.detail); continue; }
-        const draft = finish(info.name, c, prep.cls, prep.loaded, cfg, stats, dedupe, what);
+        const draft = finish(info.name, c, prep.cls, prep.loaded, prep.diffs, cfg, stats, dedupe, what);
         if (!draft) continue;
         let task = draft.task;
         if (cfg.contextFiles > 0) {
@@ -258,11 +259,15 @@ async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<M
     if (conflictOnly(c.changes.map((x) => x.path), differ)) return { drop: 'conflict-only', detail: 'no changed file carries the merged branch\'s version' };
   }
   const loaded = await Promise.all(c.changes.map((ch) => loadChange(ch, cfg, reader, texts)));
-  return { cls, loaded, base: loaded.some((l) => !('skip' in l)) ? base : null };
+  // Line diffs on the worker thread (diffpool.ts), each file within what those before it left of
+  // --max-changed-lines: over it, the task is dropped for too many lines either way.
+  const kept = loaded.flatMap((l) => ('skip' in l ? [] : [[l.old, l.new] as [string | null, string | null]]));
+  const diffs = kept.length ? await diffCommit(kept, cfg.maxChangedLines) : [];
+  return { cls, loaded, diffs, base: kept.length ? base : null };
 }
 
-/** In-order stage: file skips, line stats, task filters and dedupe; the task without context, or null. */
-function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, what: string): { task: Task; diffs: FileDiff[]; oldShas: string[]; bytes: number } | null {
+/** In-order stage: file skips, line stats (`lineDiffs`: of the files not skipped), task filters and dedupe; the task without context, or null. */
+function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], lineDiffs: (FileDiff | null)[], cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, what: string): { task: Task; diffs: FileDiff[]; oldShas: string[]; bytes: number } | null {
   const kept: { change: RawChange; old: string | null; new: string | null }[] = [];
   const skipped = new Map<FileReason, number>();
   for (const l of loaded) {
@@ -278,13 +283,10 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], cfg: Re
   const changes: FileChange[] = [];
   const diffs: FileDiff[] = [];
   const oldShas: string[] = [];
-  // Each file is diffed within what the files before it left of --max-changed-lines (Myers gives up
-  // sooner): over it, the task is dropped for too many lines either way.
-  let budget = cfg.maxChangedLines;
-  for (const k of kept) {
-    const d = fileDiff(k.old, k.new, budget);
+  for (let i = 0; i < kept.length; i++) {
+    const k = kept[i];
+    const d = lineDiffs[i];
     if (!d) { stats.drop('too-many-lines', what, k.change.path); return null; }
-    budget -= d.added + d.removed;
     if (d.added + d.removed === 0 && k.change.status !== 'R') continue; // mode-only change
     diffs.push(d);
     oldShas.push(k.change.oldSha);
