@@ -113,7 +113,8 @@ test('paths with spaces, newlines and unicode survive mining', async () => {
   // The cat-file tree walk and `git ls-tree -z` agree on every odd path.
   const reader = new BlobReader(f.dir);
   try {
-    const viaCatFile = (await new TreeReader(reader).list('HEAD')).map((e) => [e.path, e.sha, e.size]).sort();
+    const trees = new TreeReader(reader);
+    const viaCatFile = (await trees.diff(null, await trees.root('HEAD'))).map(({ entry: e }) => [e!.path, e!.sha, e!.size]).sort();
     assert.deepEqual(viaCatFile, lsTree(f.dir, 'HEAD').map((e) => [e.path, e.sha, e.size]).sort());
   } finally { reader.close(); }
 });

@@ -1,5 +1,5 @@
-// Trees through git.ts's BlobReader: a commit's whole tree listed, or the difference between two trees,
-// each tree object parsed once and cached by sha. The retriever moves its index by these differences;
+// Trees through git.ts's BlobReader: the difference between two trees (from the empty tree: a whole
+// tree), each tree object parsed once and cached by sha. The retriever moves its index by these differences;
 // this file knows nothing about what the files hold.
 
 import type { BlobReader, TreeEntry } from './git.ts';
@@ -13,18 +13,14 @@ export interface TreeChange { path: string; entry: TreeEntry | null }
 /**
  * Reads trees through the BlobReader (no process per commit), each tree object parsed once (with the
  * sizes of its blobs) and cached by sha: neighbouring commits share almost all of them, so walking a long
- * history reads only what changed. Lists a whole tree (flattened subtrees cached too) or the difference
- * between two trees, entering only subtrees whose sha differs. The caches are dropped wholesale when
- * they hold more than `maxHeld` entries.
+ * history reads only what changed. Gives the difference between two trees, entering only subtrees whose
+ * sha differs. The caches are dropped wholesale when they hold more than `maxHeld` entries.
  */
 export class TreeReader {
-  private readonly levels = new Map<string, Promise<LevelEntry[]>>();
+  /** Tree objects by sha: their entries once read, a promise of them while being read. */
+  private readonly levels = new Map<string, LevelEntry[] | Promise<LevelEntry[]>>();
   /** The last 256 differences asked for (shared: do not modify them). */
   private readonly diffs = new Map<string, Promise<TreeChange[]>>();
-  /** The same trees once read. */
-  private readonly read = new Map<string, LevelEntry[]>();
-  /** Flattened subtrees by (tree sha, path prefix): an unchanged subtree is one cached array of entries. */
-  private readonly flat = new Map<string, Promise<TreeEntry[]>>();
   private held = 0;
   private hashBytes = 20;
 
@@ -32,20 +28,16 @@ export class TreeReader {
 
   /** The sha of a commit's tree; `tree`, when already known, saves a round trip. */
   async root(rev: string, tree?: string): Promise<string> {
-    if (this.held > this.maxHeld) { this.levels.clear(); this.read.clear(); this.diffs.clear(); this.flat.clear(); this.held = 0; }
+    if (this.held > this.maxHeld) { this.levels.clear(); this.diffs.clear(); this.held = 0; }
     const root = tree ?? (await this.reader.info(`${rev}^{tree}`)).sha;
     this.hashBytes = root.length / 2; // 20 (SHA-1) or 32 (SHA-256)
     return root;
   }
 
-  /** Every entry of the commit's tree (blob sizes filled in). The array is shared: do not modify it. */
-  async list(rev: string, tree?: string): Promise<readonly TreeEntry[]> {
-    return this.walk(await this.root(rev, tree), '');
-  }
-
   /**
    * What differs from tree `from` to tree `to` (null: the empty tree; both from root()), recursively:
-   * each blob or gitlink added or changed (its entry in `to`) or removed (null), in no particular order.
+   * each blob or gitlink added or changed (its entry in `to`) or removed (null), in no particular order;
+   * from null, every entry of `to` (blob sizes filled in).
    * Subtrees with equal shas are not entered, so the cost is that of the change, not of the tree.
    */
   async diff(from: string | null, to: string | null): Promise<readonly TreeChange[]> {
@@ -63,9 +55,9 @@ export class TreeReader {
   /** Appends the difference to `out`; synchronous (null) when every tree it needs was read before, which is the common case. */
   private diffInto(from: string | null, to: string | null, prefix: string, out: TreeChange[]): Promise<void> | null {
     if (from === to) return null;
-    const a = from === null ? NO_ENTRIES : this.read.get(from);
-    const b = to === null ? NO_ENTRIES : this.read.get(to);
-    if (a === undefined || b === undefined) {
+    const a = from === null ? NO_ENTRIES : this.levels.get(from);
+    const b = to === null ? NO_ENTRIES : this.levels.get(to);
+    if (!Array.isArray(a) || !Array.isArray(b)) {
       return Promise.all([from && this.level(from), to && this.level(to)]).then(() => this.diffInto(from, to, prefix, out) ?? undefined);
     }
     const waits: Promise<void>[] = [];
@@ -111,32 +103,8 @@ export class TreeReader {
     return null;
   }
 
-  private walk(tree: string, prefix: string): Promise<TreeEntry[]> {
-    const key = tree + '\0' + prefix;
-    let p = this.flat.get(key); // a promise, so concurrent read-ahead walks share one read
-    if (!p) {
-      p = this.build(tree, prefix);
-      this.flat.set(key, p);
-      p.catch(() => this.flat.delete(key));
-    }
-    return p;
-  }
-
-  private async build(tree: string, prefix: string): Promise<TreeEntry[]> {
-    const entries = await this.level(tree);
-    const out: TreeEntry[] = [];
-    const subtrees: Promise<TreeEntry[]>[] = [];
-    for (const e of entries) {
-      if (e.type === 'tree') subtrees.push(this.walk(e.sha, `${prefix}${e.name}/`));
-      else out.push(entryAt(e, prefix + e.name));
-    }
-    for (const part of await Promise.all(subtrees)) for (const x of part) out.push(x);
-    this.held += out.length;
-    return out;
-  }
-
   /** The entries of one tree object, the sizes of blobs not seen before asked for in one pipelined round trip. */
-  private level(tree: string): Promise<LevelEntry[]> {
+  private async level(tree: string): Promise<LevelEntry[]> {
     let p = this.levels.get(tree);
     if (!p) {
       p = this.readLevel(tree);
@@ -164,7 +132,7 @@ export class TreeReader {
     }
     await Promise.all(sized);
     this.held += entries.length;
-    this.read.set(tree, entries);
+    this.levels.set(tree, entries);
     return entries;
   }
 }
