@@ -5,7 +5,7 @@
 // through postings.ts, linked by imports.ts. Knows nothing about filters beyond "is this path
 // indexable" (filter.ts).
 
-import type { TreeEntry } from './git.ts';
+import { isRegularFile, type TreeEntry } from './git.ts';
 import type { TreeReader } from './trees.ts';
 import type { BlobTexts } from './blobcache.ts';
 import { pathReason } from './filter.ts';
@@ -49,12 +49,11 @@ export class Retriever {
   private readonly files = new Set<string>();
   private readonly live = new Map<string, Live>();
   private readonly uncounted = new Set<Live>();
-  /** The text files by slot, the free slots, their filters sideways, their count and total BM25F length. */
+  /** The text files by slot, the free slots, their filters sideways, their total BM25F length. */
   private readonly slots: (Live | undefined)[] = [];
   private readonly free: number[] = [];
   private readonly rows = new FilterRows();
   private readonly postings = new Postings(this.rows, (s) => this.slots[s]?.bm25);
-  private textDocs = 0;
   private textLen = 0;
   /** By slot, in typed arrays for the scoring loop: BM25F length, the task that left it out (or, capped,
    *  took it in), the task whose query touched it, its place among those touched, and its score. */
@@ -152,7 +151,6 @@ export class Retriever {
     this.sOut[x.slot] = this.sIn[x.slot] = this.sQ[x.slot] = 0;
     this.rows.set(x.slot, bm.path.bits, bm.content.bits);
     this.postings.changed(x.slot);
-    this.textDocs++;
     this.textLen += this.sLen[x.slot];
     for (const k of doc.byKey.keys()) {
       let set = this.importersByKey.get(k);
@@ -168,7 +166,6 @@ export class Retriever {
     this.postings.changed(x.slot);
     this.slots[x.slot] = undefined;
     this.free.push(x.slot);
-    this.textDocs--;
     this.textLen -= this.sLen[x.slot];
     x.slot = -1;
     for (const k of x.doc!.byKey.keys()) {
@@ -201,7 +198,7 @@ export class Retriever {
       for (const x of xs) if (x.slot >= 0) { this.sIn[x.slot] = task; this.N++; this.total += this.sLen[x.slot]; }
     } else {
       await this.countAll([...this.uncounted].filter((x) => !skip.has(x.e.path)));
-      this.N = this.textDocs;
+      this.N = this.slots.length - this.free.length; // text files in the index
       this.total = this.textLen;
       for (const p of skip) {
         const x = this.live.get(p);
@@ -245,7 +242,7 @@ export class Retriever {
 
   /** Whether a tree entry is indexed: a regular file within the size limit on an indexable path. */
   private candidate(e: TreeEntry): boolean {
-    return (e.mode === '100644' || e.mode === '100755') && e.size <= this.o.indexMaxBytes && this.indexable(e.path);
+    return isRegularFile(e.mode) && e.size <= this.o.indexMaxBytes && this.indexable(e.path);
   }
 
   private indexable(p: string): boolean {
