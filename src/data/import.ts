@@ -8,7 +8,7 @@ import { parsePatch, applyPatch } from 'diff';
 import { BlobReader, openRepo } from './git.ts';
 import { TreeReader } from './trees.ts';
 import { decodeText, FilterStats } from './filter.ts';
-import { makeTask } from './mine.ts';
+import { changedPaths, makeTask } from './mine.ts';
 import { fileDiff, type FileDiff } from './linediff.ts';
 import { Retriever, type RetrieveOptions } from './retrieve.ts';
 import { BlobTexts } from './blobcache.ts';
@@ -129,7 +129,6 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
   const text = r.problem_statement.trim();
   const time = r.created_at ? Math.floor(Date.parse(r.created_at) / 1000) : NaN;
   const draft = { id: r.instance_id, repo: r.repo ?? name, base, source: 'import' as const, text, ...(Number.isFinite(time) ? { time } : {}), changes, context: [] };
-  const exclude = changes.flatMap((c) => (c.oldPath ? [c.path, c.oldPath] : [c.path]));
-  const context = cfg.contextFiles > 0 ? await retriever.select(await trees.root(base), exclude, changes, text) : [];
+  const context = cfg.contextFiles > 0 ? await retriever.select(await trees.root(base), changedPaths(changes), changes, text) : [];
   return makeTask({ ...draft, context }, diffs);
 }

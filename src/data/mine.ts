@@ -189,7 +189,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
       const p0 = prev?.parents[0];
       const to = trees.root(c.parents[0], treeOf.get(c.parents[0]));
       const from = p0 === undefined ? Promise.resolve(null) : trees.root(p0, treeOf.get(p0));
-      base = Promise.all([from, to]).then(([f, t]) => retriever.warm(f, t, prev ? changedPaths(prev) : [], changedPaths(c)).then(() => t));
+      base = Promise.all([from, to]).then(([f, t]) => retriever.warm(f, t, prev ? changedPaths(prev.changes) : [], changedPaths(c.changes)).then(() => t));
       base.catch(() => { /* surfaced when awaited in order */ });
     }
     ahead[n] = prepare(c, sources, cfg, reader, texts, base).catch((e: Error) => ({ error: e }));
@@ -217,7 +217,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
         let task = draft.task;
         if (cfg.contextFiles > 0) {
           const changed = task.changes.map((ch, i) => ({ ...ch, oldSha: draft.oldShas[i] }));
-          const context = await retriever.select(await prep.base!, changedPaths(c), changed, task.text);
+          const context = await retriever.select(await prep.base!, changedPaths(c.changes), changed, task.text);
           if (context.length) task = makeTask({ ...task, context }, draft.diffs, draft.bytes);
         }
         emit(task);
@@ -302,8 +302,8 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], lineDif
 
 const ZERO = /^0+$/;
 
-/** The paths a commit changes (both sides of a rename): never context for its own task. */
-const changedPaths = (c: CommitInfo) => c.changes.flatMap((x) => (x.oldPath ? [x.path, x.oldPath] : [x.path]));
+/** The paths of changed files (both sides of a rename): never context for their own task. */
+export const changedPaths = (changes: readonly { path: string; oldPath?: string }[]) => changes.flatMap((x) => (x.oldPath ? [x.path, x.oldPath] : [x.path]));
 const askable = (p: string) => !/[\n\r]/.test(p);
 
 /** Old and new text of one changed file, or why it is skipped; sizes are checked before any content is read. */
