@@ -55,11 +55,6 @@ function commonLines(a: string, a0: number, a1: number, b: string, b0: number, b
   return { head, tail };
 }
 
-/** Where two texts differ, as whole lines: a and b agree on their first `head` and last `tail` characters. */
-export function changedLines(a: string, b: string): { head: number; tail: number } {
-  return commonLines(a, 0, a.length, b, 0, b.length);
-}
-
 /**
  * The regions where b differs from a, as whole lines, [a0, a1, b0, b1, …]: outside them the texts agree
  * (common head and tail, then, while a region is over `small` characters, a run of b's lines found in a
@@ -134,7 +129,7 @@ export function fileDiff(oldText: string | null, newText: string | null, maxEdit
 export function middles(oldText: string | null, newText: string | null): [string, string] {
   const A = oldText ?? '';
   const B = newText ?? '';
-  const { head: p, tail } = changedLines(A, B);
+  const { head: p, tail } = commonLines(A, 0, A.length, B, 0, B.length);
   return [A.slice(p, A.length - tail), B.slice(p, B.length - tail)];
 }
 
