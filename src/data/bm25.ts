@@ -71,7 +71,8 @@ function push(h: number, s: number, e: number): void {
   scan.hash[n] = h; scan.start[n] = s; scan.end[n] = e;
 }
 
-const grow = (a: Int32Array) => { const b = new Int32Array(a.length * 2); b.set(a); return b; };
+/** A copy of `a` twice as long. */
+export const grow = (a: Int32Array) => { const b = new Int32Array(a.length * 2); b.set(a); return b; };
 
 /** Characters tokenized so far (all calls): how mining tells edits from whole files. */
 export const scanned = { chars: 0 };

@@ -2,7 +2,7 @@
 // filters turned sideways (FilterRows) and per-term postings kept up to date as docs come and go
 // (Postings). Scores themselves are bm25.ts's; which docs are in a task's corpus is retrieve.ts's.
 
-import { FILTER_INTS, termFrequency, type Bm25Doc } from './bm25.ts';
+import { FILTER_INTS, grow, termFrequency, type Bm25Doc } from './bm25.ts';
 
 /**
  * The Counts filters of a set of docs turned sideways: for each of the 4096 filter bits, a bitset of the
@@ -148,7 +148,7 @@ export class Postings {
     const d = this.docAt(s);
     const f = d ? termFrequency(d, h) : 0;
     if (f === 0) return;
-    if (list.n + 3 > list.t.length) { const g = new Int32Array(list.t.length * 2); g.set(list.t); this.held += g.length - list.t.length; list.t = g; }
+    if (list.n + 3 > list.t.length) { this.held += list.t.length; list.t = grow(list.t); }
     list.t[list.n++] = s; list.t[list.n++] = f; list.t[list.n++] = this.ver[s];
   }
 }
