@@ -6,8 +6,8 @@
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { tempBeside } from '../util/fsx.ts';
 
 /** Element sizes of the dtypes we decode. */
 const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
@@ -304,8 +304,7 @@ export async function writeSafetensorsFile(
 ): Promise<void> {
   const dtype = opts.dtype ?? 'F32';
   const { names, head } = layout(shapes, dtype, opts.metadata);
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
-  fs.mkdirSync(path.dirname(tmp), { recursive: true });
+  const tmp = tempBeside(file);
   const fd = fs.openSync(tmp, 'w');
   try {
     writeAll(fd, head);

@@ -7,11 +7,16 @@ import * as path from 'node:path';
 import { UserError } from './errors.ts';
 
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
+  const tmp = tempBeside(file);
   writeSynced(tmp, data);
   fs.renameSync(tmp, file);
+}
+
+/** A temp file name in `file`'s folder (made if missing), to be renamed over `file`: same file system, so the rename is atomic. */
+export function tempBeside(file: string): string {
+  const dir = path.dirname(path.resolve(file));
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
 }
 
 /** Writes `file` and fsyncs it (not atomic by itself: the callers write to a temp name and rename). */
@@ -57,9 +62,7 @@ export class JsonlWriter {
   private readonly onSignal = (sig: NodeJS.Signals) => { this.abort(); process.kill(process.pid, sig); };
 
   constructor(readonly file: string) {
-    const dir = path.dirname(path.resolve(file));
-    fs.mkdirSync(dir, { recursive: true });
-    this.tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
+    this.tmp = tempBeside(file);
     this.fd = fs.openSync(this.tmp, 'w');
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
