@@ -71,8 +71,12 @@ function push(h: number, s: number, e: number): void {
   scan.hash[n] = h; scan.start[n] = s; scan.end[n] = e;
 }
 
-/** A copy of `a` twice as long. */
-export const grow = (a: Int32Array) => { const b = new Int32Array(a.length * 2); b.set(a); return b; };
+/** A copy of `a`, `length` long (twice as long by default), zeros after. */
+export function grow<T extends Int32Array | Float64Array>(a: T, length = a.length * 2): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
+}
 
 /** Characters tokenized so far (all calls): how mining tells edits from whole files. */
 export const scanned = { chars: 0 };

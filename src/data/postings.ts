@@ -57,8 +57,7 @@ export class FilterRows {
     while (s >= words * 32) words *= 2;
     const rows = new Int32Array(4096 * words);
     for (let r = 0; r < 4096; r++) rows.set(this.rows.subarray(r * this.words, (r + 1) * this.words), r * words);
-    const filters = new Int32Array(32 * words * FILTER_INTS);
-    filters.set(this.filters);
+    const filters = grow(this.filters, 32 * words * FILTER_INTS);
     this.rows = rows;
     this.filters = filters;
     this.words = words;
@@ -88,7 +87,7 @@ export class Postings {
 
   /** Notes that the doc in slot s changed (came or went). */
   changed(s: number): void {
-    if (s >= this.ver.length) { const v = new Int32Array(Math.max(2 * this.ver.length, s + 1)); v.set(this.ver); this.ver = v; }
+    if (s >= this.ver.length) this.ver = grow(this.ver, Math.max(2 * this.ver.length, s + 1));
     this.ver[s]++;
     this.log[this.seq++ % LOG] = s;
   }

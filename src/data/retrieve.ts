@@ -9,7 +9,7 @@ import { isRegularFile, type TreeEntry } from './git.ts';
 import type { TreeReader } from './trees.ts';
 import type { BlobTexts } from './blobcache.ts';
 import { pathReason } from './filter.ts';
-import { Counts, bm25Idf, bm25Score, docLength, queryTerms, tokenHashes, type Bm25Doc } from './bm25.ts';
+import { Counts, bm25Idf, bm25Score, docLength, grow, queryTerms, tokenHashes, type Bm25Doc } from './bm25.ts';
 import { Docs, type Doc } from './docs.ts';
 import { firstIn, importCandidates, importKeysOfPath, langOf, parseImports, resolveImport } from './imports.ts';
 import { FilterRows, Postings } from './postings.ts';
@@ -223,9 +223,7 @@ export class Retriever {
   }
 
   private growSlots(): void {
-    const n = this.sLen.length * 2;
-    const g = <T extends Float64Array | Int32Array>(a: T): T => { const b = new (a.constructor as new (n: number) => T)(n); b.set(a); return b; };
-    this.sLen = g(this.sLen); this.sOut = g(this.sOut); this.sIn = g(this.sIn); this.sQ = g(this.sQ); this.sQi = g(this.sQi); this.sScore = g(this.sScore);
+    this.sLen = grow(this.sLen); this.sOut = grow(this.sOut); this.sIn = grow(this.sIn); this.sQ = grow(this.sQ); this.sQi = grow(this.sQi); this.sScore = grow(this.sScore);
   }
 
   /** The current task's BM25F score of a path (0: none, or not in the corpus). */
@@ -297,7 +295,7 @@ export class Retriever {
           this.sQ[s] = q;
           this.sQi[s] = touched.length;
           touched.push(s);
-          if (touched.length * Q > freq.length) { const g = new Float64Array(freq.length * 2); g.set(freq); freq = g; }
+          if (touched.length * Q > freq.length) freq = grow(freq);
         }
         freq[this.sQi[s] * Q + j] = list.t[k + 1];
       }
