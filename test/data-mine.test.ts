@@ -264,6 +264,31 @@ test('minified: a line over 5 000 characters or over 300 a line on average (text
   assert.ok(minified > 500 && minified < 2500, `${minified} of 3000 minified: both kinds should be common`);
 });
 
+test('decodeText reads bytes as TextDecoder (UTF-8, fatal, BOM dropped) does: ASCII, valid and invalid UTF-8', () => {
+  const rng = new Rng(4);
+  const fatal = new TextDecoder('utf-8', { fatal: true });
+  // Pieces that make valid text, invalid sequences (lone continuation, truncated, overlong, surrogate, > U+10FFFF), a BOM.
+  const pieces = [[0x61], [0x0a], [0x7e], [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [0xef, 0xbb, 0xbf],
+    [0x80], [0xc3], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xff]];
+  const kinds = { ascii: 0, utf8: 0, bad: 0, bom: 0 };
+  for (let k = 0; k < 4000; k++) {
+    const n = rng.int(12);
+    const bytes = [...(rng.next() < 0.2 ? [0xef, 0xbb, 0xbf] : [])];
+    for (let i = 0; i < n; i++) bytes.push(...pieces[rng.next() < 0.6 ? rng.int(3) : rng.int(pieces.length)]);
+    const b = Buffer.from(bytes);
+    let want: string | null;
+    try { want = fatal.decode(b); } catch { want = null; }
+    const got = decodeText(b);
+    assert.deepEqual(got, want === null ? { reason: 'non-utf8' } : { text: want }, JSON.stringify(bytes));
+    if (want === null) kinds.bad++; else if (bytes.every((x) => x < 0x80)) kinds.ascii++; else kinds.utf8++;
+    if (bytes[0] === 0xef && want !== null) kinds.bom++;
+  }
+  for (const [k, v] of Object.entries(kinds)) assert.ok(v > 100, `${k}: ${v} cases`);
+  // A decoded view into a larger buffer reads only its own bytes.
+  const big = Buffer.from('xxhello\u00e9yy');
+  assert.deepEqual(decodeText(big.subarray(2, big.length - 2)), { text: 'hello\u00e9' });
+});
+
 test('--max-changed-lines counts the whole change: files under it alone but over it together drop the task; exactly at it is kept', async () => {
   const f = fixture();
   f.write('a.txt', 'x\n');

@@ -7,12 +7,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mine } from '../src/data/mine.ts';
 import { Retriever, type RetrieveOptions } from '../src/data/retrieve.ts';
-import { parseImports, resolveImport } from '../src/data/imports.ts';
+import { byLastName, parseImports, resolveImport } from '../src/data/imports.ts';
 import { BlobReader, type TreeEntry } from '../src/data/git.ts';
 import { TreeReader } from '../src/data/trees.ts';
 import { BlobTexts } from '../src/data/blobcache.ts';
 import { tokenize, tokenHash, countTokens, termCounts, bm25Scores, Counts, scanned, termFrequency, type Bm25Doc } from '../src/data/bm25.ts';
 import { FilterRows, Postings } from '../src/data/postings.ts';
+import { Docs } from '../src/data/docs.ts';
 import { changedRanges } from '../src/data/linediff.ts';
 import { Rng } from '../src/util/rng.ts';
 import { fixture } from './data-gitfixture.ts';
@@ -119,6 +120,41 @@ test('Counts.edit gives the counts of the new text (random edits anywhere, moved
   assert.ok(tokenized < A.length / 50, `${tokenized} of ${A.length} characters tokenized`);
   // Counts that are not of the old text are caught when the edit removes a term they lack.
   assert.equal(Counts.of('alpha beta\n').edit('alpha zeta\n', 'alpha beta\n'), null);
+});
+
+test('Docs: each version of a file, counted from the version before it, has its own text\'s counts and imports', async () => {
+  const f = fixture();
+  const rng = new Rng(12);
+  const reader = new BlobReader(f.dir);
+  const docs = new Docs(new BlobTexts(reader));
+  // Python lines: imports of each form, code, and lines that only mention "import" or look like one.
+  const py = ['import os', 'import a.b as c, d', 'from . import x, y', 'from ..pkg.mod import (name,', '    other)', 'from m import *',
+    'x = 1', 'def f(a):', '    return a + 1', 's = "import q"', '# import z', 'print(important)', 'if x:\r    import late'];
+  const js = ['import x from "./x.js";', 'const y = require(\'../y\');', 'export { z } from "./z";', 'let n = 1;', 'f(n);'];
+  try {
+    for (const [file, lines] of [['pkg/mod.py', py], ['src/app.ts', js]] as const) {
+      let text = Array.from({ length: 12 }, () => rng.pick(lines)).join('\n') + '\n';
+      let carried = 0;
+      for (let v = 0; v < 80; v++) {
+        const ls = text.split('\n');
+        const at = rng.int(ls.length);
+        // A small edit: a line replaced, added or removed (one that may or may not hold an import).
+        const op = rng.next();
+        if (op < 0.4) ls[at] = rng.pick(lines); else if (op < 0.7) ls.splice(at, 0, rng.pick(lines)); else if (ls.length > 3) ls.splice(at, 1);
+        const next = ls.join('\n');
+        if (next === text) continue;
+        const before = parseImports(file, text);
+        text = next;
+        const sha = execFileSync('git', ['-C', f.dir, 'hash-object', '-w', '--stdin'], { input: text, encoding: 'utf8' }).trim();
+        const doc = (await docs.count({ path: file, sha, mode: '100644', type: 'blob', size: text.length }))!;
+        assert.deepEqual(doc.imports, parseImports(file, text), `${file} v${v}`);
+        assert.deepEqual(doc.byKey, byLastName(doc.imports));
+        assert.deepEqual([...doc.counts.entries()].sort(), [...Counts.of(text).entries()].sort(), `${file} v${v} counts`);
+        if (doc.imports.join() === before.join()) carried++;
+      }
+      assert.ok(carried > 20, `${file}: ${carried} versions with the imports of the one before (the carried case is exercised)`);
+    }
+  } finally { reader.close(); }
 });
 
 test('changedRanges: the texts agree outside the regions, which start and end at line boundaries', () => {

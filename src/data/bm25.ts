@@ -211,12 +211,11 @@ export class Counts {
   /**
    * The counts of `b`, given that these are the counts of `a`: only the lines that differ are tokenized
    * (no token crosses a line end, so counts add up line by line; linediff.ts finds the regions by string
-   * compares). Mining counts every version of every indexed file, and versions mostly differ by a few
-   * lines. Null when counting `b` whole is as cheap, or when the edit does not fit these counts (`a` was
-   * not their text).
+   * compares; `r`, when the caller has them). Mining counts every version of every indexed file, and
+   * versions mostly differ by a few lines. Null when counting `b` whole is as cheap, or when the edit does
+   * not fit these counts (`a` was not their text).
    */
-  edit(a: string, b: string): Counts | null {
-    const r = changedRanges(a, b);
+  edit(a: string, b: string, r = changedRanges(a, b)): Counts | null {
     let chars = 0;
     for (let k = 0; k < r.length; k += 4) chars += r[k + 1] - r[k] + r[k + 3] - r[k + 2];
     if (chars >= b.length) return null;

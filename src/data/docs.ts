@@ -6,6 +6,7 @@
 import type { TreeEntry } from './git.ts';
 import type { BlobTexts } from './blobcache.ts';
 import { Counts } from './bm25.ts';
+import { changedRanges } from './linediff.ts';
 import { byLastName, langOf, parseImports, type Lang } from './imports.ts';
 
 /** A counted blob: its term counts and its imports (parsed as `lang`; `byKey` indexes them by their last name, '*' for none, for a quick match). */
@@ -41,7 +42,7 @@ export class Docs {
     let p = this.pending.get(e.sha);
     if (!p) {
       p = this.texts.get(e.sha).then((dec) => {
-        const doc = 'text' in dec ? makeDoc(e.path, dec.text, this.countAt(e.path, e.sha, dec.text)) : null;
+        const doc = 'text' in dec ? this.countAt(e.path, e.sha, dec.text) : null;
         this.cache.set(e.sha, { doc, seen: this.now });
         this.terms += doc ? doc.counts.distinct : 0;
         return doc;
@@ -52,17 +53,22 @@ export class Docs {
   }
 
   /**
-   * Term counts of `text`, the blob `sha` at `path`: from the counts of the version last counted at that
-   * path, when it and its text are still cached, by tokenizing only the lines that differ (a commit
-   * changes a few lines of a file; counting every version whole was a third of mining time).
+   * The doc of `text`, the blob `sha` at `path`, from the doc of the version last counted at that path
+   * when it and its text are still cached: only the lines that differ are tokenized (a commit changes a
+   * few lines of a file; counting every version whole was a third of mining time), and a Python file's
+   * imports are kept when no changed line holds "import" (its import statements are one line each).
    */
-  private countAt(path: string, sha: string, text: string): Counts {
+  private countAt(path: string, sha: string, text: string): Doc {
     const prev = this.lastAt.get(path);
     if (this.lastAt.size > 200_000) this.lastAt.clear();
     this.lastAt.set(path, sha);
-    const before = prev === undefined ? undefined : this.cache.get(prev)?.doc?.counts;
-    const old = before && this.texts.peek(prev!);
-    return (before && old !== undefined && before.edit(old, text)) || Counts.of(text);
+    const before = prev === undefined ? undefined : this.cache.get(prev)?.doc;
+    const old = before ? this.texts.peek(prev!) : undefined;
+    if (!before || old === undefined) return makeDoc(path, text, Counts.of(text));
+    const r = changedRanges(old, text);
+    const counts = before.counts.edit(old, text, r) || Counts.of(text);
+    if (langOf(path) === 'py' && before.lang === 'py' && !touches(old, text, r, 'import')) return { ...before, counts };
+    return makeDoc(path, text, counts);
   }
 
   /** When over maxTerms, drops the least recently used docs (not those used now) until 3/4 of it is held (docs a caller still holds stay alive there). */
@@ -75,6 +81,14 @@ export class Docs {
       this.terms -= v.doc ? v.doc.counts.distinct : 0;
     }
   }
+}
+
+/** Whether a changed region of either text ([a0, a1, b0, b1, …] of changedRanges) holds `word`. */
+function touches(a: string, b: string, r: number[], word: string): boolean {
+  for (let k = 0; k < r.length; k += 4) {
+    if (a.substring(r[k], r[k + 1]).includes(word) || b.substring(r[k + 2], r[k + 3]).includes(word)) return true;
+  }
+  return false;
 }
 
 function makeDoc(path: string, text: string, counts: Counts): Doc {

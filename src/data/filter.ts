@@ -2,6 +2,7 @@
 // file content, assembled task). Each drop is counted under its name in a FilterStats, which also keeps
 // the per-candidate explanations for --explain. The filters know nothing about git (mine.ts feeds them).
 
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 
 export type FileReason = 'submodule' | 'symlink' | 'lockfile' | 'vendored' | 'generated' | 'minified' | 'too-large' | 'binary' | 'non-utf8';
@@ -57,14 +58,22 @@ export function pathReason(path: string): FileReason | null {
 
 // ---- file level: content --------------------------------------------------------------------------
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Decodes a file's bytes as text, or says why it is not a text file worth showing to the policy. */
+/**
+ * Decodes a file's bytes as text (UTF-8, a leading BOM dropped, as TextDecoder does), or says why it is not
+ * a text file worth showing to the policy. Checked with simdutf (isAscii, isUtf8) and copied out by
+ * Buffer.toString: ASCII, most source files, becomes a one-byte string with no decoding (TextDecoder with
+ * `fatal` was 2 % of mining time).
+ */
 export function decodeText(bytes: Uint8Array): { text: string } | { reason: FileReason } {
   const head = bytes.subarray(0, 8000);
   if (head.includes(0)) return { reason: 'binary' };
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let text: string;
-  try { text = utf8.decode(bytes); } catch { return { reason: 'non-utf8' }; }
+  if (isAscii(buf)) text = buf.toString('latin1');
+  else if (isUtf8(buf)) {
+    text = buf.toString('utf8');
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  } else return { reason: 'non-utf8' };
   for (const f of CONTENT_FILTERS) if (f.drop(text)) return { reason: f.name };
   return { text };
 }

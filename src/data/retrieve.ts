@@ -318,17 +318,24 @@ export class Retriever {
     return best.map((s) => this.slots[s]!.e.path);
   }
 
-  /** Indexed files that the changed files import (their imports come from the blob cache when counted before). */
+  /**
+   * Indexed files that the changed files import: a changed file's old version is usually in the index (left
+   * out of the corpus), its imports and their candidate paths cached there; else they come from the blob
+   * cache when counted before, else from its text.
+   */
   private imported(changed: Changed[]): string[] {
     const out: string[] = [];
+    const add = (r: string | null) => { if (r && this.indexed(r) && !out.includes(r)) out.push(r); };
     for (const c of changed) {
       const from = c.oldPath ?? c.path;
+      const x = c.old !== null ? this.live.get(from) : undefined;
+      if (x?.doc && x.e.sha === c.oldSha && x.doc.lang === langOf(from)) {
+        for (let i = 0; i < x.doc.imports.length; i++) add(firstIn(candidatesAt(x, i), this.files));
+        continue;
+      }
       const cached = c.old !== null && c.oldSha ? this.docs.get(c.oldSha) : undefined;
       const specs = cached && cached.lang === langOf(from) ? cached.imports : parseImports(from, c.old ?? c.new ?? '');
-      for (const spec of specs) {
-        const r = resolveImport(from, spec, this.files);
-        if (r && this.indexed(r) && !out.includes(r)) out.push(r);
-      }
+      for (const spec of specs) add(resolveImport(from, spec, this.files));
     }
     return out;
   }
