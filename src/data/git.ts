@@ -223,7 +223,7 @@ export class BlobReader {
   private need = 0;
 
   constructor(repo: string) {
-    this.proc = spawn('git', gitArgs(repo, ['cat-file', '--batch-command']), { env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc = spawn('git', gitArgs(repo, ['cat-file', '--batch-command', '--buffer']), { env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (b: Buffer) => { this.chunks.push(b); this.have += b.length; this.drain(); });
     this.proc.stderr.on('data', (b: Buffer) => { this.stderr += b.toString(); });
     this.proc.on('error', (e) => this.fail(e));
@@ -275,7 +275,9 @@ export class BlobReader {
       // (~65 µs a write measured on a busy 2-core machine). process.nextTick runs after the whole cascade
       // of promise reactions that one batch of answers sets off (queueMicrotask flushed in the middle of
       // it: 8 616 writes for psf/requests with context, 2 000 now; 6 % less CPU). setImmediate would wait
-      // for the event loop and add latency to every round trip: measured slower.
+      // for the event loop and add latency to every round trip: measured slower. With --buffer, git
+      // answers a batch (up to its "flush") in a few large writes, not one per object (psf/requests'
+      // first 1 500 commits: 19 581 writes by git before, 7 378 with it).
       if (this.outgoing.length === 0) process.nextTick(() => this.flush());
       this.outgoing.push(`${kind} ${obj}\n`);
     });
@@ -285,7 +287,7 @@ export class BlobReader {
   private flush(): void {
     const s = this.outgoing.join('');
     this.outgoing = [];
-    if (s) this.proc.stdin.write(s);
+    if (s) this.proc.stdin.write(s + 'flush\n');
   }
 
   private fail(e: Error): void {
