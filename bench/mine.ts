@@ -1,7 +1,7 @@
-// Benchmark: `pr-rl mine` (the library call plus JSON serialization of the tasks) against raw
-// `git log -p` over the same commits (same order, first-parent diffs of merges, rename detection),
-// measured in the same run, as ratios (best of --runs each): the mining alone, and with the JSON the
-// CLI writes (tasks hold whole files, so they are many times the bytes of the patches). Target: 2×.
+// Benchmark: `pr-rl mine` against raw `git log -p` over the same commits (same order, first-parent
+// diffs of merges, rename detection), measured in the same run, as ratios (best of --runs each): the
+// mining alone (tasks kept in memory), and as the CLI runs it, writing the tasks' JSONL to a file (tasks
+// hold whole files, so they are many times the bytes of the patches). Target: 2×.
 //   npm run bench:mine [-- <repo>...] [--max-commits N] [--runs 3] [--synthetic 3000]
 // With no repo it uses this clone. --synthetic N adds a generated repo of N commits (git fast-import)
 // with PR merges, squash merges and plain commits over a few hundred TypeScript files.
@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { mine } from '../src/data/mine.ts';
 import { GIT_ENV, gitArgs, logArgs } from '../src/data/git.ts';
 import { Rng } from '../src/util/rng.ts';
+import { JsonlThreadWriter } from '../src/util/fsx.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -43,13 +44,17 @@ function gitLogP(repo: string): Promise<{ seconds: number; bytes: number }> {
   });
 }
 
-async function pr(repo: string, contextFiles: number): Promise<{ seconds: number; json: number; tasks: number; bytes: number; commits: number }> {
+/** `pr-rl mine`'s library call; with `write`, as the CLI runs it: tasks written as JSONL (JsonlThreadWriter) to a temp file. */
+async function pr(repo: string, contextFiles: number, write: boolean): Promise<{ seconds: number; tasks: number; bytes: number; commits: number }> {
+  const file = path.join(os.tmpdir(), `prrl-bench-mine-${process.pid}.jsonl`);
+  const out = write ? new JsonlThreadWriter(file) : null;
   const t0 = performance.now();
-  const r = await mine([repo], { maxCommits, contextFiles });
-  const t1 = performance.now();
-  let bytes = 0;
-  for (const t of r.tasks) bytes += JSON.stringify(t).length + 1; // what the CLI writes, minus the disk
-  return { seconds: (t1 - t0) / 1000, json: (performance.now() - t1) / 1000, tasks: r.tasks.length, bytes, commits: r.commits };
+  const r = await mine([repo], { maxCommits, contextFiles }, out ? (t) => out.write(t) : undefined);
+  await out?.close();
+  const seconds = (performance.now() - t0) / 1000;
+  const bytes = out ? fs.statSync(file).size : 0;
+  fs.rmSync(file, { force: true });
+  return { seconds, tasks: out ? out.count : r.tasks.length, bytes, commits: r.commits };
 }
 
 const best = (xs: number[]) => Math.min(...xs);
@@ -58,27 +63,27 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 console.log(`bench:mine, best of ${runs} runs each, interleaved; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
 for (const repo of repos) {
   const peer: number[] = [];
-  const bare: number[] = [];
-  const full: number[] = [];
-  const bareJ: number[] = [];
-  const fullJ: number[] = [];
+  const t = { bare: [] as number[], full: [] as number[], bareJ: [] as number[], fullJ: [] as number[] };
   let info = { tasks: 0, commits: 0, peerBytes: 0, bareBytes: 0, fullBytes: 0 };
   for (let i = 0; i < runs; i++) {
     const g = await gitLogP(repo);
-    const b = await pr(repo, 0);
-    const f = await pr(repo, 3);
-    peer.push(g.seconds); bare.push(b.seconds); full.push(f.seconds); bareJ.push(b.seconds + b.json); fullJ.push(f.seconds + f.json);
-    info = { tasks: f.tasks, commits: f.commits, peerBytes: g.bytes, bareBytes: b.bytes, fullBytes: f.bytes };
+    peer.push(g.seconds);
+    const b = await pr(repo, 0, false);
+    const f = await pr(repo, 3, false);
+    const bj = await pr(repo, 0, true);
+    const fj = await pr(repo, 3, true);
+    t.bare.push(b.seconds); t.full.push(f.seconds); t.bareJ.push(bj.seconds); t.fullJ.push(fj.seconds);
+    info = { tasks: f.tasks, commits: f.commits, peerBytes: g.bytes, bareBytes: bj.bytes, fullBytes: fj.bytes };
   }
   const g = best(peer);
   const row = (label: string, xs: number[], ys: number[], bytes: number) => {
     const [x, y] = [best(xs), best(ys)];
-    console.log(`  ${label.padEnd(30)} ${x.toFixed(2)} s  ${(x / g).toFixed(2)}×  | + JSON (${mb(bytes)}) ${y.toFixed(2)} s  ${(y / g).toFixed(2)}×`);
+    console.log(`  ${label.padEnd(30)} ${x.toFixed(2)} s  ${(x / g).toFixed(2)}×  | writing the JSONL (${mb(bytes)}) ${y.toFixed(2)} s  ${(y / g).toFixed(2)}×`);
   };
   console.log(`\n${repo}: ${info.commits} commits → ${info.tasks} tasks`);
   console.log(`  ${'git log -p (the peer)'.padEnd(30)} ${g.toFixed(2)} s  (${mb(info.peerBytes)} of patches)`);
-  row('pr-rl mine --context-files 0', bare, bareJ, info.bareBytes);
-  row('pr-rl mine (3 context files)', full, fullJ, info.fullBytes);
+  row('pr-rl mine --context-files 0', t.bare, t.bareJ, info.bareBytes);
+  row('pr-rl mine (3 context files)', t.full, t.fullJ, info.fullBytes);
 }
 if (synthetic) fs.rmSync(synthetic, { recursive: true, force: true });
 

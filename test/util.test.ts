@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../src/util/rng.ts';
-import { JsonlWriter, readJsonl, writeJsonlAtomic } from '../src/util/fsx.ts';
+import { JsonlThreadWriter, JsonlWriter, readJsonl, writeJsonlAtomic } from '../src/util/fsx.ts';
 import { spawnSync } from 'node:child_process';
 import { UserError } from '../src/util/errors.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -31,6 +31,44 @@ test('jsonl: bad line reported with its number; skip policy keeps the rest', () 
   writeJsonlAtomic(f, [{ b: 2 }]);
   assert.deepEqual(readJsonl(f), [{ b: 2 }]);
   assert.deepEqual(fs.readdirSync(dir), ['x.jsonl']);
+});
+
+test('JsonlThreadWriter: the same bytes as JsonlWriter, in order, only at close; waits when behind; abort, a failure and Ctrl-C leave the old file', async () => {
+  const dir = tempDir('prrl-');
+  const f = path.join(dir, 'out.jsonl');
+  const g = path.join(dir, 'sync.jsonl');
+  fs.writeFileSync(f, 'old\n');
+  const rng = new Rng(5);
+  const records = Array.from({ length: 3000 }, (_, i) => ({ i, text: 'line "q"\n\tü\u2028'.repeat(rng.int(2000)), n: [1.5, null, true], nested: { a: undefined, b: 'x' } }));
+  const w = new JsonlThreadWriter(f);
+  let waited = 0;
+  for (const r of records) { const p = w.write(r); if (p) { waited++; await p; } }
+  assert.equal(fs.readFileSync(f, 'utf8'), 'old\n', 'not renamed before close');
+  await w.close();
+  writeJsonlAtomic(g, records);
+  assert.ok(fs.readFileSync(f).equals(fs.readFileSync(g)), 'byte for byte what JsonlWriter writes');
+  assert.equal(w.count, 3000);
+  assert.ok(waited > 0, 'the writer asked the caller to wait at least once');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['out.jsonl', 'sync.jsonl']);
+  // abort: the old file stays, no temp file.
+  const a = new JsonlThreadWriter(f);
+  a.write({ gone: true });
+  a.abort();
+  // A record the worker cannot write (JSON has no BigInt): close() fails with one line, the old file stays.
+  const b = new JsonlThreadWriter(f);
+  for (let i = 0; i < 40; i++) b.write({ i, big: i === 5 ? 10n : i });
+  await assert.rejects(b.close(), /cannot write .*out\.jsonl \(.*BigInt/);
+  b.abort();
+  assert.equal(readJsonl(f).length, 3000);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['out.jsonl', 'sync.jsonl']);
+  // SIGINT while writing: the process dies of it, and the temp file goes with it.
+  const mod = new URL('../src/util/fsx.ts', import.meta.url).href;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+    `const { JsonlThreadWriter } = await import(${JSON.stringify(mod)}); const w = new JsonlThreadWriter(${JSON.stringify(f)}); for (let i = 0; i < 100; i++) w.write({ i }); process.kill(process.pid, 'SIGINT'); setTimeout(() => {}, 10000);`],
+  { encoding: 'utf8', timeout: 30000 });
+  assert.equal(child.signal, 'SIGINT', child.stderr);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['out.jsonl', 'sync.jsonl']);
+  assert.equal(readJsonl(f).length, 3000);
 });
 
 test('JsonlWriter: records land only at close (past its 1 MB buffer too); abort, errors and Ctrl-C leave the old file and no temp file', () => {

@@ -129,7 +129,7 @@ export interface MineResult {
  * Mines the repos in order. Tasks go to `sink` as they are made, in history order (the CLI writes them
  * out at once: a long history's tasks do not fit in memory), or, without one, into the result.
  */
-export async function mine(repos: string[], partial: Partial<MineConfig> = {}, sink?: (t: Task) => void): Promise<MineResult> {
+export async function mine(repos: string[], partial: Partial<MineConfig> = {}, sink?: (t: Task) => void | Promise<void>): Promise<MineResult> {
   const cfg = resolveMineConfig(partial);
   if (repos.length === 0) throw new UserError('mine: give at least one repository folder');
   const t0 = performance.now();
@@ -138,7 +138,7 @@ export async function mine(repos: string[], partial: Partial<MineConfig> = {}, s
   const tasks: Task[] = [];
   const warnings: string[] = [];
   let commits = 0;
-  for (const repo of repos) commits += await mineRepo(repo, cfg, stats, dedupe, sink ?? ((t) => tasks.push(t)), warnings);
+  for (const repo of repos) commits += await mineRepo(repo, cfg, stats, dedupe, sink ?? ((t) => { tasks.push(t); }), warnings);
   return { tasks, stats, commits, seconds: (performance.now() - t0) / 1000, warnings };
 }
 
@@ -150,7 +150,7 @@ type Loaded = { change: RawChange; old: string | null; new: string | null } | { 
 /** What the read-ahead stage found; verdicts are applied in history order so that counts, --explain and dedupe are stable. */
 type Prepared = { skip: true } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; diffs: (FileDiff | null)[]; base: Promise<string> | null } | { error: Error };
 
-async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, emit: (t: Task) => void, warnings: string[]): Promise<number> {
+async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, emit: (t: Task) => void | Promise<void>, warnings: string[]): Promise<number> {
   const info = openRepo(repo);
   const sources = sourcesOf(cfg.sources);
   if (info.shallow) {
@@ -209,26 +209,28 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
       if ('skip' in prep) continue;
       const what = `${info.name}@${c.sha.slice(0, 12)} ${JSON.stringify(c.message.split('\n')[0].slice(0, 72))}`;
       submodules += c.changes.filter((x) => isGitlink(x.oldMode) || isGitlink(x.newMode)).length;
+      let task: Task;
       try {
         if ('error' in prep) throw prep.error;
         if ('drop' in prep) { stats.drop(prep.drop, what, prep.detail); continue; }
         const draft = finish(info.name, c, prep.cls, prep.loaded, prep.diffs, cfg, stats, dedupe, what);
         if (!draft) continue;
-        let task = draft.task;
+        task = draft.task;
         if (cfg.contextFiles > 0) {
           const changed = task.changes.map((ch, i) => ({ ...ch, oldSha: draft.oldShas[i] }));
           const context = await retriever.select(await prep.base!, changedPaths(c.changes), changed, task.text);
           if (context.length) task = makeTask({ ...task, context }, draft.diffs, draft.bytes);
         }
-        emit(task);
-        stats.kept++;
       } catch (e) {
         if (e instanceof UserError) throw e;
         const msg = `${what}: cannot read the commit (${(e as Error).message.split('\n')[0]})`;
         if (cfg.onBadLine === 'stop') throw new UserError(`${msg}; use --on-bad-line skip to skip such commits`);
         warnings.push(msg);
         stats.drop('unreadable', what);
+        continue;
       }
+      await emit(task); // the sink's errors (a full disk) end the run
+      stats.kept++;
     }
   } finally {
     bar.done();
