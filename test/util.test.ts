@@ -71,7 +71,7 @@ test('JsonlThreadWriter: the same bytes as JsonlWriter, in order, only at close;
   assert.equal(readJsonl(f).length, 3000);
 });
 
-test('JsonlWriter: records land only at close (past its 1 MB buffer too); abort, errors and Ctrl-C leave the old file and no temp file', () => {
+test('JsonlWriter: records land only at close (past its write buffer too); abort, errors and Ctrl-C leave the old file and no temp file', () => {
   const dir = tempDir('prrl-');
   const f = path.join(dir, 'out.jsonl');
   fs.writeFileSync(f, 'old\n');

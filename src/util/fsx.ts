@@ -48,6 +48,12 @@ export function writeJsonlAtomic(file: string, records: Iterable<unknown>): void
 }
 
 /**
+ * Characters of JSONL gathered before a write. Small: joining lines into one big string and writing that
+ * cost 2.5× writing them a few KB at a time (272 MB of tasks: 0.92 s against 0.37 s).
+ */
+const WRITE_CHUNK = 4096;
+
+/**
  * JSONL written a record at a time to a temp file beside `file`, renamed over it by close() after an
  * fsync; abort(), an error or Ctrl-C (SIGINT/SIGTERM) removes the temp file, so `file` is either the old
  * one or the whole new one. For outputs too large to hold: a V8 string stops at ~512 M characters, and a
@@ -75,7 +81,7 @@ export class JsonlWriter {
     this.pending.push(line);
     this.bytes += line.length;
     this.count++;
-    if (this.bytes >= 1 << 20) this.flush();
+    if (this.bytes >= WRITE_CHUNK) this.flush();
   }
 
   close(): void {
@@ -116,7 +122,7 @@ parentPort.on('message', (batch) => {
   if (failed) return;
   try {
     if (batch === null) { flush(); fs.fsyncSync(workerData.fd); parentPort.postMessage({ done: true }); return; }
-    for (const r of batch) { const line = JSON.stringify(r) + '\\n'; parts.push(line); size += line.length; if (size >= 1 << 20) flush(); }
+    for (const r of batch) { const line = JSON.stringify(r) + '\\n'; parts.push(line); size += line.length; if (size >= workerData.chunk) flush(); }
     parentPort.postMessage({ ack: true });
   } catch (e) { failed = true; parentPort.postMessage({ error: String(e && e.message || e) }); }
 });`;
@@ -149,7 +155,7 @@ export class JsonlThreadWriter {
     this.fd = fs.openSync(this.tmp, 'w');
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
-    this.worker = new Worker(JSONL_WORKER, { eval: true, workerData: { fd: this.fd } });
+    this.worker = new Worker(JSONL_WORKER, { eval: true, workerData: { fd: this.fd, chunk: WRITE_CHUNK } });
     this.worker.on('message', (m: { ack?: true; done?: true; error?: string }) => {
       if (m.error !== undefined) this.fail(new UserError(`cannot write ${file} (${m.error})`));
       else if (m.done || (m.ack && --this.inFlight <= BATCHES_AHEAD / 2 && !this.closed)) this.settle();
