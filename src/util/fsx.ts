@@ -62,17 +62,14 @@ const WRITE_CHUNK = 4096;
 export class JsonlWriter {
   private readonly tmp: string;
   private fd: number | null;
+  private readonly unhook: () => void;
   private pending: string[] = [];
   private bytes = 0;
   /** Records written so far. */
   count = 0;
-  private readonly onSignal = (sig: NodeJS.Signals) => { this.abort(); process.kill(process.pid, sig); };
 
   constructor(readonly file: string) {
-    this.tmp = tempBeside(file);
-    this.fd = fs.openSync(this.tmp, 'w');
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
+    ({ tmp: this.tmp, fd: this.fd, unhook: this.unhook } = openBeside(file, () => this.abort()));
   }
 
   write(record: unknown): void {
@@ -107,9 +104,18 @@ export class JsonlWriter {
   private release(): void {
     fs.closeSync(this.fd!);
     this.fd = null;
-    process.removeListener('SIGINT', this.onSignal);
-    process.removeListener('SIGTERM', this.onSignal);
+    this.unhook();
   }
+}
+
+/** A temp file beside `file`, open for writing; on SIGINT or SIGTERM `abort` runs (to remove it) and the signal is raised again. */
+function openBeside(file: string, abort: () => void): { tmp: string; fd: number; unhook: () => void } {
+  const tmp = tempBeside(file);
+  const fd = fs.openSync(tmp, 'w');
+  const onSignal = (sig: NodeJS.Signals) => { abort(); process.kill(process.pid, sig); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { tmp, fd, unhook: () => { process.removeListener('SIGINT', onSignal); process.removeListener('SIGTERM', onSignal); } };
 }
 
 // The worker of JsonlThreadWriter: CommonJS, no loader, nothing of this project's.
@@ -138,6 +144,7 @@ parentPort.on('message', (batch) => {
 export class JsonlThreadWriter {
   private readonly tmp: string;
   private readonly fd: number;
+  private readonly unhook: () => void;
   private readonly worker: Worker;
   private batch: unknown[] = [];
   private inFlight = 0;
@@ -148,13 +155,9 @@ export class JsonlThreadWriter {
   private waiting: { resolve: () => void; reject: (e: Error) => void } | null = null;
   /** Records written so far. */
   count = 0;
-  private readonly onSignal = (sig: NodeJS.Signals) => { this.abort(); process.kill(process.pid, sig); };
 
   constructor(readonly file: string) {
-    this.tmp = tempBeside(file);
-    this.fd = fs.openSync(this.tmp, 'w');
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
+    ({ tmp: this.tmp, fd: this.fd, unhook: this.unhook } = openBeside(file, () => this.abort()));
     this.worker = new Worker(JSONL_WORKER, { eval: true, workerData: { fd: this.fd, chunk: WRITE_CHUNK } });
     this.worker.on('message', (m: { ack?: true; done?: true; error?: string }) => {
       if (m.error !== undefined) this.fail(new UserError(`cannot write ${file} (${m.error})`));
@@ -221,8 +224,7 @@ export class JsonlThreadWriter {
     this.stopped = true;
     this.worker.removeAllListeners('exit');
     this.worker.terminate().then(() => fs.closeSync(this.fd), () => undefined);
-    process.removeListener('SIGINT', this.onSignal);
-    process.removeListener('SIGTERM', this.onSignal);
+    this.unhook();
   }
 }
 
