@@ -3,7 +3,7 @@
 // ("title (#N)") and plain commits (task = message). One `git log --raw`, streamed, lists every commit
 // with its first-parent diff, one `git cat-file --batch-command` serves every blob. Filters live in
 // filter.ts, context retrieval in retrieve.ts; tasks go to the caller's sink as they are made (the CLI
-// writes them through fsx.ts's JsonlWriter, atomically).
+// writes them through fsx.ts's JsonlThreadWriter, atomically).
 
 import { TreeReader } from './trees.ts';
 import { BlobReader, countCommits, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
@@ -127,7 +127,8 @@ export interface MineResult {
 
 /**
  * Mines the repos in order. Tasks go to `sink` as they are made, in history order (the CLI writes them
- * out at once: a long history's tasks do not fit in memory), or, without one, into the result.
+ * out at once: a long history's tasks do not fit in memory), or, without one, into the result. A sink
+ * may return a promise: mining waits on it (the CLI's writer does so when it is behind).
  */
 export async function mine(repos: string[], partial: Partial<MineConfig> = {}, sink?: (t: Task) => void | Promise<void>): Promise<MineResult> {
   const cfg = resolveMineConfig(partial);
