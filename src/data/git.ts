@@ -256,7 +256,10 @@ export class BlobReader {
     this.infos.set(obj, info);
   }
 
-  /** The object's bytes. Check the size with info() first when the object may be huge. */
+  /**
+   * The object's bytes. Check the size with info() first when the object may be huge. A view into what
+   * git sent, not a copy (the callers decode or parse it at once): keeping it keeps that chunk alive.
+   */
   async contents(obj: string): Promise<Buffer> { return (await this.request('contents', obj)).data!; }
 
   close(): void { this.proc.stdin.end(); }
@@ -325,7 +328,7 @@ export class BlobReader {
       const need = nl + 1 + info.size + 1;
       if (b.length < need) { this.need = need; return; }
       this.need = 0;
-      const data = Buffer.from(b.subarray(nl + 1, nl + 1 + info.size));
+      const data = b.subarray(nl + 1, nl + 1 + info.size); // not copied: see contents()
       this.consume(need);
       this.queue.shift();
       p.resolve({ ...info, data });
