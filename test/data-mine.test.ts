@@ -307,3 +307,25 @@ test('--max-changed-lines counts the whole change: files under it alone but over
   assert.equal(tasks.find((t) => t.text.startsWith('One over')), undefined);
   assert.equal(stats.dropped.get('too-many-lines'), 1);
 });
+
+test('a sink that fails (a full disk) ends the run with its own error, not as an unreadable commit; a sink may make mining wait', async () => {
+  const f = fixture();
+  f.write('a.txt', 'x\n');
+  f.commit('initial');
+  for (let i = 0; i < 4; i++) { f.write('a.txt', `x\n${i}\n`); f.commit(`Change ${i}`); }
+  await assert.rejects(mine([f.dir], { onBadLine: 'skip' }, () => { throw new Error('ENOSPC: no space left on device'); }),
+    (e: Error) => e.message === 'ENOSPC: no space left on device');
+  await assert.rejects(mine([f.dir], {}, async () => { await new Promise((r) => setTimeout(r, 1)); throw new Error('late failure'); }), /late failure/);
+  // A sink that waits: tasks still arrive in history order, each after the one before was taken.
+  const seen: string[] = [];
+  let busy = false;
+  const r = await mine([f.dir], {}, async (t) => {
+    assert.equal(busy, false, 'the next task came while the sink was still busy');
+    busy = true;
+    await new Promise((res) => setTimeout(res, 2));
+    seen.push(t.text);
+    busy = false;
+  });
+  assert.deepEqual(seen, ['Change 3', 'Change 2', 'Change 1', 'Change 0']);
+  assert.equal(r.stats.kept, 4);
+});
