@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../src/util/rng.ts';
-import { JsonlThreadWriter, JsonlWriter, readJsonl, writeJsonlAtomic } from '../src/util/fsx.ts';
+import { JsonlThreadWriter, JsonlWriter, readJsonl, writeFileAtomic, writeJsonlAtomic } from '../src/util/fsx.ts';
 import { spawnSync } from 'node:child_process';
 import { UserError } from '../src/util/errors.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -69,6 +69,25 @@ test('JsonlThreadWriter: the same bytes as JsonlWriter, in order, only at close;
   assert.equal(child.signal, 'SIGINT', child.stderr);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['out.jsonl', 'sync.jsonl']);
   assert.equal(readJsonl(f).length, 3000);
+});
+
+test('writers fail with one line where the file cannot be written (a folder that is a file, a file that is a folder), leaving no temp file', async () => {
+  const dir = tempDir('prrl-');
+  fs.writeFileSync(path.join(dir, 'plain'), 'x');
+  const under = path.join(dir, 'plain', 'out.jsonl'); // its folder is a file
+  const line = /^cannot write .*plain\/out\.jsonl \(E[A-Z]+: /;
+  assert.throws(() => writeFileAtomic(under, 'x'), (e: Error) => e instanceof UserError && line.test(e.message));
+  assert.throws(() => writeJsonlAtomic(under, [{ a: 1 }]), (e: Error) => e instanceof UserError && line.test(e.message));
+  assert.throws(() => new JsonlThreadWriter(under), (e: Error) => e instanceof UserError && line.test(e.message));
+  // The target is a folder: the temp file is written, the rename fails, the temp file goes.
+  fs.mkdirSync(path.join(dir, 'taken'));
+  fs.writeFileSync(path.join(dir, 'taken', 'inside'), 'x');
+  assert.throws(() => writeFileAtomic(path.join(dir, 'taken'), 'x'), (e: Error) => e instanceof UserError && /^cannot write .*taken \(E[A-Z]+/.test(e.message));
+  const w = new JsonlThreadWriter(path.join(dir, 'taken'));
+  w.write({ a: 1 });
+  await assert.rejects(w.close(), (e: Error) => e instanceof UserError && /^cannot write .*taken \(E[A-Z]+/.test(e.message));
+  w.abort();
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['plain', 'taken']);
 });
 
 test('JsonlWriter: records land only at close (past its write buffer too); abort, errors and Ctrl-C leave the old file and no temp file', () => {

@@ -8,9 +8,21 @@ import { Worker } from 'node:worker_threads';
 import { UserError } from './errors.ts';
 
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = tempBeside(file);
-  writeSynced(tmp, data);
-  fs.renameSync(tmp, file);
+  let tmp: string | undefined;
+  try {
+    tmp = tempBeside(file);
+    writeSynced(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (tmp) fs.rmSync(tmp, { force: true });
+    throw cannotWrite(file, e);
+  }
+}
+
+/** A file-system error met writing `file` (disk full, no permission, a folder that is a file) as one line for the user; other errors as they are. */
+function cannotWrite(file: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? new UserError(`cannot write ${file} (${(e as Error).message})`) : e;
 }
 
 /** A temp file name in `file`'s folder (made if missing), to be renamed over `file`: same file system, so the rename is atomic. */
@@ -83,10 +95,12 @@ export class JsonlWriter {
 
   close(): void {
     if (this.fd === null) throw new Error(`${this.file}: closed twice`);
-    this.flush();
-    fs.fsyncSync(this.fd);
-    this.release();
-    fs.renameSync(this.tmp, this.file);
+    try {
+      this.flush();
+      fs.fsyncSync(this.fd);
+      this.release();
+      fs.renameSync(this.tmp, this.file);
+    } catch (e) { throw cannotWrite(this.file, e); }
   }
 
   /** Drops what was written (the old file, if any, stays); safe to call more than once. */
@@ -96,7 +110,9 @@ export class JsonlWriter {
   }
 
   private flush(): void {
-    if (this.pending.length) fs.writeSync(this.fd!, this.pending.join(''));
+    try {
+      if (this.pending.length) fs.writeSync(this.fd!, this.pending.join(''));
+    } catch (e) { throw cannotWrite(this.file, e); }
     this.pending = [];
     this.bytes = 0;
   }
@@ -110,8 +126,12 @@ export class JsonlWriter {
 
 /** A temp file beside `file`, open for writing; on SIGINT or SIGTERM `abort` runs (to remove it) and the signal is raised again. */
 function openBeside(file: string, abort: () => void): { tmp: string; fd: number; unhook: () => void } {
-  const tmp = tempBeside(file);
-  const fd = fs.openSync(tmp, 'w');
+  let tmp: string;
+  let fd: number;
+  try {
+    tmp = tempBeside(file);
+    fd = fs.openSync(tmp, 'w');
+  } catch (e) { throw cannotWrite(file, e); }
   const onSignal = (sig: NodeJS.Signals) => { abort(); process.kill(process.pid, sig); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -188,7 +208,7 @@ export class JsonlThreadWriter {
       this.worker.postMessage(null);
     });
     this.stop();
-    fs.renameSync(this.tmp, this.file);
+    try { fs.renameSync(this.tmp, this.file); } catch (e) { throw cannotWrite(this.file, e); }
   }
 
   /** Drops what was written (the old file, if any, stays); safe to call more than once. */
