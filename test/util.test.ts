@@ -33,7 +33,7 @@ test('jsonl: bad line reported with its number; skip policy keeps the rest', () 
   assert.deepEqual(fs.readdirSync(dir), ['x.jsonl']);
 });
 
-test('JsonlThreadWriter: the same bytes as JsonlWriter, in order, only at close; waits when behind; abort, a failure and Ctrl-C leave the old file', async () => {
+test('JsonlThreadWriter: the same bytes as JsonlWriter, in order, only at close; waits when behind; abort, a failure and Ctrl-C leave the old file', { timeout: 120_000 }, async () => {
   const dir = tempDir('prrl-');
   const f = path.join(dir, 'out.jsonl');
   const g = path.join(dir, 'sync.jsonl');
@@ -50,6 +50,15 @@ test('JsonlThreadWriter: the same bytes as JsonlWriter, in order, only at close;
   assert.equal(w.count, 3000);
   assert.ok(waited > 0, 'the writer asked the caller to wait at least once');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['out.jsonl', 'sync.jsonl']);
+  // Writes that do not wait in between: every promise handed out settles.
+  const g2 = path.join(dir, 'nowait.jsonl');
+  const n = new JsonlThreadWriter(g2);
+  const waits = records.map((r) => n.write(r)).filter(Boolean);
+  assert.ok(waits.length > 1, `${waits.length} waits`);
+  await Promise.all(waits);
+  await n.close();
+  assert.ok(fs.readFileSync(g2).equals(fs.readFileSync(g)));
+  fs.rmSync(g2);
   // abort: the old file stays, no temp file.
   const a = new JsonlThreadWriter(f);
   a.write({ gone: true });

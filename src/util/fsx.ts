@@ -171,8 +171,8 @@ export class JsonlThreadWriter {
   private failure: Error | null = null;
   private closed = false;
   private stopped = false;
-  /** The caller waiting: on the worker catching up (write) or finishing (close). */
-  private waiting: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  /** Callers waiting: on the worker catching up (write) or finishing (close). */
+  private waiting: { resolve: () => void; reject: (e: Error) => void }[] = [];
   /** Records written so far. */
   count = 0;
 
@@ -194,7 +194,7 @@ export class JsonlThreadWriter {
     this.count++;
     if (this.batch.length < BATCH) return;
     this.post();
-    if (this.inFlight > BATCHES_AHEAD) return new Promise((resolve, reject) => { this.waiting = { resolve, reject }; });
+    if (this.inFlight > BATCHES_AHEAD) return new Promise((resolve, reject) => { this.waiting.push({ resolve, reject }); });
   }
 
   /** Waits for the worker to write and fsync everything, then renames the temp file over `file`. */
@@ -204,7 +204,7 @@ export class JsonlThreadWriter {
     this.closed = true;
     if (this.failure) throw this.failure;
     await new Promise<void>((resolve, reject) => {
-      this.waiting = { resolve, reject };
+      this.waiting.push({ resolve, reject });
       this.worker.postMessage(null);
     });
     this.stop();
@@ -226,16 +226,12 @@ export class JsonlThreadWriter {
   }
 
   private settle(): void {
-    const w = this.waiting;
-    this.waiting = null;
-    w?.resolve();
+    for (const w of this.waiting.splice(0)) w.resolve();
   }
 
   private fail(e: Error): void {
     this.failure ??= e;
-    const w = this.waiting;
-    this.waiting = null;
-    w?.reject(this.failure);
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
   }
 
   /** Ends the worker, then closes the file it wrote to (not before: the descriptor's number could be reused under it). */
