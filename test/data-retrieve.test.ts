@@ -5,10 +5,10 @@ import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mine } from '../src/data/mine.ts';
+import { changedPaths, mine } from '../src/data/mine.ts';
 import { Retriever, type RetrieveOptions } from '../src/data/retrieve.ts';
 import { byLastName, parseImports, resolveImport } from '../src/data/imports.ts';
-import { BlobReader, type TreeEntry } from '../src/data/git.ts';
+import { BlobReader, streamCommits, type TreeEntry } from '../src/data/git.ts';
 import { TreeReader } from '../src/data/trees.ts';
 import { BlobTexts } from '../src/data/blobcache.ts';
 import { tokenize, tokenHash, countTokens, termCounts, bm25Scores, Counts, scanned, termFrequency, type Bm25Doc } from '../src/data/bm25.ts';
@@ -16,7 +16,7 @@ import { FilterRows, Postings } from '../src/data/postings.ts';
 import { Docs } from '../src/data/docs.ts';
 import { changedRanges } from '../src/data/linediff.ts';
 import { Rng } from '../src/util/rng.ts';
-import { fixture } from './data-gitfixture.ts';
+import { fixture, tick } from './data-gitfixture.ts';
 
 test('BM25F scores equal wink-bm25-text-search on the same corpus (path weight 2, content 1)', () => {
   const corpus: Record<string, string> = {
@@ -256,7 +256,7 @@ test('Python import graph and a tiny corpus (fewer than 3 indexable files) work'
 });
 
 /** A repo of ~30 random commits: JS and Markdown files that import each other, added, edited, removed, renamed, and paths that turn from file to folder and back. */
-function randomHistory(seed: number): { dir: string; commits: string[] } {
+function randomHistory(seed: number): { dir: string; commits: string[]; f: ReturnType<typeof fixture> } {
   const rng = new Rng(seed);
   const f = fixture();
   const words = ['parser', 'lexer', 'token', 'whitespace', 'render', 'cache', 'route', 'handler', 'config', 'session', 'user', 'retry'];
@@ -304,7 +304,7 @@ function randomHistory(seed: number): { dir: string; commits: string[] } {
     }
     commits.push(f.commit(`commit ${c}`));
   }
-  return { dir: f.dir, commits };
+  return { dir: f.dir, commits, f };
 }
 
 /** Every entry of a tree, by path: its difference from the empty tree. */
@@ -332,6 +332,65 @@ test('TreeReader.diff equals git diff-tree between any two commits (files turned
       assert.deepEqual(got, want, `${a.slice(0, 7)}..${b.slice(0, 7)}`);
     }
   } finally { reader.close(); }
+});
+
+/** randomHistory with side branches forked from older commits and merged back (--no-ff, as pull requests). */
+function historyWithMerges(seed: number): string {
+  const { f, commits } = randomHistory(seed);
+  const rng = new Rng(seed + 100);
+  for (let k = 1; k <= 4; k++) {
+    f.git('checkout', '-q', '-b', `side${k}`, commits[5 + rng.int(20)]);
+    for (let j = 0; j <= rng.int(3); j++) {
+      f.write(`side${k}/parser${j}.js`, `const p = require('../side${k}/parser0');\nparse lexer token ${rng.int(100)}\n`);
+      if (j > 0) f.write(`side${k}/parser0.js`, `parse token whitespace ${j}\n`);
+      f.commit(`Side ${k}: parser ${j}`);
+    }
+    f.git('checkout', '-q', 'main');
+    tick();
+    f.git('merge', '-q', '--no-ff', '-m', `Merge pull request #${k} from ada/side${k}\n\nParse tokens on side ${k}`, `side${k}`);
+    f.write(`after${k}.md`, `route handler ${k}\n`);
+    f.commit(`After merge ${k}: route handler`);
+  }
+  return f.dir;
+}
+
+test('TreeReader.parentSide (a commit\'s git log --raw diff turned around) equals the tree walk from its tree to its first parent\'s', async () => {
+  const dir = historyWithMerges(13);
+  const reader = new BlobReader(dir);
+  const trees = new TreeReader(reader);
+  const key = (c: { path: string; entry: TreeEntry | null }) => `${c.path} ${c.entry ? `${c.entry.mode} ${c.entry.type} ${c.entry.sha} ${c.entry.size}` : '-'}`;
+  let renames = 0;
+  let merges = 0;
+  try {
+    for await (const c of streamCommits(dir)) {
+      if (c.parents.length === 0) continue;
+      renames += c.changes.filter((x) => x.status === 'R').length;
+      if (c.parents.length > 1) merges++;
+      const got = (await trees.parentSide(c.changes)).map(key).sort();
+      const want = (await trees.diff(c.tree, await trees.root(c.parents[0]))).map(key).sort();
+      assert.deepEqual(got, want, c.sha.slice(0, 7));
+    }
+  } finally { reader.close(); }
+  assert.ok(renames > 0 && merges === 4, `renames ${renames}, merges ${merges}`);
+});
+
+test('mined context equals what a fresh retriever picks at each task\'s base (the index follows the history through merges)', async () => {
+  const dir = historyWithMerges(17);
+  const { tasks } = await mine([dir], { contextFiles: 3 });
+  assert.ok(tasks.length > 30 && tasks.some((t) => t.source === 'merge'), `${tasks.length} tasks`);
+  const reader = new BlobReader(dir);
+  const trees = new TreeReader(reader);
+  const texts = new BlobTexts(reader);
+  const o: RetrieveOptions = { contextFiles: 3, contextBytes: 24_000, indexMaxBytes: 100_000, indexMaxFiles: 5000 }; // mine()'s defaults
+  let picked = 0;
+  try {
+    for (const t of tasks) {
+      const fresh = await new Retriever(trees, texts, o).select(await trees.root(t.base), changedPaths(t.changes), t.changes, t.text);
+      assert.deepEqual(t.context, fresh, t.id);
+      picked += fresh.length;
+    }
+  } finally { reader.close(); }
+  assert.ok(picked > tasks.length, `${picked} context files`);
 });
 
 test('a tree entry with a zero-padded mode (040000, from old tools) is a folder', async () => {

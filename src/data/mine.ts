@@ -5,7 +5,7 @@
 // filter.ts, context retrieval in retrieve.ts; tasks go to the caller's sink as they are made (the CLI
 // writes them through fsx.ts's JsonlThreadWriter, atomically).
 
-import { TreeReader } from './trees.ts';
+import { TreeReader, type TreeChange } from './trees.ts';
 import { BlobReader, countCommits, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
 import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type TaskReason } from './filter.ts';
 import type { FileDiff } from './linediff.ts';
@@ -149,7 +149,7 @@ const READ_AHEAD = 64;
 type Cls = { source: MinedSource; text: string; title: string };
 type Loaded = { change: RawChange; old: string | null; new: string | null } | { change: RawChange; skip: FileReason };
 /** What the read-ahead stage found; verdicts are applied in history order so that counts, --explain and dedupe are stable. */
-type Prepared = { skip: true } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; diffs: (FileDiff | null)[]; base: Promise<string> | null } | { error: Error };
+type Prepared = { skip: true } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; diffs: (FileDiff | null)[] } | { error: Error };
 
 async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, emit: (t: Task) => void | Promise<void>, warnings: string[]): Promise<number> {
   const info = openRepo(repo);
@@ -179,23 +179,54 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
     }
   };
   const ahead: (Promise<Prepared> | undefined)[] = [];
+  /** By commit: its base tree once warmed (retrieval only), and its changed paths' entries in its first parent's tree (TreeReader.parentSide), while it is in the window. */
+  const bases: (Promise<string> | undefined)[] = [];
+  const sides: (Promise<TreeChange[]> | undefined)[] = [];
   const start = (n: number) => {
     if (n >= log.length || ahead[n]) return;
     const c = log[n]!;
     // The base tree, its blobs read and counted ahead for retrieval: for every commit, so that each
-    // warm-up need only add what the previous commit's base lacked (the change, not the tree).
-    let base: Promise<string> | null = null;
+    // warm-up need only add what the previous commit's base lacked (the change, not the tree). Where the
+    // commit is the previous one's first parent (most of a history), that difference is the commit's own
+    // diff turned around; the paths the previous task left out are as they were in its base tree.
     if (cfg.contextFiles > 0 && c.parents.length > 0) {
       const prev = log[n - 1];
       const p0 = prev?.parents[0];
+      const side = sides[n] = trees.parentSide(c.changes);
+      side.catch(() => { /* surfaced through base */ });
       const to = trees.root(c.parents[0], treeOf.get(c.parents[0]));
       const from = p0 === undefined ? Promise.resolve(null) : trees.root(p0, treeOf.get(p0));
-      base = Promise.all([from, to]).then(([f, t]) => retriever.warm(f, t, prev ? changedPaths(prev.changes) : [], changedPaths(c.changes)).then(() => t));
+      const base = bases[n] = Promise.all([from, to, sides[n - 1] ?? []]).then(([f, t, before]) => {
+        if (p0 === c.sha && f !== null) trees.seed(f, t, side);
+        return retriever.warm(f, t, before, changedPaths(c.changes)).then(() => t);
+      });
       base.catch(() => { /* surfaced when awaited in order */ });
     }
-    ahead[n] = prepare(c, sources, cfg, reader, texts, base).catch((e: Error) => ({ error: e }));
+    ahead[n] = prepare(c, sources, cfg, reader, texts).catch((e: Error) => ({ error: e }));
   };
   let submodules = 0;
+  /** The commit's task, context chosen at its base tree, or null (dropped: counted in stats, or a warning). */
+  const make = async (c: CommitInfo, prep: Exclude<Prepared, { skip: true }>, base: Promise<string> | undefined): Promise<Task | null> => {
+    const what = `${info.name}@${c.sha.slice(0, 12)} ${JSON.stringify(c.message.split('\n')[0].slice(0, 72))}`;
+    submodules += c.changes.filter((x) => isGitlink(x.oldMode) || isGitlink(x.newMode)).length;
+    try {
+      if ('error' in prep) throw prep.error;
+      if ('drop' in prep) { stats.drop(prep.drop, what, prep.detail); return null; }
+      const draft = finish(info.name, c, prep.cls, prep.loaded, prep.diffs, cfg, stats, dedupe, what);
+      if (!draft) return null;
+      if (!base) return draft.task;
+      const changed = draft.task.changes.map((ch, i) => ({ ...ch, oldSha: draft.oldShas[i] }));
+      const context = await retriever.select(await base, changedPaths(c.changes), changed, draft.task.text);
+      return context.length ? makeTask({ ...draft.task, context }, draft.diffs, draft.bytes) : draft.task;
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      const msg = `${what}: cannot read the commit (${(e as Error).message.split('\n')[0]})`;
+      if (cfg.onBadLine === 'stop') throw new UserError(`${msg}; use --on-bad-line skip to skip such commits`);
+      warnings.push(msg);
+      stats.drop('unreadable', what);
+      return null;
+    }
+  };
   try {
     for (let n = 0; ; n++) {
       await fill(n + READ_AHEAD);
@@ -206,28 +237,15 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
       delete ahead[n];
       const c = log[n]!;
       log[n] = undefined;
+      delete sides[n - 1];
       treeOf.delete(c.sha); // no later commit has it as a parent
-      if ('skip' in prep) continue;
-      const what = `${info.name}@${c.sha.slice(0, 12)} ${JSON.stringify(c.message.split('\n')[0].slice(0, 72))}`;
-      submodules += c.changes.filter((x) => isGitlink(x.oldMode) || isGitlink(x.newMode)).length;
-      let task: Task;
-      try {
-        if ('error' in prep) throw prep.error;
-        if ('drop' in prep) { stats.drop(prep.drop, what, prep.detail); continue; }
-        const draft = finish(info.name, c, prep.cls, prep.loaded, prep.diffs, cfg, stats, dedupe, what);
-        if (!draft) continue;
-        task = draft.task;
-        if (cfg.contextFiles > 0) {
-          const changed = task.changes.map((ch, i) => ({ ...ch, oldSha: draft.oldShas[i] }));
-          const context = await retriever.select(await prep.base!, changedPaths(c.changes), changed, task.text);
-          if (context.length) task = makeTask({ ...task, context }, draft.diffs, draft.bytes);
-        }
-      } catch (e) {
-        if (e instanceof UserError) throw e;
-        const msg = `${what}: cannot read the commit (${(e as Error).message.split('\n')[0]})`;
-        if (cfg.onBadLine === 'stop') throw new UserError(`${msg}; use --on-bad-line skip to skip such commits`);
-        warnings.push(msg);
-        stats.drop('unreadable', what);
+      const base = bases[n];
+      delete bases[n];
+      const task = 'skip' in prep ? null : await make(c, prep, base);
+      if (!task) {
+        // The index follows every base tree, task or not, so that each move is one commit's difference
+        // (read ahead by warm()). A failure here only means a longer move for the next task.
+        if (base) await base.then((t) => retriever.follow(t)).catch(() => {});
         continue;
       }
       await emit(task); // the sink's errors (a full disk) end the run
@@ -244,7 +262,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
 }
 
 /** Read-ahead stage: cheap verdicts first, then the conflict check and the blobs, all through the one cat-file process. */
-async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<MineConfig>, reader: BlobReader, texts: BlobTexts, base: Promise<string> | null): Promise<Prepared> {
+async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<MineConfig>, reader: BlobReader, texts: BlobTexts): Promise<Prepared> {
   const cls = classify(c);
   if (!cls || !sources.has(cls.source)) return { skip: true };
   for (const f of COMMIT_FILTERS) if (f.drop({ authorName: c.authorName, authorEmail: c.authorEmail, title: cls.title })) return { drop: f.name };
@@ -266,7 +284,7 @@ async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<M
   // --max-changed-lines: over it, the task is dropped for too many lines either way.
   const kept = loaded.flatMap((l) => ('skip' in l ? [] : [[l.old, l.new] as [string | null, string | null]]));
   const diffs = kept.length ? await diffCommit(kept, cfg.maxChangedLines) : [];
-  return { cls, loaded, diffs, base: kept.length ? base : null };
+  return { cls, loaded, diffs };
 }
 
 /** In-order stage: file skips, line stats (`lineDiffs`: of the files not skipped), task filters and dedupe; the task without context, or null. */

@@ -6,7 +6,7 @@
 // indexable" (filter.ts).
 
 import { isRegularFile, type TreeEntry } from './git.ts';
-import type { TreeReader } from './trees.ts';
+import type { TreeChange, TreeReader } from './trees.ts';
 import type { BlobTexts } from './blobcache.ts';
 import { pathReason } from './filter.ts';
 import { Counts, bm25Idf, bm25Score, docLength, grow, queryTerms, tokenHashes, type Bm25Doc } from './bm25.ts';
@@ -79,18 +79,18 @@ export class Retriever {
 
   /**
    * Reads and counts, ahead of time, what a task on tree `to` will index that a task on tree `from` did
-   * not: the files that differ between the trees, and those at `before` (the paths the task on `from`
-   * left out), less `exclude` (the paths this task leaves out). Called for every commit of a walk in turn,
-   * this keeps select() from waiting on git. Only saves time: select() counts whatever is missing. A
-   * difference larger than the index cap (a first tree) is left to select(), which counts only what a
-   * task indexes.
+   * not: the files that differ between the trees, and those of `before` (the paths the task on `from` left
+   * out, with their entries at `from`: the same at `to` unless the difference says otherwise), less
+   * `exclude` (the paths this task leaves out). Called for every commit of a walk in turn, this keeps
+   * select() from waiting on git. Only saves time: select() counts whatever is missing. A difference
+   * larger than the index cap (a first tree) is left to select(), which counts only what a task indexes.
    */
-  async warm(from: string | null, to: string, before: string[], exclude: string[]): Promise<void> {
+  async warm(from: string | null, to: string, before: readonly TreeChange[], exclude: string[]): Promise<void> {
     const d = await this.trees.diff(from, to);
     const entries = d.map((c) => c.entry);
     if (from !== null) {
-      const more = before.filter((p) => !exclude.includes(p) && !d.some((c) => c.path === p));
-      for (const e of await Promise.all(more.map((p) => this.trees.lookup(to, p)))) entries.push(e);
+      const moved = new Set(d.map((c) => c.path));
+      for (const b of before) if (!moved.has(b.path)) entries.push(b.entry);
     }
     const todo = entries.filter((e) => e && this.candidate(e) && !this.docs.has(e.sha) && !exclude.includes(e.path)) as TreeEntry[];
     if (todo.length <= this.o.indexMaxFiles) await Promise.all(todo.map((e) => this.docs.count(e)));
@@ -111,6 +111,11 @@ export class Retriever {
       const dec = decs[i];
       return { path: p.path, content: 'text' in dec ? dec.text : '', reason: p.reason, ...(p.score !== null ? { score: p.score } : {}) };
     });
+  }
+
+  /** Moves the index to tree `tree` without choosing anything (a commit with no task): the next move is then one commit's difference. */
+  async follow(tree: string): Promise<void> {
+    if (this.o.contextFiles > 0 && this.o.contextBytes > 0) await this.moveTo(tree);
   }
 
   /** BM25F scores (path weight 2, content 1) of the files of the tree but `exclude` against `text`, positive only (for tests). */

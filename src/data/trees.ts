@@ -2,7 +2,7 @@
 // tree), each tree object parsed once and cached by sha. The retriever moves its index by these differences;
 // this file knows nothing about what the files hold.
 
-import type { BlobReader, TreeEntry } from './git.ts';
+import type { BlobReader, RawChange, TreeEntry } from './git.ts';
 
 /** One entry of one tree object: subtrees have type 'tree' and size -1, gitlinks type 'commit' and size 0. */
 interface LevelEntry { mode: string; type: string; name: string; sha: string; size: number }
@@ -42,13 +42,48 @@ export class TreeReader {
    */
   async diff(from: string | null, to: string | null): Promise<readonly TreeChange[]> {
     const key = `${from}:${to}`;
-    let d = this.diffs.get(key); // the miner asks for each difference twice: to read ahead, then to move its index
-    if (!d) {
-      d = (async () => { const out: TreeChange[] = []; await this.diffInto(from, to, '', out); return out; })();
-      d.catch(() => this.diffs.delete(key));
-      if (this.diffs.size >= 256) this.diffs.delete(this.diffs.keys().next().value!);
-      this.diffs.set(key, d);
+    const d = this.diffs.get(key); // the miner asks for each difference twice: to read ahead, then to move its index
+    return d ?? this.keep(key, (async () => { const out: TreeChange[] = []; await this.diffInto(from, to, '', out); return out; })());
+  }
+
+  /**
+   * Seeds diff(from, to) with a difference known without reading trees: walking a history newest first,
+   * the index mostly moves from a commit's tree to its parent's, and git has already found what differs
+   * there (the commit's first-parent diff, turned around by parentSide()).
+   */
+  seed(from: string, to: string, d: Promise<TreeChange[]>): void {
+    const key = `${from}:${to}`;
+    if (!this.diffs.has(key)) this.keep(key, d);
+  }
+
+  /**
+   * The entries that a commit's first-parent diff names, as they are in the parent's tree (null where a
+   * path is absent there): the difference from the commit's tree to its parent's. Blob sizes from info()
+   * (known already for most).
+   */
+  async parentSide(changes: readonly RawChange[]): Promise<TreeChange[]> {
+    const out: TreeChange[] = [];
+    const sized: Promise<void>[] = [];
+    for (const ch of changes) {
+      if (ch.status === 'R' || ch.status === 'C') {
+        out.push({ path: ch.path, entry: null }); // the new path; a copy's source is the same in both trees
+        if (ch.status === 'C') continue;
+      }
+      const path = ch.status === 'R' ? ch.oldPath! : ch.path;
+      if (ZERO_MODE.test(ch.oldMode)) { out.push({ path, entry: null }); continue; }
+      const type = ch.oldMode === '160000' ? 'commit' : 'blob';
+      const e: TreeEntry = { mode: ch.oldMode, type, sha: ch.oldSha, size: type === 'commit' ? 0 : this.reader.knownSize(ch.oldSha) ?? -1, path };
+      if (e.size < 0) sized.push(this.reader.info(e.sha).then((x) => { e.size = x.size; }));
+      out.push({ path, entry: e });
     }
+    await Promise.all(sized);
+    return out;
+  }
+
+  private keep(key: string, d: Promise<TreeChange[]>): Promise<TreeChange[]> {
+    d.catch(() => this.diffs.delete(key));
+    if (this.diffs.size >= 256) this.diffs.delete(this.diffs.keys().next().value!);
+    this.diffs.set(key, d);
     return d;
   }
 
@@ -138,4 +173,5 @@ export class TreeReader {
 }
 
 const NO_ENTRIES: LevelEntry[] = [];
+const ZERO_MODE = /^0+$/;
 const entryAt = (e: LevelEntry, path: string): TreeEntry => ({ mode: e.mode, type: e.type, sha: e.sha, size: e.size, path });
