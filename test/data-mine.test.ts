@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { mine, classify } from '../src/data/mine.ts';
 import { importRecords } from '../src/data/import.ts';
 import { validateTask, type Task } from '../src/data/task.ts';
-import { structuredPatch } from 'diff';
-import { fileDiff } from '../src/data/linediff.ts';
+import { diffArrays, structuredPatch } from 'diff';
+import { diffLines, fileDiff } from '../src/data/linediff.ts';
 import { diffCommit } from '../src/data/diffpool.ts';
 import { decodeText } from '../src/data/filter.ts';
 import { gitRaw, logArgs, parseLog, streamCommits } from '../src/data/git.ts';
@@ -210,6 +210,31 @@ test('fileDiff counts the same added/removed lines as the diff package on random
   }
   assert.ok(hunkMismatch <= 12, `${hunkMismatch} of 600 hunk counts differ`);
   assert.equal(fileDiff('a\n'.repeat(50), 'b\n'.repeat(50), 20), null, 'over maxEdits');
+});
+
+test('diffLines gives the diff package\'s diffArrays script exactly, and null where a cap makes it give up', () => {
+  const rng = new Rng(21);
+  let capped = 0;
+  let long = 0;
+  for (let t = 0; t < 3000; t++) {
+    // Few distinct lines, so that ties between equally short scripts are everywhere; some long inputs.
+    const pool = ['a', 'b', 'c', '', '}', 'x = 1'].slice(0, 2 + rng.int(5));
+    const n = t % 50 === 0 ? 200 + rng.int(400) : rng.int(40);
+    const a = Array.from({ length: n }, () => rng.pick(pool));
+    const b = rng.next() < 0.5 ? Array.from({ length: rng.int(n + 10) }, () => rng.pick(pool)) : a.slice();
+    for (let k = rng.int(8); k > 0; k--) {
+      const at = rng.int(b.length + 1);
+      if (rng.next() < 0.5) b.splice(at, 0, rng.pick([...pool, 'new'])); else b.splice(at, 1 + rng.int(3));
+    }
+    const cap = rng.next() < 0.3 ? rng.int(n + 4) : undefined;
+    const want = cap === undefined ? diffArrays(a, b) : diffArrays(a, b, { maxEditLength: cap });
+    const got = diffLines(a, b, cap);
+    const plain = (ps: { added: boolean; removed: boolean; value: string[] }[] | undefined | null) => ps?.map((p) => ({ added: p.added, removed: p.removed, value: p.value })) ?? null;
+    assert.deepEqual(plain(got), plain(want), JSON.stringify({ a, b, cap }));
+    if (got === null) capped++;
+    if (n >= 200) long++;
+  }
+  assert.ok(capped > 100 && long >= 50, `${capped} capped, ${long} long`);
 });
 
 test('a commit\'s diffs on the worker thread equal fileDiff file by file, each within what the files before it left of the cap', async () => {
