@@ -142,14 +142,10 @@ export class Deduper {
   private readonly seen = new Set<string>();
 
   /** True when an identical change was seen before; otherwise remembers it. */
-  isDuplicate(files: { path: string; lines: string[] }[]): boolean {
+  isDuplicate(files: { path: string; changed: string }[]): boolean {
     const h = createHash('sha1');
-    for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-      // One update a file (per line, hashing cost more than the lines): path NUL, lines right-trimmed, NUL.
-      let text = f.path + '\0';
-      for (const l of f.lines) text += l.trimEnd() + '\n';
-      h.update(text + '\0');
-    }
+    // Path NUL, changed lines (right-trimmed, one a line: FileDiff.changed) NUL, in path order.
+    for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) h.update(f.path + '\0' + f.changed + '\0');
     const key = h.digest('hex');
     if (this.seen.has(key)) return true;
     this.seen.add(key);

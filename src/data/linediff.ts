@@ -6,7 +6,8 @@
 // as it does in git.
 
 
-export interface FileDiff { added: number; removed: number; hunks: number; lines: string[] }
+/** `changed`: the changed lines in order, each as "+line" or "-line", right-trimmed and ended with "\n" (what duplicate detection compares). */
+export interface FileDiff { added: number; removed: number; hunks: number; changed: string }
 
 const NO_EOL = '\uFFFF'; // marks a last line without "\n", so that adding the newline is a change
 
@@ -136,7 +137,7 @@ export function middles(oldText: string | null, newText: string | null): [string
 export function middleDiff(a: string, b: string, maxEdits = Infinity): FileDiff | null {
   const ma = splitLines(a);
   const mb = splitLines(b);
-  const d: FileDiff = { added: 0, removed: 0, hunks: 0, lines: [] };
+  const d: FileDiff = { added: 0, removed: 0, hunks: 0, changed: '' };
   if (ma.length === 0 && mb.length === 0) return d;
   if (Math.abs(ma.length - mb.length) > maxEdits) return null;
   // Myers gives up only after trying every script up to maxEdits (~10 ms for a 400-line cap on a large
@@ -152,7 +153,7 @@ export function middleDiff(a: string, b: string, maxEdits = Infinity): FileDiff 
     if (gap < 0 || gap > 6) d.hunks++;
     gap = 0;
     const sign = part.added ? '+' : '-';
-    for (const l of part.value) d.lines.push(sign + (l.endsWith(NO_EOL) ? l.slice(0, -1) + '\n\\ No newline at end of file' : l));
+    for (const l of part.value) d.changed += (sign + (l.endsWith(NO_EOL) ? l.slice(0, -1) + '\n\\ No newline at end of file' : l)).trimEnd() + '\n';
     if (part.added) d.added += part.value.length; else d.removed += part.value.length;
   }
   if (d.added + d.removed > maxEdits) return null;

@@ -317,7 +317,7 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], lineDif
   const task = makeTask({ id: `${name}@${c.sha.slice(0, 12)}`, repo: name, base: c.parents[0], source: cls.source as TaskSource, text: cls.text, time: c.time, changes, context: [] }, diffs, bytes);
   const reason = taskReason({ text: task.text, files: task.stats.files, added: task.stats.added, removed: task.stats.removed, promptTokens: task.stats.promptTokens }, cfg);
   if (reason) { stats.drop(reason, what); return null; }
-  if (dedupe.isDuplicate(changes.map((ch, i) => ({ path: ch.path, lines: diffs[i].lines })))) { stats.drop('duplicate', what); return null; }
+  if (dedupe.isDuplicate(changes.map((ch, i) => ({ path: ch.path, changed: diffs[i].changed })))) { stats.drop('duplicate', what); return null; }
   return { task, diffs, oldShas, bytes };
 }
 
