@@ -69,7 +69,9 @@ export function firstIn(cands: readonly string[], files: Set<string>): string | 
   return null;
 }
 
-const candidateCache = new Map<string, string[]>();
+/** From path → specifier → candidates (two levels: no key string to build and hash per call). */
+const candidateCache = new Map<string, Map<string, string[]>>();
+let cachedCount = 0;
 
 /**
  * The paths an import specifier can name, in the order they are tried. They depend on the two strings
@@ -77,8 +79,8 @@ const candidateCache = new Map<string, string[]>();
  * most of that cost.
  */
 export function importCandidates(from: string, spec: string): string[] {
-  const key = from + '\0' + spec;
-  let out = candidateCache.get(key);
+  let bySpec = candidateCache.get(from);
+  let out = bySpec?.get(spec);
   if (out) return out;
   out = [];
   if (JS_EXT.test(from)) {
@@ -112,8 +114,10 @@ export function importCandidates(from: string, spec: string): string[] {
       else out.push(`${r}${rest}.py`, `${r}${rest}/__init__.py`);
     }
   }
-  if (candidateCache.size >= 200_000) candidateCache.clear();
-  candidateCache.set(key, out);
+  if (cachedCount >= 200_000) { candidateCache.clear(); cachedCount = 0; bySpec = undefined; }
+  if (!bySpec) candidateCache.set(from, bySpec = new Map());
+  bySpec.set(spec, out);
+  cachedCount++;
   return out;
 }
 
