@@ -125,19 +125,6 @@ export class TreeReader {
     return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
   }
 
-  /** The blob or gitlink at `path` in tree `tree` (from root()), or null where there is none. */
-  async lookup(tree: string, path: string): Promise<TreeEntry | null> {
-    const names = path.split('/');
-    let sha = tree;
-    for (let i = 0; i < names.length; i++) {
-      const e = (await this.level(sha)).find((x) => x.name === names[i]);
-      if (!e || (e.type === 'tree') !== (i < names.length - 1)) return null;
-      if (i === names.length - 1) return entryAt(e, path);
-      sha = e.sha;
-    }
-    return null;
-  }
-
   /** The entries of one tree object, the sizes of blobs not seen before asked for in one pipelined round trip. */
   private async level(tree: string): Promise<LevelEntry[]> {
     let p = this.levels.get(tree);
