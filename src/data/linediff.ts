@@ -184,7 +184,7 @@ export function diffLines(a: string[], b: string[], maxEdits = Infinity): LinePa
   for (let i = 0; i < oldLen; i++) { let id = ids.get(a[i]); if (id === undefined) ids.set(a[i], id = ids.size); A[i] = id; }
   for (let j = 0; j < newLen; j++) { const id = ids.get(b[j]); B[j] = id === undefined ? -1 : id; }
   const maxEditLength = Math.min(oldLen + newLen, maxEdits);
-  const off = oldLen + newLen + 1; // diagonal k (old position − new position) lives at k + off
+  const off = maxEditLength + 2; // diagonal k (old position − new position, |k| ≤ edits + 1) lives at k + off
   const pos = new Int32Array(2 * off + 1).fill(-2); // a path's old position on each diagonal; −2: none
   const last = new Int32Array(2 * off + 1);
   let runs = 0;
