@@ -200,6 +200,8 @@ export function lsTree(repo: string, rev: string): TreeEntry[] {
 }
 
 export const isGitlink = (mode: string) => mode === '160000';
+/** An all-zero mode or sha in `git log --raw`: no file on that side of the change. */
+export const isAbsent = (modeOrSha: string) => /^0+$/.test(modeOrSha);
 export const isRegularFile = (mode: string) => mode === '100644' || mode === '100755';
 
 // ---- cat-file --batch-command -------------------------------------------------------------------

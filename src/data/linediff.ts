@@ -1,10 +1,9 @@
 // Line-diff statistics of one file (added, removed, hunks, the changed lines) for task stats and
 // duplicate detection. The common head and tail are stripped first and only the middle goes through Myers
 // (diffLines: the `diff` package's diffArrays, same script, over typed arrays), so a 3-line edit in a
-// 3 000-line file costs a compare of the lines, not a diff. Hunks are counted as unified diff with 3 lines of context counts them (changes
-// separated by at most 6 unchanged lines share a hunk). A missing final newline counts as a changed line,
-// as it does in git.
-
+// 3 000-line file costs a compare of the lines, not a diff. Hunks are counted as unified diff with 3 lines
+// of context counts them (changes separated by at most 6 unchanged lines share a hunk). A missing final
+// newline counts as a changed line, as it does in git.
 
 /** `changed`: the changed lines in order, each as "+line" or "-line", right-trimmed and ended with "\n" (what duplicate detection compares). */
 export interface FileDiff { added: number; removed: number; hunks: number; changed: string }

@@ -6,7 +6,7 @@
 // writes them through fsx.ts's JsonlThreadWriter, atomically).
 
 import { TreeReader, type TreeChange } from './trees.ts';
-import { BlobReader, countCommits, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
+import { BlobReader, countCommits, isAbsent, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
 import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type TaskReason } from './filter.ts';
 import type { FileDiff } from './linediff.ts';
 import { diffCommit } from './diffpool.ts';
@@ -281,7 +281,7 @@ async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<M
     // Which changed paths hold exactly the second parent's version (what the merged branch brought)?
     // (A path with a newline cannot be asked about; it counts as brought, so the merge is kept.)
     const theirs = await Promise.all(c.changes.map((x) => (askable(x.path) ? reader.infoOrNull(`${c.parents[1]}:${x.path}`) : null)));
-    const differ = new Set(c.changes.filter((x, i) => askable(x.path) && (theirs[i] ? theirs[i].sha !== x.newSha : !ZERO.test(x.newSha))).map((x) => x.path));
+    const differ = new Set(c.changes.filter((x, i) => askable(x.path) && (theirs[i] ? theirs[i].sha !== x.newSha : !isAbsent(x.newSha))).map((x) => x.path));
     if (conflictOnly(c.changes.map((x) => x.path), differ)) return { drop: 'conflict-only', detail: 'no changed file carries the merged branch\'s version' };
   }
   const loaded = await Promise.all(c.changes.map((ch) => loadChange(ch, cfg, reader, texts)));
@@ -326,7 +326,6 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], lineDif
   return { task, diffs, oldShas, bytes };
 }
 
-const ZERO = /^0+$/;
 
 /** The paths of changed files (both sides of a rename): never context for their own task. */
 export const changedPaths = (changes: readonly { path: string; oldPath?: string }[]) => changes.flatMap((x) => (x.oldPath ? [x.path, x.oldPath] : [x.path]));
@@ -338,7 +337,7 @@ async function loadChange(ch: RawChange, cfg: Readonly<MineConfig>, reader: Blob
   if (ch.oldMode === '120000' || ch.newMode === '120000') return { change: ch, skip: 'symlink' };
   const pr = pathReason(ch.path) ?? (ch.oldPath ? pathReason(ch.oldPath) : null);
   if (pr) return { change: ch, skip: pr };
-  const shas = [ch.status === 'C' || ZERO.test(ch.oldSha) ? null : ch.oldSha, ZERO.test(ch.newSha) ? null : ch.newSha];
+  const shas = [ch.status === 'C' || isAbsent(ch.oldSha) ? null : ch.oldSha, isAbsent(ch.newSha) ? null : ch.newSha];
   const infos = await Promise.all(shas.map((s) => (s ? reader.info(s) : null)));
   if (infos.some((i) => i && i.size > cfg.maxFileBytes)) return { change: ch, skip: 'too-large' };
   const decs = await Promise.all(shas.map((s) => (s ? texts.get(s) : null)));

@@ -2,7 +2,7 @@
 // tree), each tree object parsed once and cached by sha. The retriever moves its index by these differences;
 // this file knows nothing about what the files hold.
 
-import type { BlobReader, RawChange, TreeEntry } from './git.ts';
+import { isAbsent, isGitlink, type BlobReader, type RawChange, type TreeEntry } from './git.ts';
 
 /** One entry of one tree object: subtrees have type 'tree' and size -1, gitlinks type 'commit' and size 0. */
 interface LevelEntry { mode: string; type: string; name: string; sha: string; size: number }
@@ -70,8 +70,8 @@ export class TreeReader {
         if (ch.status === 'C') continue;
       }
       const path = ch.status === 'R' ? ch.oldPath! : ch.path;
-      if (ZERO_MODE.test(ch.oldMode)) { out.push({ path, entry: null }); continue; }
-      const type = ch.oldMode === '160000' ? 'commit' : 'blob';
+      if (isAbsent(ch.oldMode)) { out.push({ path, entry: null }); continue; }
+      const type = typeOf(ch.oldMode);
       const e: TreeEntry = { mode: ch.oldMode, type, sha: ch.oldSha, size: type === 'commit' ? 0 : this.reader.knownSize(ch.oldSha) ?? -1, path };
       if (e.size < 0) sized.push(this.reader.info(e.sha).then((x) => { e.size = x.size; }));
       out.push({ path, entry: e });
@@ -146,7 +146,7 @@ export class TreeReader {
       // Zero-padded modes ('040000', written by some old tools; git fsck warns) mean the same.
       const mode = buf.toString('latin1', i, sp).padStart(6, '0');
       const sha = buf.toString('hex', nul + 1, nul + 1 + this.hashBytes);
-      const type = mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
+      const type = typeOf(mode);
       const e: LevelEntry = { mode, type, name: buf.toString('utf8', sp + 1, nul), sha, size: type === 'tree' ? -1 : type === 'commit' ? 0 : this.reader.knownSize(sha) ?? -1 };
       if (e.size < 0 && type === 'blob') sized.push(this.reader.info(sha).then((x) => { e.size = x.size; }));
       entries.push(e);
@@ -160,5 +160,6 @@ export class TreeReader {
 }
 
 const NO_ENTRIES: LevelEntry[] = [];
-const ZERO_MODE = /^0+$/;
+/** An entry's type by its (six-digit) mode. */
+const typeOf = (mode: string) => (mode === '040000' ? 'tree' : isGitlink(mode) ? 'commit' : 'blob');
 const entryAt = (e: LevelEntry, path: string): TreeEntry => ({ mode: e.mode, type: e.type, sha: e.sha, size: e.size, path });
