@@ -63,10 +63,9 @@ test('JsonlThreadWriter: the same bytes as JsonlWriter, in order, only at close;
   const a = new JsonlThreadWriter(f);
   a.write({ gone: true });
   a.abort();
-  // A record the worker cannot write (JSON has no BigInt): close() fails with one line, the old file stays.
+  // A record that has no JSON (a BigInt): write() fails with one line, the old file stays.
   const b = new JsonlThreadWriter(f);
-  for (let i = 0; i < 40; i++) b.write({ i, big: i === 5 ? 10n : i });
-  await assert.rejects(b.close(), /cannot write .*out\.jsonl \(.*BigInt/);
+  assert.throws(() => { for (let i = 0; i < 40; i++) b.write({ i, big: i === 5 ? 10n : i }); }, /cannot write .*out\.jsonl \(.*BigInt/);
   b.abort();
   assert.equal(readJsonl(f).length, 3000);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['out.jsonl', 'sync.jsonl']);
@@ -78,6 +77,31 @@ test('JsonlThreadWriter: the same bytes as JsonlWriter, in order, only at close;
   assert.equal(child.signal, 'SIGINT', child.stderr);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['out.jsonl', 'sync.jsonl']);
   assert.equal(readJsonl(f).length, 3000);
+});
+
+test('JsonlThreadWriter: long strings repeated across records (sent once while kept, forgotten past the bound) and JSON\'s corner cases come out as JSON.stringify writes them', async () => {
+  const dir = tempDir('prrl-');
+  const rng = new Rng(9);
+  const word = () => rng.pick(['a', 'é', '"', '\\', '\n', '\u2028', '\ud800', '\udc00x', '😀', '\u0001', ' ']);
+  const long = Array.from({ length: 40 }, (_, i) => Array.from({ length: 200 + rng.int(3000) }, word).join('') + i);
+  const records = Array.from({ length: 2000 }, (_, i) => ({
+    i,
+    files: Array.from({ length: rng.int(5) }, () => ({ path: rng.pick(long).slice(0, 300 + rng.int(50)), text: rng.pick(long) })),
+    copy: rng.pick(long).slice(0), // equal content, maybe another string
+    short: word() + word(),
+    odd: [undefined, () => 1, NaN, -0, 1e21, new Date(i * 1e9), { toJSON: (k: string) => `key ${k}` }],
+    gone: undefined,
+    'k"\n': { deep: [[rng.pick(long)]] },
+  }));
+  const want = path.join(dir, 'want.jsonl');
+  writeJsonlAtomic(want, records);
+  for (const keptChars of [0, 20_000, 16_000_000]) {
+    const f = path.join(dir, `got-${keptChars}.jsonl`);
+    const w = new JsonlThreadWriter(f, keptChars);
+    for (const r of records) await w.write(r);
+    await w.close();
+    assert.ok(fs.readFileSync(f).equals(fs.readFileSync(want)), `kept ${keptChars}: byte for byte what JSON.stringify writes`);
+  }
 });
 
 test('writers fail with one line where the file cannot be written (a folder that is a file, a file that is a folder), leaving no temp file', async () => {

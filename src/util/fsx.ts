@@ -138,35 +138,92 @@ function openBeside(file: string, abort: () => void): { tmp: string; fd: number;
   return { tmp, fd, unhook: () => { process.removeListener('SIGINT', onSignal); process.removeListener('SIGTERM', onSignal); } };
 }
 
-// The worker of JsonlThreadWriter: CommonJS, no loader, nothing of this project's.
+// The worker of JsonlThreadWriter: CommonJS, no loader, nothing of this project's. A message is a batch:
+// strings to keep by number (each turned into its JSON's UTF-8 once), lines as JSON text and numbers of
+// kept strings, then the numbers to forget (after the lines: a line of this batch may use one).
 const JSONL_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-let parts = [], size = 0, failed = false;
-const flush = () => { if (parts.length) fs.writeSync(workerData.fd, parts.join('')); parts = []; size = 0; };
+// Below the threads the miner waits on (Linux: a thread's id is a pid to setpriority); it is not waited on.
+try { require('node:os').setPriority(Number(fs.readlinkSync('/proc/thread-self').split('/').pop()), 10); } catch {}
+const kept = new Map();
+let out = [], size = 0, unsynced = 0, failed = false;
+const flush = () => {
+  if (out.length) fs.writevSync(workerData.fd, out);
+  unsynced += size; out = []; size = 0;
+  if (unsynced >= workerData.sync) { fs.fdatasyncSync(workerData.fd); unsynced = 0; } // the disk writes while the caller works, not all at close
+};
+const put = (b) => { out.push(b); size += b.length; if (size >= workerData.chunk) flush(); };
 parentPort.on('message', (batch) => {
   if (failed) return;
   try {
     if (batch === null) { flush(); fs.fsyncSync(workerData.fd); parentPort.postMessage({ done: true }); return; }
-    for (const r of batch) { const line = JSON.stringify(r) + '\\n'; parts.push(line); size += line.length; if (size >= workerData.chunk) flush(); }
+    for (const [id, s] of batch.keep) kept.set(id, Buffer.from(JSON.stringify(s)));
+    for (const line of batch.lines) for (const p of line) put(typeof p === 'string' ? Buffer.from(p) : kept.get(p));
+    for (const id of batch.forget) kept.delete(id);
     parentPort.postMessage({ ack: true });
   } catch (e) { failed = true; parentPort.postMessage({ error: String(e && e.message || e) }); }
 });`;
 
 /**
+ * The JSON of plain data `x` (what JSON.stringify writes, toJSON included) as pieces: JSON text, and in
+ * place of each string `share` gives a number for, that number. Used to send a repeated long string to
+ * JsonlThreadWriter's worker once.
+ */
+export function jsonParts(x: unknown, share: (s: string) => number | undefined): (string | number)[] {
+  const parts: (string | number)[] = [];
+  let text = '';
+  const value = (v: unknown, key: string): void => {
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(k: string): unknown }).toJSON(key);
+    if (typeof v === 'string') {
+      const id = share(v);
+      if (id === undefined) text += JSON.stringify(v);
+      else { parts.push(text, id); text = ''; }
+    } else if (v === null || typeof v !== 'object') text += JSON.stringify(v) ?? 'null';
+    else if (Array.isArray(v)) {
+      text += '[';
+      for (let i = 0; i < v.length; i++) { if (i) text += ','; value(skipped(v[i]) ? null : v[i], String(i)); }
+      text += ']';
+    } else {
+      let first = true;
+      text += '{';
+      for (const k of Object.keys(v)) {
+        const w = (v as Record<string, unknown>)[k];
+        if (skipped(w)) continue;
+        text += (first ? '' : ',') + JSON.stringify(k) + ':';
+        first = false;
+        value(w, k);
+      }
+      text += '}';
+    }
+  };
+  value(x, '');
+  parts.push(text + '\n');
+  return parts;
+}
+
+/** Values JSON leaves out of objects (and writes as null in arrays). */
+const skipped = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
+
+/**
  * JsonlWriter's contract (a temp file renamed over `file` only by a close() that succeeded; abort(), an
- * error or Ctrl-C leave the old file) with the JSON made and written on a worker thread: the caller's
- * thread only hands records over (a structured clone copies strings as they are; JSON.stringify escapes
- * every newline and quote of the source files a task holds). For `pr-rl mine`, whose tasks are hundreds
- * of MB of JSON: making it was half as long as the mining itself. Records must be plain data (no
- * toJSON, no class instances). write() returns a promise to wait on when the worker is behind.
+ * error or Ctrl-C leave the old file) with the JSON's strings escaped and written on a worker thread. The
+ * caller's thread walks a record and hands over JSON text and its long strings; a long string it handed
+ * over lately (kept by content, at most `keptChars` characters) goes by number instead, and the worker
+ * reuses its UTF-8 JSON. `pr-rl mine`'s tasks repeat their files from task to task (psf/requests: 260 MB
+ * of file texts, 95 MB distinct): escaping each once was most of the worker's time. Records must be plain
+ * data. write() returns a promise to wait on when the worker is behind.
  */
 export class JsonlThreadWriter {
   private readonly tmp: string;
   private readonly fd: number;
   private readonly unhook: () => void;
   private readonly worker: Worker;
-  private batch: unknown[] = [];
+  private batch: Batch = { keep: [], lines: [], forget: [] };
+  /** Long strings the worker keeps, by content, least recently used first, and their total length. */
+  private readonly kept = new Map<string, number>();
+  private keptLength = 0;
+  private nextId = 0;
   private inFlight = 0;
   private failure: Error | null = null;
   private closed = false;
@@ -176,9 +233,9 @@ export class JsonlThreadWriter {
   /** Records written so far. */
   count = 0;
 
-  constructor(readonly file: string) {
+  constructor(readonly file: string, private readonly keptChars = 16_000_000) {
     ({ tmp: this.tmp, fd: this.fd, unhook: this.unhook } = openBeside(file, () => this.abort()));
-    this.worker = new Worker(JSONL_WORKER, { eval: true, workerData: { fd: this.fd, chunk: WRITE_CHUNK } });
+    this.worker = new Worker(JSONL_WORKER, { eval: true, workerData: { fd: this.fd, chunk: THREAD_WRITE_CHUNK, sync: THREAD_SYNC_BYTES } });
     this.worker.on('message', (m: { ack?: true; done?: true; error?: string }) => {
       if (m.error !== undefined) this.fail(new UserError(`cannot write ${file} (${m.error})`));
       else if (m.done || (m.ack && --this.inFlight <= BATCHES_AHEAD / 2 && !this.closed)) this.settle();
@@ -190,12 +247,36 @@ export class JsonlThreadWriter {
   write(record: unknown): void | Promise<void> {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error(`${this.file}: write after close`);
-    this.batch.push(record);
+    try {
+      this.batch.lines.push(jsonParts(record, this.share));
+    } catch (e) { throw new UserError(`cannot write ${this.file} (${(e as Error).message})`); }
     this.count++;
-    if (this.batch.length < BATCH) return;
+    if (this.batch.lines.length < BATCH) return;
     this.post();
     if (this.inFlight > BATCHES_AHEAD) return new Promise((resolve, reject) => { this.waiting.push({ resolve, reject }); });
   }
+
+  /** The number the worker keeps `s` by (handing it over first if it does not), or undefined for a short string. */
+  private readonly share = (s: string): number | undefined => {
+    if (s.length < SHARED_MIN) return undefined;
+    let id = this.kept.get(s);
+    if (id !== undefined) {
+      this.kept.delete(s); // re-insert: Map order is the recency order
+      this.kept.set(s, id);
+      return id;
+    }
+    id = this.nextId++;
+    this.kept.set(s, id);
+    this.keptLength += s.length;
+    this.batch.keep.push([id, s]);
+    for (const [k, v] of this.kept) {
+      if (this.keptLength <= this.keptChars || k === s) break;
+      this.kept.delete(k);
+      this.keptLength -= k.length;
+      this.batch.forget.push(v);
+    }
+    return id;
+  };
 
   /** Waits for the worker to write and fsync everything, then renames the temp file over `file`. */
   async close(): Promise<void> {
@@ -219,9 +300,9 @@ export class JsonlThreadWriter {
   }
 
   private post(): void {
-    if (this.batch.length === 0) return;
+    if (this.batch.lines.length === 0) return;
     this.worker.postMessage(this.batch);
-    this.batch = [];
+    this.batch = { keep: [], lines: [], forget: [] };
     this.inFlight++;
   }
 
@@ -244,9 +325,22 @@ export class JsonlThreadWriter {
   }
 }
 
+/** A message to JsonlThreadWriter's worker. */
+interface Batch {
+  keep: [number, string][];
+  lines: (string | number)[][];
+  forget: number[];
+}
+
 /** Records a message (a batch) and batches handed over at most before write() asks the caller to wait. */
 const BATCH = 32;
 const BATCHES_AHEAD = 16;
+/** Strings this long or longer go to JsonlThreadWriter's worker once while recent. */
+const SHARED_MIN = 256;
+/** Bytes the worker gathers before a write (its pieces are Buffers, written with one writev). */
+const THREAD_WRITE_CHUNK = 1 << 18;
+/** Bytes the worker writes between fdatasyncs, so that close()'s fsync has little left to wait for. */
+const THREAD_SYNC_BYTES = 1 << 25;
 
 export type BadLinePolicy = 'skip' | 'stop';
 
