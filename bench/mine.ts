@@ -1,7 +1,8 @@
 // Benchmark: `pr-rl mine` against raw `git log -p` over the same commits (same order, first-parent
 // diffs of merges, rename detection), measured in the same run, as ratios (best of --runs each): the
 // mining alone (tasks kept in memory), and as the CLI runs it, writing the tasks' JSONL to a file (tasks
-// hold whole files, so they are many times the bytes of the patches). Target: 2×.
+// hold whole files, so they are many times the bytes of the patches), and the CLI itself in a fresh
+// process. Target: 2×.
 //   npm run bench:mine [-- <repo>...] [--max-commits N] [--runs 3] [--synthetic 3000]
 // With no repo it uses this clone. --synthetic N adds a generated repo of N commits (git fast-import)
 // with PR merges, squash merges and plain commits over a few hundred TypeScript files.
@@ -57,13 +58,30 @@ async function pr(repo: string, contextFiles: number, write: boolean): Promise<{
   return { seconds, tasks: out ? out.count : r.tasks.length, bytes, commits: r.commits };
 }
 
+/** The CLI as a user runs it, in a fresh process (start-up and a cold JIT included): wall seconds. */
+function cli(repo: string): Promise<number> {
+  const file = path.join(os.tmpdir(), `prrl-bench-cli-${process.pid}.jsonl`);
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js'), 'mine', repo, '--out', file, '--max-commits', String(maxCommits)],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (b: Buffer) => { err += b; });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      fs.rmSync(file, { force: true });
+      code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`pr-rl mine exited ${code}: ${err.trim().split('\n').pop()}`));
+    });
+  });
+}
+
 const best = (xs: number[]) => Math.min(...xs);
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 console.log(`bench:mine, best of ${runs} runs each, interleaved; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
 for (const repo of repos) {
   const peer: number[] = [];
-  const t = { bare: [] as number[], full: [] as number[], bareJ: [] as number[], fullJ: [] as number[] };
+  const t = { bare: [] as number[], full: [] as number[], bareJ: [] as number[], fullJ: [] as number[], cli: [] as number[] };
   let info = { tasks: 0, commits: 0, peerBytes: 0, bareBytes: 0, fullBytes: 0 };
   for (let i = 0; i < runs; i++) {
     const g = await gitLogP(repo);
@@ -73,6 +91,7 @@ for (const repo of repos) {
     const bj = await pr(repo, 0, true);
     const fj = await pr(repo, 3, true);
     t.bare.push(b.seconds); t.full.push(f.seconds); t.bareJ.push(bj.seconds); t.fullJ.push(fj.seconds);
+    t.cli.push(await cli(repo));
     info = { tasks: f.tasks, commits: f.commits, peerBytes: g.bytes, bareBytes: bj.bytes, fullBytes: fj.bytes };
   }
   const g = best(peer);
@@ -84,6 +103,7 @@ for (const repo of repos) {
   console.log(`  ${'git log -p (the peer)'.padEnd(30)} ${g.toFixed(2)} s  (${mb(info.peerBytes)} of patches)`);
   row('pr-rl mine --context-files 0', t.bare, t.bareJ, info.bareBytes);
   row('pr-rl mine (3 context files)', t.full, t.fullJ, info.fullBytes);
+  console.log(`  ${'pr-rl mine CLI, fresh process'.padEnd(30)} ${best(t.cli).toFixed(2)} s  ${(best(t.cli) / g).toFixed(2)}×  (3 context files, JSONL written; start-up and a cold JIT included)`);
 }
 if (synthetic) fs.rmSync(synthetic, { recursive: true, force: true });
 
