@@ -1,7 +1,7 @@
 // Run: node --import tsx --test test/data-badinput.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mine } from '../src/data/mine.ts';
@@ -174,4 +174,36 @@ test('atomic output: a failing run leaves the old file and no temp file; a good 
   assert.match(ok.stderr, /mine: 2 commits → .*kept 1, dropped 1 \(root-commit 1\).*tasks\/s/);
   assert.deepEqual(fs.readdirSync(outDir), ['tasks.jsonl']);
   assert.equal(JSON.parse(fs.readFileSync(out, 'utf8')).text, 'Two');
+});
+
+test('Ctrl-C during pr-rl mine: the process ends by SIGINT, the old output stays, no temp file and no process left', async () => {
+  // 4 000 commits made by git fast-import: mining them takes long enough to be interrupted.
+  const f = fixture();
+  const lines = Array.from({ length: 60 }, (_, i) => `def f${i}(x):\n    return x + ${i}\n`);
+  let stream = '';
+  for (let c = 0; c < 4000; c++) {
+    lines[(c * 7) % 60] = `def f${(c * 7) % 60}(x):\n    return x * ${c}\n`;
+    const text = lines.join('');
+    stream += `commit refs/heads/main\ncommitter Ada <ada@example.com> ${1_600_000_000 + c * 60} +0000\ndata 12\nFix f ${String(c).padStart(4, '0')} \n` +
+      `M 100644 inline src/m${c % 9}.py\ndata ${Buffer.byteLength(text)}\n${text}\n`;
+  }
+  execFileSync('git', ['-C', f.dir, 'fast-import', '--quiet'], { input: stream, env: gitEnv() });
+  const outDir = tmpDir();
+  const out = path.join(outDir, 'tasks.jsonl');
+  fs.writeFileSync(out, 'previous\n');
+  const child = spawn(process.execPath, [CLI, 'mine', f.dir, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => { stderr += b; });
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  let running = true;
+  void ended.then(() => { running = false; });
+  while (running && !fs.readdirSync(outDir).some((n) => n.includes('.tmp-'))) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(running, `mine ended before it could be interrupted: ${stderr}`);
+  child.kill('SIGINT');
+  const { signal } = await ended;
+  assert.equal(signal, 'SIGINT', stderr);
+  assert.deepEqual(fs.readdirSync(outDir), ['tasks.jsonl']);
+  assert.equal(fs.readFileSync(out, 'utf8'), 'previous\n');
+  const left = spawnSync('pgrep', ['-f', `mine ${f.dir}`], { encoding: 'utf8' });
+  assert.equal(left.stdout.trim(), '', 'a pr-rl process outlived the one interrupted');
 });

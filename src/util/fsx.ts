@@ -132,10 +132,20 @@ function openBeside(file: string, abort: () => void): { tmp: string; fd: number;
     tmp = tempBeside(file);
     fd = fs.openSync(tmp, 'w');
   } catch (e) { throw cannotWrite(file, e); }
-  const onSignal = (sig: NodeJS.Signals) => { abort(); process.kill(process.pid, sig); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return { tmp, fd, unhook: () => { process.removeListener('SIGINT', onSignal); process.removeListener('SIGTERM', onSignal); } };
+  // Unhooked only once the temp file is gone: a second signal meanwhile (Ctrl-C pressed twice) would
+  // otherwise find no handler and kill the process half way.
+  let fired = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (fired) return;
+    fired = true;
+    abort();
+    unhook();
+    process.kill(process.pid, sig);
+  };
+  const unhook = () => { process.removeListener('SIGINT', onSignal); process.removeListener('SIGTERM', onSignal); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { tmp, fd, unhook };
 }
 
 // The worker of JsonlThreadWriter: CommonJS, no loader, nothing of this project's. A message is a batch:
