@@ -89,7 +89,10 @@ test('JsonlThreadWriter: long strings repeated across records (sent once while k
     files: Array.from({ length: rng.int(5) }, () => ({ path: rng.pick(long).slice(0, 300 + rng.int(50)), text: rng.pick(long) })),
     copy: rng.pick(long).slice(0), // equal content, maybe another string
     short: word() + word(),
-    odd: [undefined, () => 1, NaN, -0, 1e21, new Date(i * 1e9), { toJSON: (k: string) => `key ${k}` }],
+    odd: [undefined, () => 1, NaN, -0, 1e21, new Date(i * 1e9), { toJSON: (k: string) => `key ${k}` }, , Symbol('s'), new String('boxed'), new Number(2), new Boolean(false), new Map([[1, 2]])],
+    toJSONs: { gone: { toJSON: () => undefined }, inner: { toJSON: () => ({ toJSON: () => 'not called', n: new Number(3) }) }, boxed: { toJSON: () => new String('b') } },
+    [Symbol('hidden')]: 'x',
+    10: 'an integer key, first in both',
     gone: undefined,
     'k"\n': { deep: [[rng.pick(long)]] },
   }));

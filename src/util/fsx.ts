@@ -183,8 +183,7 @@ parentPort.on('message', (batch) => {
 export function jsonParts(x: unknown, share: (s: string) => number | undefined): (string | number)[] {
   const parts: (string | number)[] = [];
   let text = '';
-  const value = (v: unknown, key: string): void => {
-    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(k: string): unknown }).toJSON(key);
+  const value = (v: unknown): void => {
     if (typeof v === 'string') {
       const id = share(v);
       if (id === undefined) text += JSON.stringify(v);
@@ -192,24 +191,36 @@ export function jsonParts(x: unknown, share: (s: string) => number | undefined):
     } else if (v === null || typeof v !== 'object') text += JSON.stringify(v) ?? 'null';
     else if (Array.isArray(v)) {
       text += '[';
-      for (let i = 0; i < v.length; i++) { if (i) text += ','; value(skipped(v[i]) ? null : v[i], String(i)); }
+      for (let i = 0; i < v.length; i++) {
+        if (i) text += ',';
+        const w = jsonValue(v[i], String(i));
+        value(skipped(w) ? null : w);
+      }
       text += ']';
     } else {
       let first = true;
       text += '{';
       for (const k of Object.keys(v)) {
-        const w = (v as Record<string, unknown>)[k];
+        const w = jsonValue((v as Record<string, unknown>)[k], k);
         if (skipped(w)) continue;
         text += (first ? '' : ',') + JSON.stringify(k) + ':';
         first = false;
-        value(w, k);
+        value(w);
       }
       text += '}';
     }
   };
-  value(x, '');
+  const top = jsonValue(x, '');
+  value(skipped(top) ? null : top);
   parts.push(text + '\n');
   return parts;
+}
+
+/** What JSON.stringify writes for `v` under `key`: its toJSON's result, a boxed primitive unboxed. */
+function jsonValue(v: unknown, key: string): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(k: string): unknown }).toJSON(key);
+  return v instanceof String || v instanceof Number || v instanceof Boolean ? v.valueOf() : v;
 }
 
 /** Values JSON leaves out of objects (and writes as null in arrays). */
