@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { mine } from '../src/data/mine.ts';
 import { GIT_ENV, gitArgs, logArgs } from '../src/data/git.ts';
 import { Rng } from '../src/util/rng.ts';
-import { JsonlThreadWriter } from '../src/util/fsx.ts';
+import { JsonlThreadWriter } from '../src/util/jsonlthread.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../src/util/rng.ts';
-import { JsonlThreadWriter, JsonlWriter, readJsonl, writeFileAtomic, writeJsonlAtomic } from '../src/util/fsx.ts';
+import { JsonlWriter, readJsonl, writeFileAtomic, writeJsonlAtomic } from '../src/util/fsx.ts';
+import { JsonlThreadWriter } from '../src/util/jsonlthread.ts';
 import { spawnSync } from 'node:child_process';
 import { UserError } from '../src/util/errors.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -70,7 +71,7 @@ test('JsonlThreadWriter: the same bytes as JsonlWriter, in order, only at close;
   assert.equal(readJsonl(f).length, 3000);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['out.jsonl', 'sync.jsonl']);
   // SIGINT while writing: the process dies of it, and the temp file goes with it.
-  const mod = new URL('../src/util/fsx.ts', import.meta.url).href;
+  const mod = new URL('../src/util/jsonlthread.ts', import.meta.url).href;
   const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
     `const { JsonlThreadWriter } = await import(${JSON.stringify(mod)}); const w = new JsonlThreadWriter(${JSON.stringify(f)}); for (let i = 0; i < 100; i++) w.write({ i }); process.kill(process.pid, 'SIGINT'); setTimeout(() => {}, 10000);`],
   { encoding: 'utf8', timeout: 30000 });

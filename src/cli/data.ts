@@ -43,7 +43,7 @@ function registerMine(program: Command): void {
     .option('--out <file>', 'output tasks JSONL (written atomically)', 'tasks.jsonl');
   addConfigOptions(cmd, MINE_DEFAULTS, MINE_HELP).action(async (repos: string[], o: { out: string }) => {
     const { mine } = await import('../data/mine.ts');
-    const { JsonlThreadWriter } = await import('../util/fsx.ts');
+    const { JsonlThreadWriter } = await import('../util/jsonlthread.ts');
     const cfg = configFrom(cmd, MINE_DEFAULTS);
     // Tasks are written as they are mined (as JSON on a worker thread), to a temp file renamed over --out
     // only when all went well.

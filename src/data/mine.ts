@@ -3,7 +3,7 @@
 // ("title (#N)") and plain commits (task = message). One `git log --raw`, streamed, lists every commit
 // with its first-parent diff, one `git cat-file --batch-command` serves every blob. Filters live in
 // filter.ts, context retrieval in retrieve.ts; tasks go to the caller's sink as they are made (the CLI
-// writes them through fsx.ts's JsonlThreadWriter, atomically).
+// writes them through jsonlthread.ts's JsonlThreadWriter, atomically).
 
 import { TreeReader, type TreeChange } from './trees.ts';
 import { BlobReader, countCommits, isAbsent, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
