@@ -207,6 +207,6 @@ test('Ctrl-C during pr-rl mine: the process ends by SIGINT, the old output stays
   // Its git processes (log, cat-file) end with it: they read the repo, and nothing reads them any more.
   const cmdline = (pid: string) => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } };
   const left = () => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && cmdline(d).includes(f.dir)).map(cmdline);
-  for (let i = 0; i < 200 && left().length; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 500 && left().length; i++) await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(left(), [], 'a process on the repo outlived pr-rl');
 });
