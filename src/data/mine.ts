@@ -326,7 +326,6 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], lineDif
   return { task, diffs, oldShas, bytes };
 }
 
-
 /** The paths of changed files (both sides of a rename): never context for their own task. */
 export const changedPaths = (changes: readonly { path: string; oldPath?: string }[]) => changes.flatMap((x) => (x.oldPath ? [x.path, x.oldPath] : [x.path]));
 const askable = (p: string) => !/[\n\r]/.test(p);
