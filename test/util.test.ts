@@ -151,4 +151,12 @@ test('JsonlWriter: records land only at close (past its write buffer too); abort
   assert.equal(child.signal, 'SIGINT', child.stderr);
   assert.deepEqual(fs.readdirSync(dir), ['out.jsonl']);
   assert.equal(readJsonl(f).length, 8);
+  // SIGINT the moment the temp file exists (fs.openSync wrapped to raise it): a handler is already there.
+  const raceChild = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+    `import fs from 'node:fs'; import { syncBuiltinESMExports } from 'node:module';
+     const open = fs.openSync; fs.openSync = (p, ...a) => { const fd = open(p, ...a); if (String(p).includes('.tmp-')) process.kill(process.pid, 'SIGINT'); return fd; }; syncBuiltinESMExports();
+     const { JsonlWriter } = await import(${JSON.stringify(mod)}); new JsonlWriter(${JSON.stringify(f)}); setTimeout(() => {}, 10000);`],
+  { encoding: 'utf8', timeout: 30000 });
+  assert.equal(raceChild.signal, 'SIGINT', raceChild.stderr);
+  assert.deepEqual(fs.readdirSync(dir), ['out.jsonl'], 'a signal right after the temp file was made left it behind');
 });

@@ -97,8 +97,8 @@ export class JsonlWriter {
     try {
       this.flush();
       fs.fsyncSync(this.fd);
+      fs.renameSync(this.tmp, this.file); // then unhook: a signal in between finds a handler, not the default action
       this.release();
-      fs.renameSync(this.tmp, this.file);
     } catch (e) { throw cannotWrite(this.file, e); }
   }
 
@@ -123,16 +123,18 @@ export class JsonlWriter {
   }
 }
 
-/** A temp file beside `file`, open for writing; on SIGINT or SIGTERM `abort` runs (to remove it) and the signal is raised again. */
+/**
+ * A temp file beside `file`, open for writing; on SIGINT or SIGTERM `abort` runs (to remove it) and the
+ * signal is raised again. The handler goes in before the file exists: a signal between the two would
+ * otherwise kill the process with the default action and leave the temp file behind (CI met this once).
+ */
 export function openBeside(file: string, abort: () => void): { tmp: string; fd: number; unhook: () => void } {
   let tmp: string;
-  let fd: number;
   try {
     tmp = tempBeside(file);
-    fd = fs.openSync(tmp, 'w');
   } catch (e) { throw cannotWrite(file, e); }
-  // Unhooked only once the temp file is gone: a second signal meanwhile (Ctrl-C pressed twice) would
-  // otherwise find no handler and kill the process half way.
+  // Unhooked only once the temp file is gone or renamed: a second signal meanwhile (Ctrl-C pressed twice)
+  // would otherwise find no handler and kill the process half way.
   let fired = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (fired) return;
@@ -144,7 +146,12 @@ export function openBeside(file: string, abort: () => void): { tmp: string; fd: 
   const unhook = () => { process.removeListener('SIGINT', onSignal); process.removeListener('SIGTERM', onSignal); };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return { tmp, fd, unhook };
+  try {
+    return { tmp, fd: fs.openSync(tmp, 'w'), unhook };
+  } catch (e) {
+    unhook();
+    throw cannotWrite(file, e);
+  }
 }
 
 export type BadLinePolicy = 'skip' | 'stop';
