@@ -158,11 +158,14 @@ test('fuzz: 4000 random and mutated outputs never throw and always score in [−
   assert.ok(valid > 400 && valid < 3800, `valid ${valid}`); // the fuzz reaches both sides
 });
 
-test('degenerate outputs stay fast: long runs of spaces and thousands of unterminated blocks', () => {
-  const t0 = Date.now();
-  reward(TASK, ' '.repeat(200_000) + 'x' + ' '.repeat(200_000));
-  reward(TASK, '### src/a.py\n<<<<<<< SEARCH\nx\n=======\n'.repeat(5000));
-  assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
+test('degenerate outputs (long runs of spaces, thousands of unterminated blocks) are format errors and finish (a quadratic scan of 400 k spaces would run into the timeout)', { timeout: 60_000 }, () => {
+  const spaces = ' '.repeat(200_000) + 'x' + ' '.repeat(200_000);
+  const open = '### src/a.py\n<<<<<<< SEARCH\nx\n=======\n'.repeat(5000);
+  for (const text of [spaces, open, sol(spaces), sol(open)]) {
+    const r = reward(TASK, text);
+    assert.equal(r.reward, -1);
+    assert.match(r.error ?? '', /no valid SEARCH\/REPLACE block/);
+  }
 });
 
 test('runReward: {id,text} and {task_id,completion} lines, JSONL out, summary, unknown id is one clear error', async () => {
