@@ -2,8 +2,9 @@
 // Each area registers its commands from src/cli/<area>.ts. Heavy modules (tfjs) are imported
 // lazily inside actions so that `pr-rl mine` never loads a tensor engine.
 
+import { constants } from 'node:os';
 import { Command } from 'commander';
-import { UserError } from './util/errors.ts';
+import { Interrupted, UserError } from './util/errors.ts';
 import { registerData } from './cli/data.ts';
 import { registerModel } from './cli/model.ts';
 import { registerRl } from './cli/rl.ts';
@@ -29,6 +30,11 @@ try {
   if (e instanceof UserError) {
     process.stderr.write(`pr-rl: ${e.message}\n`);
     process.exit(1);
+  }
+  if (e instanceof Interrupted) {
+    process.stderr.write(`pr-rl: ${e.message}\n`);
+    process.kill(process.pid, e.signal); // no handler is left: the default action ends the process
+    process.exit(128 + constants.signals[e.signal]);
   }
   throw e;
 }

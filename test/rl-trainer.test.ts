@@ -6,12 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { tinySetup, tmpDir } from './helpers/tiny.ts';
 import { sft } from '../src/rl/sft.ts';
 import { train, type ScoreFn } from '../src/rl/trainer.ts';
 import { UserError } from '../src/util/errors.ts';
 import { writeJsonlAtomic } from '../src/util/fsx.ts';
+import { latestCheckpoint } from '../src/rl/checkpoint.ts';
+
+const CLI = path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js');
 
 const quiet = () => {};
 const dir = tmpDir();
@@ -142,4 +146,43 @@ test('train: bad input gives one clear error', async () => {
   writeJsonlAtomic(empty, []);
   await assert.rejects(train({ model, data: empty, out, resume: false, config: base, log: quiet }), err(/no tasks/));
   await assert.rejects(train({ model, data, out, resume: false, config: { ...base, maxSeqLen: 20 }, log: quiet }), err(/max-seq-len/));
+});
+
+/** `pr-rl train` in a child process; `onLine` sees stderr as it comes and may signal the child. */
+function trainCli(args: string[], onLine: (stderr: string, child: ChildProcess) => void): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'train', '--backend', 'cpu', '--group-size', '3', '--prompts-per-step', '2', '--max-seq-len', '256', '--eval-every', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => { stderr += b; onLine(stderr, child); });
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+}
+
+test('train CLI: Ctrl-C checkpoints after the current step and ends by SIGINT, --resume goes on from there; a second Ctrl-C quits at once', { timeout: 120_000 }, async () => {
+  const { data, model } = await setup;
+  const run = path.join(dir, 'runSig');
+  const common = ['--model', model, '--data', data, '--out', run, '--max-new-tokens', '6', '--ckpt-every', '1000'];
+  let sent = false;
+  const a = await trainCli([...common, '--steps', '1000'], (err, child) => { if (!sent && /^step 2\//m.test(err)) { sent = true; child.kill('SIGINT'); } });
+  assert.equal(a.signal, 'SIGINT', a.stderr);
+  assert.match(a.stderr, /SIGINT received, checkpointing after this step/);
+  const k = Number(/stopped by SIGINT at step (\d+)\/1000/.exec(a.stderr)?.[1]);
+  assert.ok(k >= 2 && k < 1000, a.stderr);
+  assert.equal(latestCheckpoint(path.join(run, 'checkpoints'))?.step, k, 'a checkpoint of the last step, though --ckpt-every is 1000');
+  assert.equal(metrics(run).length, k);
+  assert.ok(!fs.existsSync(path.join(run, 'final')));
+  const b = await trainCli([...common, '--steps', String(k + 2), '--resume'], () => {});
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stderr, new RegExp(`resumed from .*ckpt-0*${k} at step ${k}`));
+  assert.equal(metrics(run).length, k + 2);
+  assert.ok(fs.existsSync(path.join(run, 'final', 'model.safetensors')));
+  // Long steps (120 new tokens on the cpu backend: seconds): the second Ctrl-C does not wait for the step.
+  const run2 = path.join(dir, 'runSig2');
+  let n = 0;
+  const c = await trainCli(['--model', model, '--data', data, '--out', run2, '--max-new-tokens', '120', '--ckpt-every', '1000', '--steps', '1000'], (err, child) => {
+    if (n === 0 && /^step 1\//m.test(err)) { n = 1; child.kill('SIGINT'); }
+    if (n === 1 && /SIGINT received/.test(err)) { n = 2; child.kill('SIGINT'); }
+  });
+  assert.equal(c.signal, 'SIGINT', c.stderr);
+  assert.equal(n, 2, c.stderr);
+  assert.doesNotMatch(c.stderr, /stopped by SIGINT|^step 2\//m, 'the second Ctrl-C waited for the step to end');
+  assert.equal(latestCheckpoint(path.join(run2, 'checkpoints')), null);
 });

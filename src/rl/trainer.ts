@@ -20,7 +20,7 @@ import { reward } from './reward.ts';
 import { saveCheckpoint, latestCheckpoint, loadCheckpoint, type TensorData } from './checkpoint.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 import { Rng, type RngState } from '../util/rng.ts';
-import { UserError } from '../util/errors.ts';
+import { Interrupted, UserError } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
 import { writeFileAtomic } from '../util/fsx.ts';
 import { meanCI } from '../eval/stats.ts';
@@ -186,10 +186,15 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     log(`train: resumed from ${resumeFrom!.dir} at step ${state.step}`);
   }
 
-  let stopping = false;
-  const onSignal = () => {
-    if (!stopping) log('train: signal received, checkpointing after this step');
-    stopping = true;
+  // A SIGINT/SIGTERM ends the run after the current step and its checkpoint (train() then throws
+  // Interrupted). The handler goes at once, so a second signal has its default action and quits even in
+  // the middle of a long synchronous kernel, leaving the newest complete checkpoint (they are atomic).
+  let stopping: NodeJS.Signals | null = null;
+  const unhook = () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); };
+  const onSignal = (sig: NodeJS.Signals) => {
+    unhook();
+    stopping = sig;
+    log(`train: ${sig} received, checkpointing after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once)`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -229,6 +234,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       const sampler = await openSampler(model, cfg.engine); // the weights after the last update
       try {
         for (const e of batch) {
+          await new Promise((resolve) => setImmediate(resolve)); // a turn of the event loop: a signal is seen within this step
           const out = await sampler.generate(Array.from({ length: cfg.groupSize }, () => e.prompt), {
             maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK,
             stopTokens: [tokenizer.eosId], rng,
@@ -353,14 +359,14 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     if (opts.stopAfter !== undefined && state.step < cfg.steps && !stopping) await checkpoint();
     if (state.step >= cfg.steps) await saveModel(path.join(opts.out, 'final'), model, opts.model);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    unhook();
     opt.dispose();
     model.dispose();
     ref?.dispose();
     await onnx?.release();
   }
-  log(`train: ${stopping ? 'stopped' : 'done'} at step ${state.step}/${cfg.steps}; run dir ${opts.out}`);
+  if (stopping) throw new Interrupted(stopping, `train: stopped by ${stopping} at step ${state.step}/${cfg.steps}; \`pr-rl train --resume\` with --out ${opts.out} goes on from its checkpoint`);
+  log(`train: done at step ${state.step}/${cfg.steps}; run dir ${opts.out}`);
   return { steps: state.step, last };
 }
 

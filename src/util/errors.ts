@@ -8,6 +8,17 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * Work stopped cleanly on a signal (what was done is saved). The CLI prints the message and ends by the
+ * same signal, so that a shell or a script sees an interrupted command, not a finished one.
+ */
+export class Interrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals, message: string) {
+    super(message);
+    this.name = 'Interrupted';
+  }
+}
+
 /** Throws a UserError with `message` unless `cond` holds. */
 export function check(cond: unknown, message: string): asserts cond {
   if (!cond) throw new UserError(message);
