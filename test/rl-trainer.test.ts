@@ -153,7 +153,7 @@ function trainCli(args: string[], onLine: (stderr: string, child: ChildProcess) 
   const child = spawn(process.execPath, [CLI, 'train', '--backend', 'cpu', '--group-size', '3', '--prompts-per-step', '2', '--max-seq-len', '256', '--eval-every', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => { stderr += b; onLine(stderr, child); });
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr }))); // 'close': after stderr's last bytes
 }
 
 test('train CLI: Ctrl-C checkpoints after the current step and ends by SIGINT, --resume goes on from there; a second Ctrl-C quits at once', { timeout: 120_000 }, async () => {
