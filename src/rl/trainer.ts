@@ -187,8 +187,8 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   }
 
   // A SIGINT/SIGTERM ends the run after the current step and its checkpoint (train() then throws
-  // Interrupted). The handler goes at once, so a second signal has its default action and quits even in
-  // the middle of a long synchronous kernel, leaving the newest complete checkpoint (they are atomic).
+  // Interrupted). The handler removes itself at once, so a second signal has its default action and quits
+  // even in the middle of a long synchronous kernel, leaving the newest complete checkpoint (they are atomic).
   let stopping: NodeJS.Signals | null = null;
   const unhook = () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); };
   const onSignal = (sig: NodeJS.Signals) => {
