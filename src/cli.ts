@@ -2,6 +2,7 @@
 // Each area registers its commands from src/cli/<area>.ts. Heavy modules (tfjs) are imported
 // lazily inside actions so that `pr-rl mine` never loads a tensor engine.
 
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Command } from 'commander';
 import { Interrupted, UserError } from './util/errors.ts';
@@ -12,8 +13,11 @@ import { registerEval } from './cli/eval.ts';
 import { registerTrain } from './cli/train.ts';
 import { registerDemo } from './cli/demo.ts';
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('pr-rl')
   .description('Train a small transformer to work as a software engineer by RL (GRPO) on pull requests.')
+  .version(version, '-V, --version', 'print the version')
   .showHelpAfterError()
   .configureHelp({ showGlobalOptions: true });
 

@@ -1,0 +1,47 @@
+// Run: node --import tsx --test test/cli-help.test.ts
+// The CLI's surface: every command (tokenizer's subcommands too) has --help, and every setting in it
+// shows its default; only inputs and outputs named by path may go without one. --version prints
+// package.json's version.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const ROOT = path.join(import.meta.dirname, '..');
+const CLI = path.join(ROOT, 'bin', 'pr-rl.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+/** The commands listed under "Commands:" in a help text, but `help`. */
+const commandsIn = (help: string) => [...(help.split('Commands:')[1] ?? '').matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]).filter((c) => c !== 'help');
+
+/** An option whose value is a path (a model folder, a tasks file, files to read) or a task reference: it need not have a default. */
+const PATH_VALUE = /^--[a-z-]+ <(dir|file|ref|paths\.\.\.|files\.\.\.|[\w-]+\.jsonl)>/;
+
+test('every command has --help, and every setting in it shows its default; --version', () => {
+  const top = run('--help');
+  assert.equal(top.status, 0, top.stderr);
+  const commands = commandsIn(top.stdout).map((c) => [c]);
+  assert.ok(commands.length >= 14, top.stdout);
+  const tokenizer = run('tokenizer', '--help');
+  commands.push(...commandsIn(tokenizer.stdout).map((c) => ['tokenizer', c]));
+  assert.ok(commands.some((c) => c.join(' ') === 'tokenizer train'), tokenizer.stdout);
+  let settings = 0;
+  for (const cmd of commands) {
+    const r = run(...cmd, '--help');
+    assert.equal(r.status, 0, `${cmd.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^Usage: pr-rl ${cmd.join(' ')} `));
+    const options = r.stdout.split('\nOptions:\n')[1]?.split('\nGlobal Options:')[0] ?? '';
+    // One entry per option: its first line and the wrapped lines of its description.
+    const entries = options.split(/\n(?= {2}-)/).map((e) => e.replace(/\s+/g, ' ').trim()).filter((e) => !e.startsWith('-h, --help'));
+    for (const e of entries) {
+      if (PATH_VALUE.test(e)) continue;
+      settings++;
+      assert.match(e, /\(default: |default: .*\)$/, `pr-rl ${cmd.join(' ')}: "${e}" shows no default`);
+    }
+  }
+  assert.ok(settings > 100, `${settings} settings checked`);
+  const v = run('--version');
+  assert.equal(v.status, 0);
+  assert.equal(v.stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+});
