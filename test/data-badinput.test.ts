@@ -210,3 +210,50 @@ test('Ctrl-C during pr-rl mine: the process ends by SIGINT, the old output stays
   for (let i = 0; i < 500 && left().length; i++) await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(left(), [], 'a process on the repo outlived pr-rl');
 });
+
+test('a hostile repository runs nothing: hooks, fsmonitor, pager, external diff, textconv and filter drivers in its config, shell syntax in its path', async () => {
+  const base = tmpDir();
+  const marker = path.join(base, 'ran');
+  const evil = path.join(base, 'evil.sh');
+  fs.writeFileSync(evil, `#!/bin/sh\necho "$0 $*" >> '${marker}'\ncat\n`, { mode: 0o755 });
+  // A folder name that a shell would run: if any of it ran, a pwned file appears.
+  const f = fixture(path.join(base, 'repo $(touch pwned1) `touch pwned2`; touch pwned3 & touch pwned4'));
+  fs.mkdirSync(f.dir, { recursive: true });
+  f.write('.gitattributes', '* diff=evil filter=evil\n');
+  f.write('src/a.py', 'def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n');
+  f.write('src/b.py', 'from src.a import add\n\nprint(add(1, 2))\n');
+  const head0 = f.commit('Add the calculator');
+  f.write('src/a.py', 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n');
+  f.commit('Fix add: it subtracted');
+  // Armed only now (the fixture's own commits ran nothing): every knob that runs a program.
+  const hooks = path.join(base, 'hooks');
+  fs.mkdirSync(hooks);
+  for (const h of ['pre-commit', 'post-checkout', 'post-merge', 'pre-push', 'post-rewrite', 'reference-transaction', 'pre-auto-gc', 'post-index-change', 'fsmonitor-watchman']) {
+    fs.copyFileSync(evil, path.join(hooks, h));
+    fs.chmodSync(path.join(hooks, h), 0o755);
+  }
+  for (const [k, v] of [['core.hooksPath', hooks], ['core.fsmonitor', evil], ['core.pager', evil], ['pager.log', evil], ['diff.external', evil],
+    ['diff.evil.textconv', evil], ['diff.evil.command', evil], ['filter.evil.clean', evil], ['filter.evil.smudge', evil], ['filter.evil.process', evil]])
+    execFileSync('git', ['-C', f.dir, 'config', k, v], { env: gitEnv() });
+  // The trap works: plain git runs the textconv driver for `log -p` and the fsmonitor hook for `status`.
+  execFileSync('git', ['-C', f.dir, 'log', '-p'], { env: gitEnv(), stdio: 'ignore' });
+  execFileSync('git', ['-C', f.dir, 'status'], { env: gitEnv(), stdio: 'ignore' });
+  assert.ok(fs.existsSync(marker), 'the hostile config runs programs under plain git');
+  fs.rmSync(marker);
+
+  const out = path.join(base, 'out');
+  fs.mkdirSync(out);
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: out, encoding: 'utf8', env: { ...process.env, PAGER: evil, GIT_PAGER: evil } });
+  const mined = cli('mine', f.dir, '--out', 'tasks.jsonl');
+  assert.equal(mined.status, 0, mined.stderr);
+  assert.equal(fs.readFileSync(path.join(out, 'tasks.jsonl'), 'utf8').trim().split('\n').length, 1);
+  const synth = cli('synth', f.dir, '--out', 'synth.jsonl', '--count', '3');
+  assert.equal(synth.status, 0, synth.stderr);
+  fs.writeFileSync(path.join(out, 'records.jsonl'), JSON.stringify({ instance_id: 'i', repo: 'o/r', base_commit: head0, problem_statement: 'add subtracts',
+    patch: '--- a/src/a.py\n+++ b/src/a.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n' }) + '\n');
+  const imported = cli('import', 'records.jsonl', '--repo', f.dir, '--out', 'imported.jsonl');
+  assert.equal(imported.status, 0, imported.stderr);
+  assert.equal(fs.readFileSync(path.join(out, 'imported.jsonl'), 'utf8').trim().split('\n').length, 1);
+  assert.ok(!fs.existsSync(marker), `pr-rl ran a program the repository configured: ${fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : ''}`);
+  for (const d of [base, out, f.dir, process.cwd()]) assert.deepEqual(fs.readdirSync(d).filter((n) => n.startsWith('pwned')), [], d);
+});
