@@ -246,6 +246,8 @@ test('a hostile repository runs nothing: hooks, fsmonitor, pager, external diff,
   const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: out, encoding: 'utf8', env: { ...process.env, PAGER: evil, GIT_PAGER: evil } });
   const mined = cli('mine', f.dir, '--out', 'tasks.jsonl');
   assert.equal(mined.status, 0, mined.stderr);
+  assert.doesNotMatch(mined.stderr, /\r/, 'no progress bar when stderr is not a TTY');
+  assert.match(mined.stderr, /^mine: 2 commits → tasks\.jsonl: kept 1, dropped 1 \(root-commit 1\)/m, 'the summary line');
   assert.equal(fs.readFileSync(path.join(out, 'tasks.jsonl'), 'utf8').trim().split('\n').length, 1);
   const synth = cli('synth', f.dir, '--out', 'synth.jsonl', '--count', '3');
   assert.equal(synth.status, 0, synth.stderr);

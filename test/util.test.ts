@@ -9,6 +9,7 @@ import { JsonlThreadWriter } from '../src/util/jsonlthread.ts';
 import { spawnSync } from 'node:child_process';
 import { UserError } from '../src/util/errors.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { Progress, fmtDuration } from '../src/util/progress.ts';
 
 test('rng: same seed same stream, restored state continues exactly', () => {
   const a = new Rng(42);
@@ -159,4 +160,34 @@ test('JsonlWriter: records land only at close (past its write buffer too); abort
   { encoding: 'utf8', timeout: 30000 });
   assert.equal(raceChild.signal, 'SIGINT', raceChild.stderr);
   assert.deepEqual(fs.readdirSync(dir), ['out.jsonl'], 'a signal right after the temp file was made left it behind');
+});
+
+test('Progress: on a TTY a bar redrawn in place (at most every 100 ms, always at the end) and cleared by done(); elsewhere nothing, and the total is never counted', async () => {
+  const written: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  try {
+    let counted = 0;
+    const off = new Progress('mine r', () => { counted++; return 10; }, false);
+    off.tick(5);
+    off.done();
+    assert.deepEqual(written, []);
+    assert.equal(counted, 0, 'the total is not counted when no bar is shown');
+    const on = new Progress('mine r', () => { counted++; return 10; }, true);
+    assert.equal(counted, 1);
+    on.tick(1, '1 kept');
+    on.tick(2); // within 100 ms of the last: not drawn
+    await new Promise((r) => setTimeout(r, 120));
+    on.tick(5);
+    on.tick(10, '7 kept'); // the last one is drawn however soon
+    on.done();
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.equal(written.length, 4, JSON.stringify(written));
+  assert.match(written[0], /^\rmine r \[#{2}\.{22}\] 1\/10 \d+\.\ds eta \d+\.\ds 1 kept\x1b\[K$/);
+  assert.match(written[1], /^\rmine r \[#{12}\.{12}\] 5\/10 /);
+  assert.match(written[2], /^\rmine r \[#{24}\] 10\/10 .* 7 kept\x1b\[K$/);
+  assert.equal(written[3], '\r\x1b[K');
+  assert.deepEqual([fmtDuration(3.21), fmtDuration(42), fmtDuration(125), fmtDuration(7260), fmtDuration(Infinity)], ['3.2s', '42s', '2m05s', '2h01m', '?']);
 });
