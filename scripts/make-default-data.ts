@@ -1,8 +1,8 @@
 // Regenerates the embedded default task set in data/default/ from this clone alone:
-//   node --import tsx scripts/make-default-data.ts [--root .] [--out data/default] [--seed 1] [--skip-mined]
+//   node --import tsx scripts/make-default-data.ts [--root .] [--out data/default] [--seed 1] [--rev R] [--mined-rev R | --skip-mined]
 // train.jsonl / heldout.jsonl: small synthetic repair tasks from src/**/*.ts (what a tiny CPU model can
 // learn), held out at random by task (--split-by file for a harder split), plus any mined task small enough for the demo; mined.jsonl: tasks mined
-// from this project's git history (`pr-rl mine`). Deterministic for the same git history and flags.
+// from this project's git history up to --mined-rev (`pr-rl mine`). Deterministic for the same revs and flags.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
     rev: { type: 'string' },
     'skip-mined': { type: 'boolean', default: false },
     'mined-bytes': { type: 'string', default: '700000' },
+    'mined-rev': { type: 'string' },
   },
 });
 const root = path.resolve(args.root!);
@@ -57,11 +58,13 @@ const { tasks: synth, summary } = synthesize(root, {
 const small = synth.filter(fits);
 log(`synth: ${synth.length} tasks from ${summary.files} files at ${rev.slice(0, 12)} (${summary.candidates} candidate bugs); ${small.length} fit in ${promptBytes} prompt bytes`);
 
-// 2. Mined tasks from this clone's history, through the `pr-rl mine` command.
+// 2. Mined tasks from this clone's history up to --mined-rev (by default HEAD; manifest.json records it, so
+// its command reproduces mined.jsonl too, however far the history has gone since), through `pr-rl mine`.
 let mined: Task[] = [];
-if (!args['skip-mined']) {
+const minedRev = args['skip-mined'] ? null : git('rev-parse', '--verify', `${args['mined-rev'] ?? 'HEAD'}^{commit}`);
+if (minedRev) {
   const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prrl-default-')), 'mined.jsonl');
-  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js'), 'mine', root, '--out', tmp], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
+  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js'), 'mine', root, '--rev', minedRev, '--out', tmp], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
   process.stderr.write(r.stderr ?? '');
   if (r.status !== 0) throw new Error(`pr-rl mine failed (exit ${r.status}); rerun with --skip-mined to build the synthetic part only`);
   // The clone's folder name must not leak into ids: a fresh clone may be named anything.
@@ -101,12 +104,12 @@ writeJsonlAtomic(path.join(outDir, 'heldout.jsonl'), heldout);
 writeJsonlAtomic(path.join(outDir, 'mined.jsonl'), minedRest);
 const kinds = (ts: Task[]) => Object.fromEntries([...new Set(ts.map((t) => t.source))].map((k) => [k, ts.filter((t) => t.source === k).length]));
 writeJsonAtomic(path.join(outDir, 'manifest.json'), {
-  command: `node --import tsx scripts/make-default-data.ts --rev ${rev.slice(0, 12)} --seed ${seed} --window-lines ${args['window-lines']} --prompt-bytes ${promptBytes} --split-by ${splitBy}`,
-  synthRev: rev, seed, splitBy, promptBytes, windowLines: Number(args['window-lines']),
+  command: `node --import tsx scripts/make-default-data.ts --rev ${rev.slice(0, 12)}${minedRev ? ` --mined-rev ${minedRev.slice(0, 12)}` : ' --skip-mined'} --seed ${seed} --window-lines ${args['window-lines']} --prompt-bytes ${promptBytes} --split-by ${splitBy}`,
+  synthRev: rev, minedRev, seed, splitBy, promptBytes, windowLines: Number(args['window-lines']),
   train: { count: train.length, sources: kinds(train) },
   heldout: { count: heldout.length, sources: kinds(heldout), files: [...new Set(heldout.map((t) => t.changes[0].path))].sort() },
   mined: { count: minedRest.length, found: mined.length, inDemoSets: minedSmall.length },
 });
 log(`default data → ${path.relative(process.cwd(), outDir) || '.'}: train ${train.length}, held-out ${heldout.length} ` +
   `(by ${splitBy}; ${s.moved} moved, ${s.dropped} dropped for leakage), mined ${minedRest.length} of ${mined.length} (${minedSmall.length} small enough for the demo sets)`);
-if (train.length < nTrain || heldout.length < nHeld) log(`warning: fewer tasks than asked (${nTrain}/${nHeld}); the source offers too few small windows`);
+if (train.length < nTrain || heldout.length < nHeld) log(`warning: fewer tasks than asked (train ${train.length}/${nTrain}, held-out ${heldout.length}/${nHeld}); the source offers too few small windows`);
