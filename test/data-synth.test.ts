@@ -256,3 +256,24 @@ test('make-default-data: deterministic, leak-free, small prompts, from a clone o
   const trainFiles = new Set(read(c, 'train.jsonl').map((t) => t.changes[0].path));
   for (const t of read(c, 'heldout.jsonl')) assert.ok(!trainFiles.has(t.changes[0].path), 'held-out files unseen in training');
 });
+
+test('make-default-data: the manifest\'s command reproduces every file, mined.jsonl included, after the history has grown', () => {
+  const root = path.join(import.meta.dirname, '..');
+  const clone = repo({ 'src/a.ts': 'export function add(a: number, b: number) {\n  return a - b;\n}\n', 'src/b.ts': TS });
+  const g = (...a: string[]) => execFileSync('git', ['-C', clone, '-c', 'user.name=t', '-c', 'user.email=t@t', ...a], { stdio: 'pipe' }).toString().trim();
+  fs.writeFileSync(path.join(clone, 'src/a.ts'), 'export function add(a: number, b: number) {\n  return a + b;\n}\n');
+  g('commit', '-qam', 'Fix add: it subtracted');
+  const script = (args: string[]) => execFileSync('node', ['--import', 'tsx', 'scripts/make-default-data.ts', '--root', clone, '--train', '10', '--heldout', '3', ...args], { cwd: root, stdio: 'pipe' });
+  const a = tempDir('prrl-dd-');
+  script(['--out', a]);
+  const files = ['train.jsonl', 'heldout.jsonl', 'mined.jsonl', 'manifest.json'];
+  const manifest = JSON.parse(fs.readFileSync(path.join(a, 'manifest.json'), 'utf8'));
+  assert.equal(manifest.minedRev, g('rev-parse', 'HEAD'));
+  assert.ok(manifest.mined.found >= 1, JSON.stringify(manifest.mined));
+  // A later commit, and the manifest's command run again: the same bytes.
+  fs.writeFileSync(path.join(clone, 'src/a.ts'), 'export function add(a: number, b: number) {\n  return b + a;\n}\n');
+  g('commit', '-qam', 'Swap the operands of add');
+  const b = tempDir('prrl-dd-');
+  script([...manifest.command.split(' ').slice(4), '--out', b]);
+  for (const f of files) assert.equal(fs.readFileSync(path.join(b, f), 'utf8'), fs.readFileSync(path.join(a, f), 'utf8'), f);
+});
