@@ -249,7 +249,7 @@ test('make-default-data: deterministic, leak-free, small prompts, from a clone o
   for (const t of held) assert.ok(!trainChanges.has(change(t)) && !trainTexts.has(t.text), `held-out ${t.id} leaks into training`);
   for (const t of [...train, ...held]) assert.ok(Buffer.byteLength(t.text + t.changes[0].old) <= 400);
   const manifest = JSON.parse(fs.readFileSync(path.join(a, 'manifest.json'), 'utf8'));
-  assert.match(manifest.command, /--rev [0-9a-f]{12} --seed 1 --window-lines 5 --prompt-bytes 400 --split-by random/);
+  assert.match(manifest.command, /--rev [0-9a-f]{12} --skip-mined --seed 1 --window-lines 5 --prompt-bytes 400 --split-by random/);
   // --split-by file: held-out files are never shown in training.
   const c = tempDir('prrl-dd-');
   run(c, '--split-by', 'file');
