@@ -9,7 +9,7 @@ import { validateTask, type Task } from '../src/data/task.ts';
 import { diffArrays, structuredPatch } from 'diff';
 import { diffLines, fileDiff } from '../src/data/linediff.ts';
 import { diffCommit } from '../src/data/diffpool.ts';
-import { decodeText } from '../src/data/filter.ts';
+import { COMMIT_FILTERS, decodeText, pathReason } from '../src/data/filter.ts';
 import { gitRaw, logArgs, parseLog, streamCommits } from '../src/data/git.ts';
 import { Rng } from '../src/util/rng.ts';
 import { fixture, tick, tmpDir } from './data-gitfixture.ts';
@@ -353,4 +353,23 @@ test('a sink that fails (a full disk) ends the run with its own error, not as an
   });
   assert.deepEqual(seen, ['Change 3', 'Change 2', 'Change 1', 'Change 0']);
   assert.equal(r.stats.kept, 4);
+});
+
+test('filters by name: bot authors and titles, lockfiles, vendored, minified, generated and binary paths; look-alikes kept', () => {
+  const bot = (authorName: string, title = 'Fix the parser', authorEmail = 'a@example.com') => COMMIT_FILTERS.some((f) => f.drop({ authorName, authorEmail, title }));
+  for (const name of ['dependabot[bot]', 'renovate[bot]', 'Renovate Bot', 'github-actions[bot]', 'automerge', 'pre-commit-ci[bot]']) assert.ok(bot(name), name);
+  assert.ok(bot('Ada', 'Fix', '49699333+dependabot[bot]@users.noreply.github.com'), 'bot email');
+  for (const title of ['Bump lodash from 4.17.20 to 4.17.21', 'bumps: deps', 'Bumped version', 'chore(deps): update dependency x (renovate)', '[bot] sync', 'Automerge release branch'])
+    assert.ok(bot('Ada', title), title);
+  for (const title of ['Fix bumper collision', 'Handle bumpy input', 'Robot arm: fix the gripper', 'Merge pull request #3 from ada/feature'])
+    assert.ok(!bot('Ada Lovelace', title), `kept: ${title}`);
+  const cases: [string, string | null][] = [
+    ['package-lock.json', 'lockfile'], ['web/yarn.lock', 'lockfile'], ['Cargo.lock', 'lockfile'], ['uv.lock', 'lockfile'], ['go.sum', 'lockfile'],
+    ['vendor/lib/x.go', 'vendored'], ['a/node_modules/b/index.js', 'vendored'], ['third_party/z.c', 'vendored'],
+    ['static/app.min.js', 'minified'], ['static/app-bundle.js', 'minified'], ['dist/bundle.js', 'generated'], ['app.js.map', 'minified'],
+    ['dist/index.js', 'generated'], ['api/x.pb.go', 'generated'], ['proto/m_pb2.py', 'generated'], ['src/__generated__/q.ts', 'generated'],
+    ['img/logo.png', 'binary'], ['model.onnx', 'binary'], ['fonts/a.woff2', 'binary'],
+    ['src/lock.ts', null], ['src/vendor.ts', null], ['src/generated.ts', null], ['src/minify.js', null], ['docs/binary-search.md', null], ['package.json', null],
+  ];
+  assert.deepEqual(cases.map(([p]) => [p, pathReason(p)]), cases);
 });
