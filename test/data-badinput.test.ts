@@ -218,7 +218,6 @@ test('a hostile repository runs nothing: hooks, fsmonitor, pager, external diff,
   fs.writeFileSync(evil, `#!/bin/sh\necho "$0 $*" >> '${marker}'\ncat\n`, { mode: 0o755 });
   // A folder name that a shell would run: if any of it ran, a pwned file appears.
   const f = fixture(path.join(base, 'repo $(touch pwned1) `touch pwned2`; touch pwned3 & touch pwned4'));
-  fs.mkdirSync(f.dir, { recursive: true });
   f.write('.gitattributes', '* diff=evil filter=evil\n');
   f.write('src/a.py', 'def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n');
   f.write('src/b.py', 'from src.a import add\n\nprint(add(1, 2))\n');
