@@ -134,11 +134,9 @@ export function openBeside(file: string, abort: () => void): { tmp: string; fd: 
     tmp = tempBeside(file);
   } catch (e) { throw cannotWrite(file, e); }
   // Unhooked only once the temp file is gone or renamed: a second signal meanwhile (Ctrl-C pressed twice)
-  // would otherwise find no handler and kill the process half way.
-  let fired = false;
+  // would otherwise find no handler and kill the process half way. (The handler runs to its end at once, so
+  // no second call can start before it has unhooked itself.)
   const onSignal = (sig: NodeJS.Signals) => {
-    if (fired) return;
-    fired = true;
     abort();
     unhook();
     process.kill(process.pid, sig);
