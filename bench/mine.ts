@@ -79,6 +79,8 @@ const best = (xs: number[]) => Math.min(...xs);
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 console.log(`bench:mine, best of ${runs} runs each, interleaved; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
+const TARGET = 2; // the CLI within 2× of `git log -p` (issue 2)
+const verdicts: string[] = [];
 for (const repo of repos) {
   const peer: number[] = [];
   const t = { bare: [] as number[], full: [] as number[], bareJ: [] as number[], fullJ: [] as number[], cli: [] as number[] };
@@ -104,7 +106,9 @@ for (const repo of repos) {
   row('pr-rl mine --context-files 0', t.bare, t.bareJ, info.bareBytes);
   row('pr-rl mine (3 context files)', t.full, t.fullJ, info.fullBytes);
   console.log(`  ${'pr-rl mine CLI, fresh process'.padEnd(30)} ${best(t.cli).toFixed(2)} s  ${(best(t.cli) / g).toFixed(2)}×  (3 context files, JSONL written; start-up and a cold JIT included)`);
+  verdicts.push(`${path.basename(repo)} ${(best(t.cli) / g).toFixed(2)}× ${best(t.cli) / g <= TARGET ? 'met' : 'not met'}`);
 }
+console.log(`\ntarget: the CLI within ${TARGET}× of git log -p: ${verdicts.join(', ')}`);
 if (synthetic) fs.rmSync(synthetic, { recursive: true, force: true });
 
 /** A repo of n commits made with git fast-import: ~300 TS files, small edits, PR merges every 8th commit. */
