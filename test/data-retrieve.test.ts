@@ -157,6 +157,26 @@ test('Docs: each version of a file, counted from the version before it, has its 
   } finally { reader.close(); }
 });
 
+test('Docs.trim: past its bound the least recently used docs go (not those used now), down to 3/4 of it; a larger floor keeps them', async () => {
+  const f = fixture();
+  const reader = new BlobReader(f.dir);
+  const entry = (i: number) => {
+    const text = Array.from({ length: 10 }, (_, k) => `term${i}x${k}`).join(' ') + '\n'; // 10 distinct terms
+    const sha = execFileSync('git', ['-C', f.dir, 'hash-object', '-w', '--stdin'], { input: text, encoding: 'utf8' }).trim();
+    return { path: `f${i}.txt`, sha, mode: '100644', type: 'blob' as const, size: text.length };
+  };
+  try {
+    const es = Array.from({ length: 10 }, (_, i) => entry(i));
+    const docs = new Docs(new BlobTexts(reader), 40);
+    for (const [i, e] of es.entries()) { docs.now = i; await docs.count(e); }
+    docs.trim(200); // 100 terms held, under the floor
+    assert.ok(es.every((e) => docs.has(e.sha)), 'nothing dropped under the floor');
+    docs.trim();
+    // 100 > 40: the oldest go until 30 terms are left; the doc used now (9) stays.
+    assert.deepEqual(es.map((e) => docs.has(e.sha)), [false, false, false, false, false, false, false, true, true, true]);
+  } finally { reader.close(); }
+});
+
 test('changedRanges: the texts agree outside the regions, which start and end at line boundaries', () => {
   const rng = new Rng(3);
   for (let t = 0; t < 200; t++) {
@@ -419,9 +439,10 @@ test('the retriever moved from tree to tree (warmed or not) picks what a fresh o
   const texts = new BlobTexts(reader);
   const words = ['parser', 'lexer', 'token', 'whitespace', 'render', 'cache', 'route', 'handler', 'config', 'session', 'user', 'retry'];
   try {
-    for (const indexMaxFiles of [5000, 6]) {
+    // Docs' term bound at its default, and at 1: the cache then keeps only twice what the index holds.
+    for (const [indexMaxFiles, maxTerms] of [[5000, undefined], [6, undefined], [5000, 1]] as const) {
       const o: RetrieveOptions = { contextFiles: 4, contextBytes: 24_000, indexMaxBytes: 100_000, indexMaxFiles };
-      const moved = new Retriever(trees, texts, o);
+      const moved = new Retriever(trees, texts, o, maxTerms);
       let prev: string | null = null;
       let picked = 0;
       for (let k = 0; k < 60; k++) {

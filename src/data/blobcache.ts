@@ -13,7 +13,7 @@ export class BlobTexts {
   private readonly pending = new Map<string, Promise<Decoded>>();
   private chars = 0;
 
-  constructor(private readonly reader: BlobReader, private readonly maxChars = 64_000_000) {}
+  constructor(private readonly reader: BlobReader, private readonly maxChars = 16_000_000) {}
 
   /** The blob's text, or why it is not text (binary, non-UTF-8, minified, generated). */
   async get(sha: string): Promise<Decoded> {

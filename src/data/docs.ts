@@ -15,7 +15,7 @@ export interface Doc { counts: Counts; lang: Lang; imports: string[]; byKey: Map
 export class Docs {
   /** Blob sha → doc (null = not a text file worth indexing), with the `now` that last used it. */
   private readonly cache = new Map<string, { doc: Doc | null; seen: number }>();
-  /** Distinct terms held, bounded by maxTerms (16–32 bytes a term). */
+  /** Distinct terms held, bounded by maxTerms or trim()'s floor (16–32 bytes a term). */
   private terms = 0;
   private readonly pending = new Map<string, Promise<Doc | null>>();
   /** The blob last counted at each path: the next version there is counted from its edit. */
@@ -23,7 +23,7 @@ export class Docs {
   /** The caller's clock (a task number): what trim() keeps is what was used at it. */
   now = 0;
 
-  constructor(private readonly texts: BlobTexts, private readonly maxTerms = 8_000_000) {}
+  constructor(private readonly texts: BlobTexts, private readonly maxTerms = 2_000_000) {}
 
   /** The doc of a blob when counted before, else undefined. */
   get(sha: string): Doc | null | undefined {
@@ -71,12 +71,17 @@ export class Docs {
     return makeDoc(path, text, counts);
   }
 
-  /** When over maxTerms, drops the least recently used docs (not those used now) until 3/4 of it is held (docs a caller still holds stay alive there). */
-  trim(): void {
-    if (this.terms <= this.maxTerms) return;
+  /**
+   * When over the bound (maxTerms, or `floor` when larger: the caller's live docs, so that a big tree's next
+   * versions still find their last ones), drops the least recently used docs (not those used now) until 3/4
+   * of it is held (docs a caller still holds stay alive there).
+   */
+  trim(floor = 0): void {
+    const bound = Math.max(this.maxTerms, floor);
+    if (this.terms <= bound) return;
     const old = [...this.cache].filter(([, v]) => v.seen < this.now).sort((a, b) => a[1].seen - b[1].seen);
     for (const [k, v] of old) {
-      if (this.terms <= this.maxTerms * 0.75) break;
+      if (this.terms <= bound * 0.75) break;
       this.cache.delete(k);
       this.terms -= v.doc ? v.doc.counts.distinct : 0;
     }

@@ -55,6 +55,8 @@ export class Retriever {
   private readonly rows = new FilterRows();
   private readonly postings = new Postings(this.rows, (s) => this.slots[s]?.bm25);
   private textLen = 0;
+  /** Distinct terms of the docs in slots (a doc in two slots counted twice): Docs keeps at least twice this. */
+  private slotTerms = 0;
   /** By slot, in typed arrays for the scoring loop: BM25F length, the task that left it out (or, capped,
    *  took it in), the task whose query touched it, its place among those touched, and its score. */
   private sLen = new Float64Array(256);
@@ -63,6 +65,8 @@ export class Retriever {
   private sQ = new Int32Array(256);
   private sQi = new Int32Array(256);
   private sScore = new Float64Array(256);
+  /** bm25()'s frequencies, by touched doc and query term: kept from task to task (made anew, it was most of what retrieval allocated). */
+  private freq = new Float64Array(1 << 14);
   /** The slots the current task's query touched. */
   private touched: number[] = [];
   /** Text files by the last names of their imports ('*': an import with none). */
@@ -157,6 +161,7 @@ export class Retriever {
     this.rows.set(x.slot, bm.path.bits, bm.content.bits);
     this.postings.changed(x.slot);
     this.textLen += this.sLen[x.slot];
+    this.slotTerms += doc.counts.distinct;
     for (const k of doc.byKey.keys()) {
       let set = this.importersByKey.get(k);
       if (!set) this.importersByKey.set(k, set = new Set());
@@ -172,6 +177,7 @@ export class Retriever {
     this.slots[x.slot] = undefined;
     this.free.push(x.slot);
     this.textLen -= this.sLen[x.slot];
+    this.slotTerms -= x.doc!.counts.distinct;
     x.slot = -1;
     for (const k of x.doc!.byKey.keys()) {
       const set = this.importersByKey.get(k)!;
@@ -210,7 +216,7 @@ export class Retriever {
         if (x && x.slot >= 0) { this.sOut[x.slot] = task; this.N--; this.total -= this.sLen[x.slot]; }
       }
     }
-    this.docs.trim();
+    this.docs.trim(2 * this.slotTerms);
   }
 
   private async countAll(xs: Live[]): Promise<void> {
@@ -288,7 +294,7 @@ export class Retriever {
     const Q = terms.length;
     if (Q === 0 || this.N === 0) return;
     const df = new Int32Array(Q);
-    let freq = new Float64Array(Q * 64);
+    let freq = this.freq;
     const q = this.task;
     for (let j = 0; j < Q; j++) {
       const list = this.postings.get(terms[j]);
@@ -300,7 +306,9 @@ export class Retriever {
           this.sQ[s] = q;
           this.sQi[s] = touched.length;
           touched.push(s);
-          if (touched.length * Q > freq.length) freq = grow(freq);
+          const end = touched.length * Q;
+          if (end > freq.length) freq = this.freq = grow(freq, Math.max(2 * freq.length, end));
+          freq.fill(0, end - Q, end);
         }
         freq[this.sQi[s] * Q + j] = list.t[k + 1];
       }
