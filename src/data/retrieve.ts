@@ -65,7 +65,7 @@ export class Retriever {
   private sQ = new Int32Array(256);
   private sQi = new Int32Array(256);
   private sScore = new Float64Array(256);
-  /** bm25()'s frequencies, by touched doc and query term: kept from task to task (made anew, it was most of what retrieval allocated). */
+  /** bm25()'s frequencies, by touched doc and query term: kept from task to task (made and grown anew for each, 0.30 s of an 8 s profile on pytest). */
   private freq = new Float64Array(1 << 14);
   /** The slots the current task's query touched. */
   private touched: number[] = [];
