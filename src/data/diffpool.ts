@@ -46,9 +46,13 @@ class DiffPool {
   private start(): Worker | null {
     if (this.worker || this.broken) return this.worker;
     try {
-      // The worker runs this file, TypeScript, once tsx's loader is registered in it (named by URL: the cwd
-      // may be anywhere; `--import tsx` in a worker's execArgv does not reach its entry module on Node 20).
-      const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+      // The worker runs this file: compiled (build/), as it is; TypeScript, once tsx's loader is registered
+      // in it (named by URL: the cwd may be anywhere; `--import tsx` in a worker's execArgv does not reach
+      // its entry module on Node 20).
+      const self = JSON.stringify(import.meta.url);
+      const boot = import.meta.url.endsWith('.ts')
+        ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${self}); })`
+        : `import(${self})`;
       const w = new Worker(boot, { eval: true });
       w.on('message', (m: Done) => {
         const job = this.jobs.get(m.id);

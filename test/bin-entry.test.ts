@@ -1,0 +1,59 @@
+// Run: node --import tsx --test test/bin-entry.test.ts
+// bin/pr-rl.js runs the CLI compiled into build/ only while it is current (bin/entry.js), and the compiled
+// CLI does what the sources do.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+// @ts-expect-error: plain JavaScript (it runs before any loader), no types
+import { builtEntry } from '../bin/entry.js';
+import { fixture, tmpDir } from './data-gitfixture.ts';
+
+const ROOT = path.join(import.meta.dirname, '..');
+
+test('bin/entry.js: the compiled CLI while no file under src/ is newer than its build, else none', () => {
+  const root = tmpDir('prrl-entry-');
+  const put = (f: string, at: number) => {
+    fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    fs.writeFileSync(path.join(root, f), '');
+    fs.utimesSync(path.join(root, f), at, at);
+  };
+  const t = 1_700_000_000;
+  put('src/cli.ts', t);
+  put('src/data/mine.ts', t);
+  assert.equal(builtEntry(root), null, 'no build');
+  put('build/cli.js', t + 10);
+  assert.equal(builtEntry(root), null, 'a build that did not finish (no build/.built)');
+  put('build/.built', t + 10);
+  assert.equal(builtEntry(root), pathToFileURL(path.join(root, 'build', 'cli.js')).href);
+  put('src/data/mine.ts', t + 20); // edited (or checked out) after the build, in a subfolder
+  assert.equal(builtEntry(root), null, 'a source newer than the build');
+  put('build/.built', t + 30);
+  fs.rmSync(path.join(root, 'build', 'cli.js'));
+  assert.equal(builtEntry(root), null, 'no compiled entry');
+});
+
+test('the compiled CLI mines the same tasks as the sources through tsx', { skip: builtEntry(ROOT) ? false : 'build/ is missing or older than src/ (npm run build)' }, () => {
+  const f = fixture();
+  f.write('app/util.py', 'def parse(x):\n    return int(x)\n');
+  f.write('app/main.py', 'from app.util import parse\n\nprint(parse("1"))\n');
+  f.write('README.md', 'A tiny app that parses numbers.\n');
+  f.commit('Initial import');
+  for (let i = 0; i < 4; i++) {
+    f.write('app/util.py', `def parse(x):\n    return int(x) + ${i}\n`);
+    f.commit(`Fix parse offset ${i} (#${10 + i})`);
+  }
+  const out = tmpDir('prrl-entry-out-');
+  const mine = (args: string[], file: string) => {
+    const r = spawnSync(process.execPath, [...args, 'mine', f.dir, '--out', path.join(out, file)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return fs.readFileSync(path.join(out, file), 'utf8');
+  };
+  const built = mine([path.join(ROOT, 'build', 'cli.js')], 'built.jsonl');
+  const sources = mine(['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts')], 'sources.jsonl');
+  assert.equal(built.trim().split('\n').length, 4);
+  assert.match(built, /"path":"app\/main\.py"/, 'context retrieval ran (the importer of the changed file)');
+  assert.equal(built, sources);
+});
