@@ -31,6 +31,8 @@ test('bin/entry.js: the compiled CLI while no file under src/ is newer than its 
   put('src/data/mine.ts', t + 20); // edited (or checked out) after the build, in a subfolder
   assert.equal(builtEntry(root), null, 'a source newer than the build');
   put('build/.built', t + 30);
+  fs.rmSync(path.join(root, 'src'), { recursive: true });
+  assert.equal(builtEntry(root), pathToFileURL(path.join(root, 'build', 'cli.js')).href, 'no sources at all: the build');
   fs.rmSync(path.join(root, 'build', 'cli.js'));
   assert.equal(builtEntry(root), null, 'no compiled entry');
 });
