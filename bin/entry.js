@@ -11,7 +11,8 @@ import { pathToFileURL } from 'node:url';
 export function builtEntry(root) {
   let built;
   try { built = fs.statSync(path.join(root, 'build', '.built')).mtimeMs; } catch { return null; }
-  const dirs = fs.existsSync(path.join(root, 'src')) ? [path.join(root, 'src')] : []; // no sources: the build is all there is
+  const src = path.join(root, 'src');
+  const dirs = fs.existsSync(src) ? [src] : []; // no sources: the build is all there is
   while (dirs.length) {
     const dir = dirs.pop();
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {

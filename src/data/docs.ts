@@ -73,8 +73,8 @@ export class Docs {
 
   /**
    * When over the bound (maxTerms, or `floor` when larger: the Retriever passes twice the terms its index
-   * holds, so that a big tree's next versions still find their last ones), drops the least recently used docs (not those used now) until 3/4
-   * of it is held (docs a caller still holds stay alive there).
+   * holds, so that a big tree's next versions still find their last ones), drops the least recently used
+   * docs (not those used now) until 3/4 of it is held (docs a caller still holds stay alive there).
    */
   trim(floor = 0): void {
     const bound = Math.max(this.maxTerms, floor);
