@@ -77,6 +77,12 @@ test('tokenizer and Python import scanner edge cases', () => {
 });
 
 /** A text of n random code-like lines (camelCase, snake_case, CRLF, unicode, blank and repeated lines). */
+/** Writes `text` into the repo's object store as a blob and gives its tree entry at `file`. */
+function blobEntry(dir: string, file: string, text: string): TreeEntry {
+  const sha = execFileSync('git', ['-C', dir, 'hash-object', '-w', '--stdin'], { input: text, encoding: 'utf8' }).trim();
+  return { path: file, sha, mode: '100644', type: 'blob', size: text.length };
+}
+
 function codeLines(rng: Rng, n: number): string[] {
   const words = ['parseHeader', 'user_id', 'retryCount', 'HTTPClient', 'x', 'the', 'naïve', 'ß_value', '__init__', 'getURL2'];
   return Array.from({ length: n }, () => (rng.next() < 0.1 ? '' : Array.from({ length: 1 + rng.int(6) }, () => rng.pick(words)).join(rng.pick([' ', '.', '(', ' = ']))
@@ -145,8 +151,7 @@ test('Docs: each version of a file, counted from the version before it, has its 
         if (next === text) continue;
         const before = parseImports(file, text);
         text = next;
-        const sha = execFileSync('git', ['-C', f.dir, 'hash-object', '-w', '--stdin'], { input: text, encoding: 'utf8' }).trim();
-        const doc = (await docs.count({ path: file, sha, mode: '100644', type: 'blob', size: text.length }))!;
+        const doc = (await docs.count(blobEntry(f.dir, file, text)))!;
         assert.deepEqual(doc.imports, parseImports(file, text), `${file} v${v}`);
         assert.deepEqual(doc.byKey, byLastName(doc.imports));
         assert.deepEqual([...doc.counts.entries()].sort(), [...Counts.of(text).entries()].sort(), `${file} v${v} counts`);
@@ -160,13 +165,9 @@ test('Docs: each version of a file, counted from the version before it, has its 
 test('Docs.trim: past its bound the least recently used docs go (not those used now), down to 3/4 of it; a larger floor keeps them', async () => {
   const f = fixture();
   const reader = new BlobReader(f.dir);
-  const entry = (i: number) => {
-    const text = Array.from({ length: 10 }, (_, k) => `term${i}x${k}`).join(' ') + '\n'; // 10 distinct terms
-    const sha = execFileSync('git', ['-C', f.dir, 'hash-object', '-w', '--stdin'], { input: text, encoding: 'utf8' }).trim();
-    return { path: `f${i}.txt`, sha, mode: '100644', type: 'blob' as const, size: text.length };
-  };
   try {
-    const es = Array.from({ length: 10 }, (_, i) => entry(i));
+    const terms = (i: number) => Array.from({ length: 10 }, (_, k) => `term${i}x${k}`).join(' ') + '\n'; // 10 distinct terms
+    const es = Array.from({ length: 10 }, (_, i) => blobEntry(f.dir, `f${i}.txt`, terms(i)));
     const docs = new Docs(new BlobTexts(reader), 40);
     for (const [i, e] of es.entries()) { docs.now = i; await docs.count(e); }
     docs.trim(200); // 100 terms held, under the floor
