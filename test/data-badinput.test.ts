@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mine } from '../src/data/mine.ts';
 import { importRecords } from '../src/data/import.ts';
-import { BlobReader, lsTree } from '../src/data/git.ts';
+import { BlobReader, lsTree, openRepo } from '../src/data/git.ts';
 import { TreeReader } from '../src/data/trees.ts';
 import { UserError } from '../src/util/errors.ts';
 import { fixture, gitEnv, tmpDir } from './data-gitfixture.ts';
@@ -37,6 +37,22 @@ test('shallow clone: mined with a warning, the boundary commit skipped', async (
   assert.ok(r.warnings.some((w) => /shallow clone.*fetch --unshallow/.test(w)));
   assert.deepEqual(r.tasks.map((t) => t.text), ['Set a to 2']);
   assert.equal(r.stats.dropped.get('root-commit'), 1);
+});
+
+test('openRepo: a work tree from any subfolder, a shallow clone and a bare clone name the same repo and HEAD', () => {
+  const f = fixture(path.join(tmpDir(), 'my repo é'));
+  f.write('src/a.txt', '1\n');
+  f.commit('one');
+  f.write('src/a.txt', '2\n');
+  const head = f.commit('two');
+  const top = fs.realpathSync(f.dir);
+  for (const dir of [f.dir, path.join(f.dir, 'src')]) assert.deepEqual(openRepo(dir), { root: top, name: 'my repo é', head, shallow: false });
+  const shallow = path.join(tmpDir(), 'sh');
+  execFileSync('git', ['clone', '-q', '--depth', '1', `file://${f.dir}`, shallow], { env: gitEnv() });
+  assert.deepEqual(openRepo(shallow), { root: fs.realpathSync(shallow), name: 'sh', head, shallow: true });
+  const bare = path.join(tmpDir(), 'mirror.git');
+  execFileSync('git', ['clone', '-q', '--bare', f.dir, bare], { env: gitEnv() });
+  assert.deepEqual(openRepo(bare), { root: fs.realpathSync(bare), name: 'mirror', head, shallow: false });
 });
 
 test('submodules: gitlinks are skipped with a count, the rest of the change kept', async () => {
