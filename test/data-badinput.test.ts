@@ -55,6 +55,34 @@ test('openRepo: a work tree from any subfolder, a shallow clone and a bare clone
   assert.deepEqual(openRepo(bare), { root: fs.realpathSync(bare), name: 'mirror', head, shallow: false });
 });
 
+test('BlobReader: a thousand pipelined answers, small and large, split anywhere between reads, each whole', async () => {
+  const f = fixture();
+  const want = new Map<string, Buffer>();
+  let seed = 1;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 1000; i++) {
+    const size = i % 97 === 0 ? 60_000 + Math.floor(rand() * 200_000) : Math.floor(rand() * 300); // a few span several reads
+    const b = Buffer.alloc(size);
+    for (let k = 0; k < size; k++) b[k] = rand() < 0.05 ? 0x0a : Math.floor(rand() * 256);
+    f.write(`f${i}.bin`, b);
+    want.set(`f${i}.bin`, b);
+  }
+  f.commit('blobs');
+  const reader = new BlobReader(f.dir);
+  try {
+    const entries = lsTree(f.dir, 'HEAD');
+    const asked = entries.map((e, i) => (i % 3 === 0 ? reader.info(e.sha).then((x) => x.size) : reader.contents(e.sha)));
+    const missing = reader.infoOrNull('HEAD:no-such-file');
+    const got = await Promise.all(asked);
+    entries.forEach((e, i) => {
+      const w = want.get(e.path)!;
+      if (i % 3 === 0) assert.equal(got[i], w.length, e.path);
+      else assert.ok(w.equals(got[i] as Buffer), e.path);
+    });
+    assert.equal(await missing, null);
+  } finally { reader.close(); }
+});
+
 test('submodules: gitlinks are skipped with a count, the rest of the change kept', async () => {
   const f = fixture();
   f.write('main.py', 'print(1)\n');

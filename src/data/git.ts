@@ -314,15 +314,39 @@ export class BlobReader {
     for (const p of this.queue.splice(0)) p.reject(e);
   }
 
-  private buf(): Buffer {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0] ?? Buffer.alloc(0);
+  /**
+   * The first `n` bytes git sent (n ≤ have) in one Buffer, at the head of the chunks. Only those bytes are
+   * joined: an answer that spans two reads is copied, the answers after it stay views of their read
+   * (joining all that had come copied every byte once more: 0.19 s of 4.9 s on pallets/flask).
+   */
+  private head(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first.length >= n) return first;
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    let i = 0;
+    while (off < n) {
+      const c = this.chunks[i];
+      const take = Math.min(c.length, n - off);
+      c.copy(out, off, 0, take);
+      off += take;
+      if (take < c.length) { this.chunks[i] = c.subarray(take); break; }
+      i++;
+    }
+    this.chunks.splice(0, i, out);
+    return out;
   }
 
   private drain(): void {
     while (this.queue.length && this.have > 0 && this.have >= this.need) {
-      const b = this.buf();
-      const nl = b.indexOf(0x0a);
+      let b = this.chunks[0];
+      let nl = b.indexOf(0x0a);
+      // A header split between reads: joined a little at a time (headers are short).
+      for (let n = b.length; nl < 0 && n < this.have;) {
+        n = Math.min(this.have, n + 256);
+        b = this.head(n);
+        nl = b.indexOf(0x0a);
+      }
       if (nl < 0) return;
       const header = b.toString('utf8', 0, nl);
       const p = this.queue[0];
@@ -342,8 +366,9 @@ export class BlobReader {
         continue;
       }
       const need = nl + 1 + info.size + 1;
-      if (b.length < need) { this.need = need; return; }
+      if (this.have < need) { this.need = need; return; }
       this.need = 0;
+      b = this.head(need);
       const data = b.subarray(nl + 1, nl + 1 + info.size); // not copied: see contents()
       this.consume(need);
       this.queue.shift();
@@ -351,10 +376,12 @@ export class BlobReader {
     }
   }
 
+  /** Drops the first `n` bytes (n ≤ have). */
   private consume(n: number): void {
-    const b = this.buf();
-    const rest = b.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.have = rest.length;
+    this.have -= n;
+    let k = 0;
+    while (n > 0 && n >= this.chunks[k].length) n -= this.chunks[k++].length;
+    if (n > 0) this.chunks[k] = this.chunks[k].subarray(n);
+    if (k > 0) this.chunks.splice(0, k);
   }
 }
