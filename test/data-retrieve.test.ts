@@ -128,6 +128,37 @@ test('Counts.edit gives the counts of the new text (random edits anywhere, moved
   assert.equal(Counts.of('alpha beta\n').edit('alpha zeta\n', 'alpha beta\n'), null);
 });
 
+test('Counts.edit stays exact along a file\'s history of many small edits (differences kept apart, then folded in)', () => {
+  const rng = new Rng(5);
+  // Many distinct terms (so that the differences outgrow their bound and are folded into a new table).
+  const line = () => `${codeLines(rng, 1)[0]} id${rng.int(3000)} = value${rng.int(3000)}`;
+  const some = (n: number) => Array.from({ length: n }, line);
+  let lines = some(120);
+  let text = lines.join('\n') + '\n';
+  let counts = Counts.of(text);
+  let edited = 0;
+  for (let v = 0; v < 400; v++) {
+    const at = rng.int(lines.length);
+    const op = rng.int(3);
+    const next = lines.slice();
+    if (op === 0) next.splice(at, 0, ...some(1 + rng.int(2)));
+    else if (op === 1 && next.length > 20) next.splice(at, 1);
+    else next[at] = line();
+    const nextText = next.join('\n') + '\n';
+    const e = counts.edit(text, nextText);
+    if (e) edited++;
+    counts = e ?? Counts.of(nextText);
+    const fresh = Counts.of(nextText);
+    assert.equal(counts.len, fresh.len, `v${v} length`);
+    assert.equal(counts.distinct, fresh.distinct, `v${v} distinct`);
+    assert.deepEqual([...counts.entries()].sort(), [...fresh.entries()].sort(), `v${v} terms`);
+    for (const [h, c] of fresh.entries()) assert.equal(counts.count(h), c);
+    for (const w of ['zzz', 'absent', 'nothere']) assert.equal(counts.count(tokenHash(w)), 0);
+    [lines, text] = [next, nextText];
+  }
+  assert.ok(edited > 380, `only ${edited} of 400 versions counted from their edit`);
+});
+
 test('Docs: each version of a file, counted from the version before it, has its own text\'s counts and imports', async () => {
   const f = fixture();
   const rng = new Rng(12);
