@@ -234,23 +234,13 @@ export class Counts {
 
   /** These counts less the terms scan.hash[0, nr) and plus scan.hash[nr, n). */
   private apply(nr: number, n: number): Counts | null {
-    let base = this.table;
-    let over: Int32Array;
-    let overTerms: number;
-    if (this.overTerms + n <= Math.max(64, this.distinct >> 3)) {
-      // The differences, with room for these tokens (each adds at most one term).
-      over = new Int32Array(2 * capacityFor(this.overTerms + n));
-      if (this.over) for (let j = 0; j < this.over.length; j += 2) if (this.over[j + 1] !== 0) place(over, this.over[j], this.over[j + 1]);
-      overTerms = this.overTerms;
-    } else {
-      // A fresh table of the current counts, with room for these tokens; no differences.
-      base = new Int32Array(2 * capacityFor(this.distinct + n - nr));
-      const fill = base;
-      this.each((h, c) => place(fill, h, c));
-      over = base;
-      overTerms = this.distinct;
-    }
-    const fresh = over === base;
+    // Written into: the differences so far, with room for these tokens (each adds at most one term), or,
+    // past the bound, a table of the counts so far with room for the added terms, which then needs none.
+    const fresh = this.overTerms + n > Math.max(64, this.distinct >> 3);
+    const base = fresh ? this.flat(n - nr) : this.table;
+    const over = fresh ? base : new Int32Array(2 * capacityFor(this.overTerms + n));
+    if (!fresh && this.over) for (let j = 0; j < this.over.length; j += 2) if (this.over[j + 1] !== 0) place(over, this.over[j], this.over[j + 1]);
+    let overTerms = this.overTerms;
     let distinct = this.distinct;
     const hash = scan.hash;
     for (let t = nr; t < n; t++) {
@@ -289,6 +279,13 @@ export class Counts {
     const out: [number, number][] = [];
     this.each((h, c) => out.push([h, c]));
     return out;
+  }
+
+  /** A table of these counts with room for `more` terms. */
+  private flat(more: number): Int32Array {
+    const t = new Int32Array(2 * capacityFor(this.distinct + more));
+    this.each((h, c) => place(t, h, c));
+    return t;
   }
 
   /** Calls f with each distinct term and its count: the table's (as the differences have them), then the terms only the differences have. */
