@@ -76,13 +76,13 @@ test('tokenizer and Python import scanner edge cases', () => {
   assert.deepEqual(parseImports('m.py', py), ['os', 'a', 'a.b', 'sys', 're']);
 });
 
-/** A text of n random code-like lines (camelCase, snake_case, CRLF, unicode, blank and repeated lines). */
 /** Writes `text` into the repo's object store as a blob and gives its tree entry at `file`. */
 function blobEntry(dir: string, file: string, text: string): TreeEntry {
   const sha = execFileSync('git', ['-C', dir, 'hash-object', '-w', '--stdin'], { input: text, encoding: 'utf8' }).trim();
   return { path: file, sha, mode: '100644', type: 'blob', size: text.length };
 }
 
+/** A text of n random code-like lines (camelCase, snake_case, CRLF, unicode, blank and repeated lines). */
 function codeLines(rng: Rng, n: number): string[] {
   const words = ['parseHeader', 'user_id', 'retryCount', 'HTTPClient', 'x', 'the', 'naïve', 'ß_value', '__init__', 'getURL2'];
   return Array.from({ length: n }, () => (rng.next() < 0.1 ? '' : Array.from({ length: 1 + rng.int(6) }, () => rng.pick(words)).join(rng.pick([' ', '.', '(', ' = ']))
