@@ -241,27 +241,28 @@ export class Counts {
     const over = fresh ? base : new Int32Array(2 * capacityFor(this.overTerms + n));
     if (!fresh && this.over) for (let j = 0; j < this.over.length; j += 2) if (this.over[j + 1] !== 0) place(over, this.over[j], this.over[j + 1]);
     let overTerms = this.overTerms;
+    /** Term h's slot in `over`, entered with its count so far (−1: none) when it had none. */
+    const slotOf = (h: number): number => {
+      const j = find(over, h);
+      if (over[2 * j + 1] === 0) { over[2 * j] = h; over[2 * j + 1] = (fresh ? 0 : valueAt(base, h)) || -1; overTerms++; }
+      return j;
+    };
     let distinct = this.distinct;
     const hash = scan.hash;
     for (let t = nr; t < n; t++) {
-      const h = hash[t];
-      const j = find(over, h);
-      let c = over[2 * j + 1];
-      if (c === 0) { over[2 * j] = h; overTerms++; c = fresh ? 0 : valueAt(base, h); } else if (c < 0) c = 0;
-      if (c === 0) distinct++;
-      over[2 * j + 1] = c + 1;
+      const j = slotOf(hash[t]);
+      const c = over[2 * j + 1];
+      if (c < 0) { over[2 * j + 1] = 1; distinct++; } else over[2 * j + 1] = c + 1;
     }
     for (let t = 0; t < nr; t++) {
-      const h = hash[t];
-      const j = find(over, h);
-      let c = over[2 * j + 1];
-      if (c === 0) { over[2 * j] = h; overTerms++; c = fresh ? 0 : valueAt(base, h); } else if (c < 0) c = 0;
-      if (c === 0) return null;
+      const j = slotOf(hash[t]);
+      const c = over[2 * j + 1];
+      if (c < 0) return null;
       if (c === 1) { over[2 * j + 1] = -1; distinct--; } else over[2 * j + 1] = c - 1;
     }
     const bits = this.bits.slice(); // removed terms keep their bits: a superset only costs a lookup
     for (let t = nr; t < n; t++) setBit(bits, hash[t]);
-    return fresh ? new Counts(base, distinct, this.len + n - 2 * nr, bits) : new Counts(base, distinct, this.len + n - 2 * nr, bits, over, overTerms);
+    return new Counts(base, distinct, this.len + n - 2 * nr, bits, fresh ? null : over, fresh ? 0 : overTerms);
   }
 
   /** How many times the term occurs (0 when it does not). */
