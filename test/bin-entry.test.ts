@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-// @ts-expect-error: plain JavaScript (it runs before any loader), no types
 import { builtEntry } from '../bin/entry.js';
 import { fixture, tmpDir } from './data-gitfixture.ts';
 
