@@ -300,7 +300,7 @@ export class Retriever {
       const list = this.postings.get(terms[j]);
       for (let k = 0; k < list.n; k += 3) {
         const s = list.t[k];
-        if (!this.postings.live(list, k) || !this.inSlot(s)) continue;
+        if (!this.inSlot(s)) continue;
         df[j]++;
         if (this.sQ[s] !== q) {
           this.sQ[s] = q;
