@@ -152,6 +152,7 @@ export async function* streamCommits(repo: string, o: LogOptions = {}): AsyncGen
     if (code !== 0) throw new Error(`git ${logArgs(o).slice(0, 2).join(' ')} failed (exit ${code}): ${stderr.trim()}`);
   } finally {
     if (proc.exitCode === null) proc.kill();
+    await exit.catch(() => {}); // ended, so that nothing of a run outlives it
   }
 }
 
@@ -237,6 +238,7 @@ export class BlobReader {
   private stderr = '';
   /** Bytes the head of the queue needs before it can be parsed (saves re-joining chunks of a big blob). */
   private need = 0;
+  private readonly ended: Promise<void>;
 
   constructor(repo: string) {
     this.proc = spawn('git', gitArgs(repo, ['cat-file', '--batch-command', '--buffer']), { env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -244,6 +246,7 @@ export class BlobReader {
     this.proc.stderr.on('data', (b: Buffer) => { this.stderr += b.toString(); });
     this.proc.on('error', (e) => this.fail(e));
     this.proc.on('close', (code) => { if (this.queue.length) this.fail(new Error(`git cat-file exited (${code}): ${this.stderr.trim()}`)); });
+    this.ended = new Promise((resolve) => { this.proc.on('close', () => resolve()); this.proc.on('error', () => resolve()); });
     this.proc.stdin.on('error', (e) => this.fail(e));
   }
 
@@ -278,7 +281,11 @@ export class BlobReader {
    */
   async contents(obj: string): Promise<Buffer> { return (await this.request('contents', obj)).data!; }
 
-  close(): void { this.proc.stdin.end(); }
+  /** Ends git's input; resolves once the process has ended (so that nothing of a run outlives it). */
+  close(): Promise<void> {
+    this.proc.stdin.end();
+    return this.ended;
+  }
 
   /** Like info(), but null when the object does not exist (e.g. `<rev>:<path>` of a path absent there). */
   infoOrNull(obj: string): Promise<BlobInfo | null> {

@@ -75,7 +75,7 @@ export async function importRecords(file: string, partial: Partial<ImportConfig>
     }
   } finally {
     bar.done();
-    reader.close();
+    await reader.close();
   }
   return { tasks, bad, stats, seconds: (performance.now() - t0) / 1000, warnings };
 }

@@ -260,7 +260,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
     bar.done();
     await Promise.allSettled(ahead.filter(Boolean));
     await commits.return(undefined);
-    reader.close();
+    await reader.close();
   }
   if (submodules) warnings.push(`${repo}: ${submodules} submodule change(s) skipped (a gitlink is a commit of another repository; mine the submodule's own clone for its history)`);
   return log.length;
