@@ -9,7 +9,7 @@ import { importRecords } from '../src/data/import.ts';
 import { BlobReader, lsTree, openRepo } from '../src/data/git.ts';
 import { TreeReader } from '../src/data/trees.ts';
 import { UserError } from '../src/util/errors.ts';
-import { fixture, gitEnv, tmpDir } from './data-gitfixture.ts';
+import { fixture, gitEnv, processes, tmpDir } from './data-gitfixture.ts';
 
 const CLI = path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js');
 const userError = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message);
@@ -224,14 +224,10 @@ test('Ctrl-C during pr-rl mine: the process ends by SIGINT, the old output stays
   // 4 000 commits made by git fast-import: mining them takes long enough to be interrupted.
   const f = fixture();
   const lines = Array.from({ length: 60 }, (_, i) => `def f${i}(x):\n    return x + ${i}\n`);
-  let stream = '';
-  for (let c = 0; c < 4000; c++) {
+  f.importCommits(Array.from({ length: 4000 }, (_, c) => {
     lines[(c * 7) % 60] = `def f${(c * 7) % 60}(x):\n    return x * ${c}\n`;
-    const text = lines.join('');
-    stream += `commit refs/heads/main\ncommitter Ada <ada@example.com> ${1_600_000_000 + c * 60} +0000\ndata 12\nFix f ${String(c).padStart(4, '0')} \n` +
-      `M 100644 inline src/m${c % 9}.py\ndata ${Buffer.byteLength(text)}\n${text}\n`;
-  }
-  execFileSync('git', ['-C', f.dir, 'fast-import', '--quiet'], { input: stream, env: gitEnv() });
+    return { message: `Fix f ${String(c).padStart(4, '0')} \n`, path: `src/m${c % 9}.py`, text: lines.join('') };
+  }));
   const outDir = tmpDir();
   const out = path.join(outDir, 'tasks.jsonl');
   fs.writeFileSync(out, 'previous\n');
@@ -249,8 +245,7 @@ test('Ctrl-C during pr-rl mine: the process ends by SIGINT, the old output stays
   assert.deepEqual(fs.readdirSync(outDir), ['tasks.jsonl']);
   assert.equal(fs.readFileSync(out, 'utf8'), 'previous\n');
   // Its git processes (log, cat-file) end with it: they read the repo, and nothing reads them any more.
-  const cmdline = (pid: string) => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } };
-  const left = () => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && cmdline(d).includes(f.dir)).map(cmdline);
+  const left = () => processes().filter((p) => p.cmdline.includes(f.dir)).map((p) => p.cmdline);
   for (let i = 0; i < 500 && left().length; i++) await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(left(), [], 'a process on the repo outlived pr-rl');
 });

@@ -14,6 +14,8 @@ export interface Fixture {
   rm(file: string): void;
   /** Stages everything and commits; returns the new sha. */
   commit(message: string, author?: { name: string; email: string }): string;
+  /** Commits on main in one git fast-import (thousands a second), each writing one file, a minute apart from 2020-09-13. */
+  importCommits(commits: { message: string; path: string; text: string }[]): void;
 }
 
 let clock = 1_700_000_000;
@@ -53,7 +55,26 @@ export function fixture(dir = tempDir('prrl-mine-')): Fixture {
       } else git('commit', '-q', '--allow-empty', '-m', message);
       return git('rev-parse', 'HEAD');
     },
+    importCommits(commits) {
+      const stream = commits.map((c, i) => `commit refs/heads/main\ncommitter Ada <ada@example.com> ${1_600_000_000 + i * 60} +0000\n` +
+        `data ${Buffer.byteLength(c.message)}\n${c.message}\nM 100644 inline ${c.path}\ndata ${Buffer.byteLength(c.text)}\n${c.text}\n`).join('');
+      execFileSync('git', ['-C', dir, 'fast-import', '--quiet'], { input: stream, env: gitEnv() });
+    },
   };
+}
+
+/** The processes on this machine, running or ended and not yet reaped (Linux: /proc; one that ends meanwhile is left out). */
+export function processes(): { pid: number; ppid: number; comm: string; cmdline: string }[] {
+  const out: { pid: number; ppid: number; comm: string; cmdline: string }[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const cmdline = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8'); // empty once ended
+      out.push({ pid: Number(d), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cmdline });
+    } catch { /* ended meanwhile */ }
+  }
+  return out;
 }
 
 /** Advances the fixture clock (for commits made with f.git('commit', …) directly). */

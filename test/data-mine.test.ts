@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { mine, classify } from '../src/data/mine.ts';
 import { importRecords } from '../src/data/import.ts';
@@ -13,7 +12,7 @@ import { diffCommit } from '../src/data/diffpool.ts';
 import { COMMIT_FILTERS, decodeText, pathReason } from '../src/data/filter.ts';
 import { gitRaw, logArgs, parseLog, streamCommits } from '../src/data/git.ts';
 import { Rng } from '../src/util/rng.ts';
-import { fixture, gitEnv, tick, tmpDir } from './data-gitfixture.ts';
+import { fixture, processes, tick, tmpDir } from './data-gitfixture.ts';
 
 const byText = (tasks: Task[], text: string) => tasks.find((t) => t.text.startsWith(text));
 
@@ -356,31 +355,13 @@ test('a sink that fails (a full disk) ends the run with its own error, not as an
   assert.equal(r.stats.kept, 4);
 });
 
-/** The pids of this process's git children, running or not yet reaped (Linux: /proc). */
-function gitChildren(): number[] {
-  const out: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let stat: string;
-    try { stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8'); } catch { continue; } // ended meanwhile
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid === process.pid && comm === 'git') out.push(Number(d));
-  }
-  return out;
-}
-
 test('mine, import and the streamed log return only once their git processes have ended, after a failure or an early stop too', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
   // 3 000 commits (git fast-import): a run that fails at its first task leaves git log with most of the
   // history still to write, so it has to be stopped, not merely left to finish.
   const f = fixture();
-  let stream = '';
-  for (let c = 0; c < 3000; c++) {
-    const text = `import os\nx = ${c}\n`;
-    stream += `commit refs/heads/main\ncommitter Ada <ada@example.com> ${1_600_000_000 + c * 60} +0000\ndata 12\nSet x ${String(c).padStart(4, '0')} \n` +
-      `M 100644 inline a.py\ndata ${text.length}\n${text}\n`;
-  }
-  execFileSync('git', ['-C', f.dir, 'fast-import', '--quiet'], { input: stream, env: gitEnv() });
+  f.importCommits(Array.from({ length: 3000 }, (_, c) => ({ message: `Set x ${String(c).padStart(4, '0')} \n`, path: 'a.py', text: `import os\nx = ${c}\n` })));
+  // This process's git children, running or ended and not yet reaped, that were not there before.
+  const gitChildren = () => processes().filter((p) => p.ppid === process.pid && p.comm === 'git').map((p) => p.pid);
   const before = gitChildren();
   const left = () => gitChildren().filter((p) => !before.includes(p));
   assert.equal((await mine([f.dir], { maxCommits: 20 })).stats.kept, 20);

@@ -244,9 +244,13 @@ export class BlobReader {
     this.proc = spawn('git', gitArgs(repo, ['cat-file', '--batch-command', '--buffer']), { env: GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (b: Buffer) => { this.chunks.push(b); this.have += b.length; this.drain(); });
     this.proc.stderr.on('data', (b: Buffer) => { this.stderr += b.toString(); });
-    this.proc.on('error', (e) => this.fail(e));
-    this.proc.on('close', (code) => { if (this.queue.length) this.fail(new Error(`git cat-file exited (${code}): ${this.stderr.trim()}`)); });
-    this.ended = new Promise((resolve) => { this.proc.on('close', () => resolve()); this.proc.on('error', () => resolve()); });
+    this.ended = new Promise((resolve) => {
+      this.proc.on('error', (e) => { this.fail(e); resolve(); });
+      this.proc.on('close', (code) => {
+        if (this.queue.length) this.fail(new Error(`git cat-file exited (${code}): ${this.stderr.trim()}`));
+        resolve();
+      });
+    });
     this.proc.stdin.on('error', (e) => this.fail(e));
   }
 
