@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Task } from '../src/data/task.ts';
-import { evaluateTasks, resolveModelDir, type Sampler, type ScoreFn } from '../src/eval/evaluate.ts';
+import { evaluateTasks, type Sampler, type ScoreFn } from '../src/eval/evaluate.ts';
 import { compareEvals, formatComparison, runCompare } from '../src/eval/compare.ts';
 import { UserError } from '../src/util/errors.ts';
 import { writeJsonAtomic } from '../src/util/fsx.ts';
@@ -166,18 +166,4 @@ test('compare from files: --json output and the CLI refusal is one line, exit 1'
   const allowed = cli('a.json', 'c.json', '--allow-different-tasks');
   assert.equal(allowed.status, 0, allowed.stderr);
   assert.match(allowed.stdout, /paired over 4 tasks \(1 only in A, 0 only in B left out\)/);
-});
-
-test('resolveModelDir: a model folder, a checkpoint folder holding model/, a run folder holding final/', () => {
-  const dir = tmp();
-  fs.mkdirSync(path.join(dir, 'ckpt', 'model'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'ckpt', 'model', 'config.json'), '{}');
-  fs.mkdirSync(path.join(dir, 'plain'));
-  fs.writeFileSync(path.join(dir, 'plain', 'config.json'), '{}');
-  assert.equal(resolveModelDir(path.join(dir, 'ckpt')), path.join(dir, 'ckpt', 'model'));
-  assert.equal(resolveModelDir(path.join(dir, 'plain')), path.join(dir, 'plain'));
-  fs.mkdirSync(path.join(dir, 'run', 'final'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'run', 'final', 'config.json'), '{}');
-  assert.equal(resolveModelDir(path.join(dir, 'run')), path.join(dir, 'run', 'final'));
-  assert.throws(() => resolveModelDir(dir), /not a model folder/);
 });

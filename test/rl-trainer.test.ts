@@ -14,6 +14,7 @@ import { train, type ScoreFn } from '../src/rl/trainer.ts';
 import { UserError } from '../src/util/errors.ts';
 import { writeJsonlAtomic } from '../src/util/fsx.ts';
 import { latestCheckpoint } from '../src/rl/checkpoint.ts';
+import { openModel, resolveModelDir, type ModelRef } from '../src/model/open.ts';
 
 const CLI = path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js');
 
@@ -74,6 +75,38 @@ test('train: 4 steps equal 2 steps + resume + 2 steps, bit for bit; params chang
   assert.deepEqual(metrics(a), metrics(b));
   assert.equal(metrics(a).length, 4);
   assert.notDeepEqual(weights(a), fs.readFileSync(path.join(model, 'model.safetensors')), 'GRPO did not change the parameters');
+});
+
+test('a checkpoint folder is a model to eval/generate: its step\'s policy (= final/ at the last step); a run without final/ uses its newest', async () => {
+  const { data, model } = await setup;
+  const run = path.join(dir, 'runCk');
+  await train({ model, data, out: run, resume: false, config: { ...base, steps: 2 }, log: quiet, score: fakeScore });
+  const ck = path.join(run, 'checkpoints', 'ckpt-000002');
+  assert.deepEqual(await resolveModelDir(ck), { kind: 'checkpoint', dir: ck });
+  assert.deepEqual(await resolveModelDir(run), { kind: 'model', dir: path.join(run, 'final') });
+  assert.deepEqual(await resolveModelDir(model), { kind: 'model', dir: model });
+  const params = async (ref: ModelRef) => {
+    const { model: m, tokenizer } = await openModel(ref);
+    const out = new Map<string, Float32Array>();
+    for (const [name, v] of m.params) out.set(name, (await v.data()) as Float32Array);
+    const ids = tokenizer.encode('def f(x):\n    return x + 1\n');
+    m.dispose();
+    return { out, ids };
+  };
+  const fromCk = await params({ kind: 'checkpoint', dir: ck });
+  const fromFinal = await params({ kind: 'model', dir: path.join(run, 'final') });
+  const initial = await params({ kind: 'model', dir: model });
+  assert.deepEqual(fromCk, fromFinal);
+  assert.notDeepEqual(fromCk.out, initial.out, 'the checkpoint holds the initial weights');
+  assert.deepEqual(fromCk.ids, initial.ids);
+  fs.rmSync(path.join(run, 'final'), { recursive: true });
+  const lines: string[] = [];
+  assert.deepEqual(await resolveModelDir(run, (l) => lines.push(l)), { kind: 'checkpoint', dir: ck });
+  assert.match(lines.join('\n'), /no final\/ yet; using its newest complete checkpoint/);
+  fs.rmSync(path.join(ck, 'DONE'));
+  await assert.rejects(resolveModelDir(ck), (e: Error) => e instanceof UserError && /not a usable checkpoint \(no DONE marker/.test(e.message));
+  await assert.rejects(resolveModelDir(run), (e: Error) => e instanceof UserError && /no final\/ and no complete checkpoint/.test(e.message));
+  await assert.rejects(resolveModelDir(dir), (e: Error) => e instanceof UserError && /not a model folder/.test(e.message));
 });
 
 test('train --engine onnx: rollouts and gradients on onnxruntime; step 1 is the tfjs run\'s, resume is exact', async () => {

@@ -4,7 +4,7 @@
 import { Option, type Command } from 'commander';
 import { EVAL_DEFAULTS, type EvalConfig } from '../eval/evaluate.ts';
 import { UserError } from '../util/errors.ts';
-import { addConfigOptions, configFrom } from './options.ts';
+import { addConfigOptions, configFrom, MODEL_REF_HELP } from './options.ts';
 
 const EVAL_HELP: { [K in keyof EvalConfig]: string } = {
   k: 'sampled completions per task (0 = none); mean reward, exact, format-valid and pass@k come from these',
@@ -30,7 +30,7 @@ const positiveInt = (flag: string) => (v: string) => {
 export function registerEval(program: Command): void {
   const evalCmd = program.command('eval')
     .description('score a model on held-out tasks: mean reward, exact match, format-valid rate and pass@k, each with a 95 % CI; writes eval.json')
-    .requiredOption('--model <dir>', 'model folder, a checkpoint folder (uses its model/) or a finished run folder (uses its final/)')
+    .requiredOption('--model <dir>', MODEL_REF_HELP)
     .requiredOption('--data <heldout.jsonl>', 'held-out tasks')
     .option('--out <file>', 'where to write the per-task results', 'eval.json');
   addConfigOptions(evalCmd, EVAL_DEFAULTS, EVAL_HELP).action(async (o) => {

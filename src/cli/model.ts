@@ -1,7 +1,7 @@
 // CLI commands of the model area: flag parsing only, the work is done in src/.
 
 import type { Command } from 'commander';
-import { addConfigOptions, configFrom } from './options.ts';
+import { addConfigOptions, configFrom, MODEL_REF_HELP } from './options.ts';
 import { BPE_DEFAULTS, type BpeConfig } from '../tokenizer/bpe.ts';
 import { GENERATE_DEFAULTS, type GenerateConfig } from '../model/generate.ts';
 import { UserError } from '../util/errors.ts';
@@ -86,7 +86,7 @@ function registerGenerate(program: Command): void {
   const cmd = program
     .command('generate')
     .description('print the completion of a model for a task (tasks.jsonl:LINE, or a task id with --data) or for raw text')
-    .requiredOption('--model <dir>', 'model folder')
+    .requiredOption('--model <dir>', MODEL_REF_HELP)
     .requiredOption('--task <ref>', 'file.jsonl:N (1-based line), a task id (with --data), or text used as the prompt')
     .option('--data <file>', 'tasks .jsonl file in which --task is an id')
     .option('--show-prompt', 'print the prompt before the completion', false);

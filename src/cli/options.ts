@@ -34,3 +34,6 @@ export function configFrom<T extends object>(cmd: Command, defaults: T): Partial
   for (const key of Object.keys(defaults)) if (cmd.getOptionValueSource(key) === 'cli') out[key] = opts[key];
   return out as Partial<T>;
 }
+
+/** Help of --model where a command samples from a model (eval, generate): what open.ts accepts. */
+export const MODEL_REF_HELP = 'model folder, a checkpoint folder (<run>/checkpoints/ckpt-N) or a run folder (its final/, else its newest checkpoint)';

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENGINES, kebab, type BackendKind, type Engine, type RewardMode } from '../config.ts';
 import { readTasks, taskSize, type Task } from '../data/task.ts';
+import { openModel, resolveModelDir } from '../model/open.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
 import { UserError } from '../util/errors.ts';
@@ -273,28 +274,19 @@ export async function evaluate(
   }
 }
 
-/** A model folder, a checkpoint folder holding one in `model/`, or a run folder holding `final/`. */
-export function resolveModelDir(dir: string): string {
-  if (fs.existsSync(path.join(dir, 'model', 'config.json'))) return path.join(dir, 'model');
-  if (fs.existsSync(path.join(dir, 'final', 'config.json'))) return path.join(dir, 'final');
-  if (fs.existsSync(path.join(dir, 'config.json'))) return dir;
-  throw new UserError(`${dir}: not a model folder (no config.json), checkpoint folder (model/config.json) or finished run (final/config.json)`);
-}
-
 /** `pr-rl eval`: load the model and tasks, evaluate, write eval.json, print the summary. */
 export async function runEval(opts: { model: string; data: string; out: string; config: Partial<EvalConfig>; log?: (line: string) => void }): Promise<EvalResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const cfg = resolveEvalConfig(opts.config);
-  const modelDir = resolveModelDir(opts.model);
+  const ref = await resolveModelDir(opts.model, log);
   let tasks = await readTasks(opts.data);
   if (tasks.length === 0) throw new UserError(`${opts.data}: no tasks`);
   if (cfg.limit > 0) tasks = tasks.slice(0, cfg.limit);
   const { initBackend } = await import('../model/backend.ts');
   await initBackend(cfg.backend, log);
-  const { loadModel } = await import('../model/weights.ts');
-  const { model, tokenizer } = await loadModel(modelDir);
+  const { model, tokenizer } = await openModel(ref);
   try {
-    const result = await evaluate(model, tokenizer, tasks, cfg, { model: modelDir, dataFile: opts.data, log });
+    const result = await evaluate(model, tokenizer, tasks, cfg, { model: ref.dir, dataFile: opts.data, log });
     writeJsonAtomic(opts.out, result);
     for (const line of formatSummary(result)) log(line);
     log(`eval: wrote ${opts.out}`);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { ENGINES, type BackendKind, type Engine } from '../config.ts';
 import { readTasks, validateTask, type Task } from '../data/task.ts';
 import { UserError } from '../util/errors.ts';
+import { openModel, resolveModelDir } from './open.ts';
 import { Rng } from '../util/rng.ts';
 
 export interface GenerateConfig {
@@ -89,9 +90,8 @@ export async function runGenerate(opts: { model: string; task: string; data?: st
   const prompt = 'task' in what ? (await import('../data/prompt.ts')).buildPrompt(what.task) : what.text;
   const { initBackend } = await import('./backend.ts');
   await initBackend(cfg.backend, log);
-  const { loadModel } = await import('./weights.ts');
   const { openSampler } = await import('./engine.ts');
-  const { model, tokenizer } = await loadModel(opts.model);
+  const { model, tokenizer } = await openModel(await resolveModelDir(opts.model, log));
   try {
     const ids = [tokenizer.bosId, ...tokenizer.encode(prompt)];
     const context = model.config.max_position_embeddings;

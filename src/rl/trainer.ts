@@ -11,7 +11,8 @@ import { readTasks, taskSize, type Task } from '../data/task.ts';
 import { orderTasks, curriculumWindow, AdaptiveSampler, type AdaptiveState } from '../data/curriculum.ts';
 import { initBackend } from '../model/backend.ts';
 import { loadModel, saveModel } from '../model/weights.ts';
-import { tokenLogprobs, type Transformer, type LlamaConfig } from '../model/transformer.ts';
+import { paramShapes, tokenLogprobs, Transformer, type LlamaConfig } from '../model/transformer.ts';
+import { loadTokenizer, type Tokenizer } from '../tokenizer/load.ts';
 import { openSampler, type PolicySampler } from '../model/engine.ts';
 import { OnnxGradients } from '../model/onnxtrain.ts';
 import { AdamW, clipGradNorm, lrAt, packAdamW, unpackAdamW } from '../model/optim.ts';
@@ -57,6 +58,8 @@ interface SavedState {
   loop: TrainState;
   optimizerStep: number;
   modelConfig: LlamaConfig;
+  /** The --model folder the run started from (absolute): its tokenizer is the checkpoint's. */
+  model?: string;
 }
 
 /** The model's parameters as named host arrays, for a checkpoint. */
@@ -64,6 +67,34 @@ async function paramTensors(model: Transformer, prefix: string): Promise<Record<
   const out: Record<string, TensorData> = {};
   for (const [name, v] of model.params) out[prefix + name] = { shape: [...v.shape], data: ((await v.data()) as Float32Array).slice() };
   return out;
+}
+
+/**
+ * The policy of a GRPO checkpoint folder (`<run>/checkpoints/ckpt-N`), checksums verified, with the
+ * tokenizer of the model folder the run started from; to evaluate or sample a run part way.
+ */
+export async function loadCheckpointModel(dir: string): Promise<{ model: Transformer; tokenizer: Tokenizer }> {
+  const ck = loadCheckpoint<Partial<SavedState>>(dir);
+  const { modelConfig, model: from } = ck.state;
+  if (!modelConfig || typeof from !== 'string') {
+    throw new UserError(`${dir}: this checkpoint does not name the model folder it started from (an older pr-rl wrote it); use the run's final/ or the model folder instead`);
+  }
+  if (!fs.existsSync(path.join(from, 'tokenizer.json'))) {
+    throw new UserError(`${dir}: its tokenizer is that of ${from} (the run's --model), which has no tokenizer.json any more`);
+  }
+  const tokenizer = await loadTokenizer(from);
+  const model = new Transformer(modelConfig);
+  for (const [name, shape] of paramShapes(modelConfig)) {
+    const t = ck.tensors['model.' + name];
+    if (!t || t.shape.join() !== shape.join()) {
+      model.dispose();
+      throw new UserError(`${dir}: its tensors do not match its model config (model.${name})`);
+    }
+    const value = tf.tensor(t.data, shape, 'float32');
+    model.params.set(name, tf.variable(value, true));
+    value.dispose();
+  }
+  return { model, tokenizer };
 }
 
 /** Restores parameters saved by paramTensors. */
@@ -202,7 +233,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const checkpoint = async () => {
     const optState = await opt.state();
     const tensors = { ...packAdamW(optState, opt.shapes()), ...(await paramTensors(model, 'model.')), ...(ref ? await paramTensors(ref, 'ref.') : {}) };
-    const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config };
+    const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(opts.model) };
     saveCheckpoint(ckptDir, state.step, { tensors, state: savedState }, cfg.keepLast);
   };
 

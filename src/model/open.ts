@@ -1,0 +1,41 @@
+// The model a command samples from (`eval`, `generate`), named by a folder: a model folder, a GRPO
+// checkpoint folder (rl/checkpoint.ts's layout; weights and tokenizer as the trainer saved them), or a
+// run folder (its final/, else its newest complete checkpoint).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../util/errors.ts';
+import type { Transformer } from './transformer.ts';
+import type { Tokenizer } from '../tokenizer/load.ts';
+
+export type ModelRef = { kind: 'model' | 'checkpoint'; dir: string };
+
+/**
+ * What `dir` names: a checkpoint (meta.json), a run (its final/, else its newest complete checkpoint; a
+ * run's own config.json is its training config), or a model folder (config.json).
+ */
+export async function resolveModelDir(dir: string, log: (line: string) => void = () => {}): Promise<ModelRef> {
+  const has = (...p: string[]) => fs.existsSync(path.join(dir, ...p));
+  if (has('meta.json')) {
+    const { checkpointProblem } = await import('../rl/checkpoint.ts');
+    const problem = checkpointProblem(dir, false);
+    if (problem) throw new UserError(`${dir}: not a usable checkpoint (${problem})`);
+    return { kind: 'checkpoint', dir };
+  }
+  if (has('final', 'config.json')) return { kind: 'model', dir: path.join(dir, 'final') };
+  if (has('checkpoints')) {
+    const { latestCheckpoint } = await import('../rl/checkpoint.ts');
+    const newest = latestCheckpoint(path.join(dir, 'checkpoints'), log);
+    if (!newest) throw new UserError(`${dir}: a run with no final/ and no complete checkpoint yet`);
+    log(`${dir}: no final/ yet; using its newest complete checkpoint, ${newest.dir}`);
+    return { kind: 'checkpoint', dir: newest.dir };
+  }
+  if (has('config.json')) return { kind: 'model', dir };
+  throw new UserError(`${dir}: not a model folder (config.json), a checkpoint folder (meta.json) or a run folder (final/ or checkpoints/)`);
+}
+
+/** Loads what resolveModelDir found (after initBackend); the caller disposes the model. */
+export async function openModel(ref: ModelRef): Promise<{ model: Transformer; tokenizer: Tokenizer }> {
+  if (ref.kind === 'checkpoint') return (await import('../rl/trainer.ts')).loadCheckpointModel(ref.dir);
+  return (await import('./weights.ts')).loadModel(ref.dir);
+}
