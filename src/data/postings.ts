@@ -109,7 +109,7 @@ export class Postings {
   get(h: number): PostingList {
     let list = this.lists.get(h);
     const since = list ? this.seq - list.seq : 0;
-    if (list && since <= LOG && since <= this.rows.count(h)) {
+    if (list && (since === 0 || (since <= LOG && since <= this.rows.count(h)))) {
       if (since) this.update(h, list);
     } else {
       if (list) this.held -= list.t.length;
