@@ -1,7 +1,7 @@
 // Run: node --import tsx --test test/cli-help.test.ts
 // The CLI's surface: every command (tokenizer's subcommands too) has --help, and every setting in it
 // shows its default; only inputs and outputs named by path may go without one. --version prints
-// package.json's version.
+// package.json's version. The README's flag reference is what the CLI defines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -44,4 +44,15 @@ test('every command has --help, and every setting in it shows its default; --ver
   const v = run('--version');
   assert.equal(v.status, 0);
   assert.equal(v.stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+});
+
+test("the README's flag reference is the CLI's: every command's flags with their defaults", async () => {
+  const { buildProgram, cliReference } = await import('../src/cli/program.ts');
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const block = readme.split(/<!-- cli-reference:start[^>]*-->\n/)[1]?.split('<!-- cli-reference:end -->')[0];
+  assert.ok(block, 'README.md has no cli-reference block');
+  const want = cliReference(buildProgram());
+  assert.ok((want.match(/^\| `--/gm) ?? []).length > 150, 'fewer flags than the CLI has');
+  assert.ok(want.includes('| `--max-commits <n>` | most commits read per repo, newest first (0 = all) (default: 0) |'), want.slice(0, 500));
+  assert.equal(block.trimEnd(), want.trimEnd(), 'README.md\'s flag reference is stale: run npm run docs:cli');
 });

@@ -21,7 +21,7 @@ const HELP: { [K in keyof DemoConfig]: string } = {
 
 export function registerDemo(program: Command): void {
   const cmd = program.command('demo')
-    .description('run the whole pipeline on the embedded default data: tokenizer → tiny model → SFT → GRPO (curriculum size) → eval SFT vs SFT+GRPO → compare → report');
+    .description('run the whole pipeline on the embedded default data: tokenizer → model (--preset) → SFT → GRPO (curriculum size) → eval SFT vs SFT+GRPO → compare → report');
   addConfigOptions(cmd, DEMO_DEFAULTS, HELP).action(async () => {
     const { demo } = await import('../demo.ts');
     await demo(configFrom(cmd, DEMO_DEFAULTS));

@@ -22,7 +22,7 @@ const SFT_HELP: { [K in keyof SftConfig]: string } = {
   maxGradNorm: 'clip gradients to this global norm (0 = off)',
   saveEvery: 'write the model folder every N steps (0 = only at the end)',
   rewardMode: 'answer format to learn: search_replace|whole_file (use the same for train and eval)',
-  engine: 'gradients: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels, ~4× wasm)',
+  engine: 'gradients: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels, ~6× wasm on the demo SFT)',
 };
 
 const TRAIN_HELP: { [K in keyof TrainConfig]: string } = {
