@@ -28,6 +28,20 @@ test('not a git repo, missing folder, empty repo, unborn HEAD: one clear UserErr
   await assert.rejects(mine([f.dir], { rev: 'main~5' }), userError(/cannot read the history of "main~5" \(git .*failed \(exit 128\)/));
 });
 
+test('--rev is a revision, never an option: refused up front, and git never reads one as an option', async () => {
+  const f = fixture();
+  f.write('a.txt', '1\n');
+  f.commit('one');
+  const written = path.join(tmpDir(), 'written-by-git');
+  await assert.rejects(mine([f.dir], { rev: `--output=${written}` }), userError(/--rev must name a revision, not an option \(got "--output=/));
+  await assert.rejects(mine([f.dir], { rev: '' }), userError(/--rev must name a revision/));
+  // Below the check, the log itself: git takes the word as a revision (there is none such) and writes nothing.
+  const { streamCommits, countCommits } = await import('../src/data/git.ts');
+  await assert.rejects((async () => { for await (const _ of streamCommits(f.dir, { rev: `--output=${written}` })) void _; })());
+  assert.throws(() => countCommits(f.dir, { rev: `--output=${written}` }));
+  assert.ok(!fs.existsSync(written), 'git wrote the file an option named');
+});
+
 test('shallow clone: mined with a warning, the boundary commit skipped', async () => {
   const f = fixture();
   for (let i = 0; i < 3; i++) { f.write('a.txt', `${i}\n`); f.commit(`Set a to ${i}`); }
@@ -180,8 +194,10 @@ test('a commit whose blob is missing: stop names it, skip counts it as unreadabl
   assert.ok(r.warnings.some((w) => /Add two/.test(w)));
 });
 
-test('import: a corrupt line is reported with its number; stop vs skip', async () => {
+test('import: a corrupt line is reported with its number; stop vs skip; a folder for the records is one clear error', async () => {
   const f = fixture();
+  const folder = tmpDir();
+  await assert.rejects(importRecords(folder, { repo: f.dir }), userError(new RegExp(`^${folder}: a folder, not a file$`)));
   f.write('a.py', 'x = 1\n');
   const base = f.commit('initial');
   const good = (id: string) => JSON.stringify({ instance_id: id, repo: 'o/r', base_commit: base, problem_statement: 'x should be 2',
@@ -189,12 +205,14 @@ test('import: a corrupt line is reported with its number; stop vs skip', async (
   const file = path.join(tmpDir(), 'swe.jsonl');
   const unknown = JSON.stringify({ instance_id: 'u', base_commit: 'deadbeef'.repeat(5), problem_statement: 'p', patch: '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x\n+y\n' });
   const noApply = JSON.stringify({ instance_id: 'n', base_commit: base, problem_statement: 'p', patch: '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-y = 7\n+y = 8\n' });
-  fs.writeFileSync(file, [good('one'), '{"instance_id": "broken", ', '', unknown, noApply, JSON.stringify({ instance_id: 'm' }), good('two')].join('\n') + '\n');
+  const binary = JSON.stringify({ instance_id: 'b', base_commit: base, problem_statement: 'p',
+    patch: 'diff --git a/img.bin b/img.bin\nnew file mode 100644\nindex 0000000..e69de29\nBinary files /dev/null and b/img.bin differ\n' });
+  fs.writeFileSync(file, [good('one'), '{"instance_id": "broken", ', '', unknown, noApply, JSON.stringify({ instance_id: 'm' }), binary, good('two')].join('\n') + '\n');
   await assert.rejects(importRecords(file, { repo: f.dir }), userError(/swe\.jsonl:2: not valid JSON \(use --on-bad-line skip/));
   const r = await importRecords(file, { repo: f.dir, onBadLine: 'skip', contextFiles: 0 });
   assert.deepEqual(r.tasks.map((t) => t.id), ['one', 'two']);
-  assert.equal(r.bad, 4);
-  assert.match(r.warnings.join('\n'), /:2: not valid JSON[\s\S]*:4: base_commit deadbeef.* is not in [\s\S]*:5: patch does not apply to a\.py[\s\S]*:6: missing or empty "base_commit"/);
+  assert.equal(r.bad, 5);
+  assert.match(r.warnings.join('\n'), /:2: not valid JSON[\s\S]*:4: base_commit deadbeef.* is not in [\s\S]*:5: patch does not apply to a\.py[\s\S]*:6: missing or empty "base_commit"[\s\S]*:7: img\.bin: a binary patch/);
 });
 
 test('atomic output: a failing run leaves the old file and no temp file; a good run leaves no temp file', () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mine, classify } from '../src/data/mine.ts';
+import { mine, classify, uniqueNames } from '../src/data/mine.ts';
 import { importRecords } from '../src/data/import.ts';
 import { validateTask, type Task } from '../src/data/task.ts';
 import { diffArrays, structuredPatch } from 'diff';
@@ -72,13 +72,56 @@ test('merge, squash and commit sources give the right text, base and changes', a
   assert.equal(stats.dropped.get('root-commit'), 1);
   assert.equal(tasks.some((t) => t.id.endsWith(root.slice(0, 12))), false);
 
-  const only = await mine([f.dir], { sources: 'merge', contextFiles: 0 });
+  const only = await mine([f.dir], { sources: 'merge', contextFiles: 0, explain: true });
   assert.deepEqual(only.tasks.map((t) => t.source), ['merge']);
+  // Every commit is accounted for: kept, dropped, or no candidate (here: of a source left out).
+  const total = (r: typeof only) => r.stats.kept + r.stats.droppedTotal + [...r.stats.passed.values()].reduce((a, b) => a + b, 0);
+  assert.equal(total(only), only.commits);
+  assert.equal(only.stats.passed.get('source-not-chosen'), only.commits - 1 - only.stats.droppedTotal);
+  assert.ok(only.stats.explanations.some((e) => /"Change a to two": not a candidate \(source-not-chosen\)/.test(e)));
+  assert.match(only.stats.summary(), /; not candidates: source-not-chosen \d+; files skipped: /);
   const noMerge = await mine([f.dir], { sources: 'squash,commit', contextFiles: 0 });
   assert.equal(noMerge.tasks.some((t) => t.text === 'wip'), true, 'without merges the PR commit is no longer a duplicate');
   await assert.rejects(mine([f.dir], { sources: 'merge,rebase' }), /unknown source "rebase"/);
   const limited = await mine([f.dir], { maxCommits: 1, contextFiles: 0 });
   assert.equal(limited.commits, 1);
+});
+
+test('a merge of no PR is no candidate: counted and explained apart from the drops', async () => {
+  const f = fixture();
+  f.write('a.txt', '1\n');
+  f.commit('initial');
+  f.git('checkout', '-q', '-b', 'topic');
+  f.write('b.txt', 'b\n');
+  f.commit('Add b');
+  f.git('checkout', '-q', 'main');
+  f.write('a.txt', '2\n');
+  f.commit('Set a to 2');
+  f.git('merge', '-q', '--no-ff', 'topic', '-m', "Merge branch 'topic'");
+  const r = await mine([f.dir], { contextFiles: 0, explain: true });
+  assert.deepEqual(r.tasks.map((t) => t.text).sort(), ['Add b', 'Set a to 2']);
+  assert.equal(r.commits, 4);
+  assert.deepEqual([...r.stats.passed], [['merge-of-no-pr', 1]]);
+  assert.equal(r.stats.kept + r.stats.droppedTotal + 1, r.commits);
+  assert.ok(r.stats.explanations.some((e) => /"Merge branch 'topic'": not a candidate \(merge-of-no-pr\)/.test(e)), r.stats.explanations.join('\n'));
+});
+
+test('repos of one folder name are told apart by their parent folders', async () => {
+  const info = (root: string) => ({ root, name: path.basename(root), head: 'h', shallow: false });
+  const names = (...roots: string[]) => uniqueNames(roots.map(info)).map((x) => x.name);
+  assert.deepEqual(names('/w/a/r1', '/w/b/r1', '/w/c/r2'), ['a/r1', 'b/r1', 'r2']);
+  assert.deepEqual(names('/p/x/r1', '/q/x/r1', '/q/y/r1'), ['p/x/r1', 'q/x/r1', 'y/r1']);
+  assert.deepEqual(names('/w/r1', '/w/r1'), ['r1', 'r1'], 'one repo given twice keeps its name');
+  const top = tmpDir();
+  for (const d of ['a', 'b']) {
+    const f = fixture(path.join(top, d, 'repo'));
+    f.write('a.txt', '1\n');
+    f.commit('initial');
+    f.write('a.txt', `${d}\n`);
+    f.commit(`Set a to ${d}`);
+  }
+  const r = await mine([path.join(top, 'a', 'repo'), path.join(top, 'b', 'repo')], { contextFiles: 0 });
+  assert.deepEqual(r.tasks.map((t) => [t.repo, t.text, t.id.split('@')[0]]), [['a/repo', 'Set a to a', 'a/repo'], ['b/repo', 'Set a to b', 'b/repo']]);
 });
 
 test('classify: GitHub and GitLab merges, squash titles, other merges ignored', () => {

@@ -22,6 +22,22 @@ test('rng: same seed same stream, restored state continues exactly', () => {
   assert.notEqual(new Rng(1).nextU32(), new Rng(2).nextU32());
 });
 
+test('jsonl: a line its check refuses is a bad line too (its line number, skip or stop); a folder or a missing file is one UserError', async () => {
+  const { readTasks } = await import('../src/data/task.ts');
+  const dir = tempDir('prrl-');
+  const f = path.join(dir, 't.jsonl');
+  const task = { id: 'a', repo: 'r', base: 'b', source: 'commit', text: 'fix', changes: [{ path: 'x', old: '1', new: '2' }], context: [], stats: {} };
+  fs.writeFileSync(f, `${JSON.stringify(task)}\n\n\n{"id":"y"}\n${JSON.stringify({ ...task, id: 'c' })}\n`);
+  await assert.rejects(readTasks(f), (e: Error) => e instanceof UserError && /t\.jsonl:4: not a task record \(missing text\) \(use --on-bad-line skip/.test(e.message));
+  const warnings: string[] = [];
+  const check = (x: unknown, where: string) => { if (!(x as { text?: string }).text) throw new UserError(`${where}: no text`); return x; };
+  assert.deepEqual(readJsonl(f, { onBadLine: 'skip', warn: (m) => warnings.push(m), check }).map((t) => (t as { id: string }).id), ['a', 'c']);
+  assert.deepEqual(warnings, [`${f}:4: no text`]);
+  assert.deepEqual((await readTasks(f, 'skip')).map((t) => t.id), ['a', 'c']);
+  assert.throws(() => readJsonl(dir), (e: Error) => e instanceof UserError && e.message === `${dir}: a folder, not a file`);
+  assert.throws(() => readJsonl(path.join(dir, 'nope.jsonl')), (e: Error) => e instanceof UserError && /nope\.jsonl: no such file/.test(e.message));
+});
+
 test('jsonl: bad line reported with its number; skip policy keeps the rest', () => {
   const dir = tempDir('prrl-');
   const f = path.join(dir, 'x.jsonl');
@@ -144,14 +160,17 @@ test('JsonlWriter: records land only at close (past its write buffer too); abort
   a.abort();
   assert.equal(readJsonl(f).length, 8);
   assert.deepEqual(fs.readdirSync(dir), ['out.jsonl']);
-  // SIGINT in the middle of a write: the process dies of it, and the temp file goes with it.
+  // SIGINT (Ctrl-C), SIGTERM or SIGHUP (the terminal closed) in the middle of a write: the process dies of
+  // it, and the temp file goes with it.
   const mod = new URL('../src/util/fsx.ts', import.meta.url).href;
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
-    `const { JsonlWriter } = await import(${JSON.stringify(mod)}); const w = new JsonlWriter(${JSON.stringify(f)}); w.write({ a: 1 }); process.kill(process.pid, 'SIGINT'); setTimeout(() => {}, 10000);`],
-  { encoding: 'utf8', timeout: 30000 });
-  assert.equal(child.signal, 'SIGINT', child.stderr);
-  assert.deepEqual(fs.readdirSync(dir), ['out.jsonl']);
-  assert.equal(readJsonl(f).length, 8);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+      `const { JsonlWriter } = await import(${JSON.stringify(mod)}); const w = new JsonlWriter(${JSON.stringify(f)}); w.write({ a: 1 }); process.kill(process.pid, '${sig}'); setTimeout(() => {}, 10000);`],
+    { encoding: 'utf8', timeout: 30000 });
+    assert.equal(child.signal, sig, child.stderr);
+    assert.deepEqual(fs.readdirSync(dir), ['out.jsonl'], `${sig} left the temp file`);
+    assert.equal(readJsonl(f).length, 8);
+  }
   // SIGINT the moment the temp file exists (fs.openSync wrapped to raise it): a handler is already there.
   const raceChild = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
     `import fs from 'node:fs'; import { syncBuiltinESMExports } from 'node:module';

@@ -9,6 +9,9 @@ export type FileReason = 'submodule' | 'symlink' | 'lockfile' | 'vendored' | 'ge
 export type TaskReason = 'bot' | 'no-text' | 'root-commit' | 'empty' | 'too-many-files' | 'too-few-lines' | 'too-many-lines' |
   'too-many-tokens' | 'conflict-only' | 'duplicate' | 'unreadable' | `only-${FileReason}`;
 
+/** Why a commit is no candidate at all (counted apart from the drops). */
+export type PassReason = 'merge-of-no-pr' | 'source-not-chosen';
+
 export interface FilterLimits {
   /** Most changed lines (added + removed) in one task. */
   maxChangedLines: number;
@@ -159,6 +162,8 @@ export class FilterStats {
   kept = 0;
   readonly dropped = new Map<string, number>();
   readonly filesSkipped = new Map<string, number>();
+  /** Commits that are no candidate: a merge of no PR ("Merge branch …"), or a source --sources leaves out. */
+  readonly passed = new Map<string, number>();
   readonly explanations: string[] = [];
 
   constructor(private readonly explain = false) {}
@@ -173,10 +178,16 @@ export class FilterStats {
     if (this.explain) this.explanations.push(`${what}: file ${JSON.stringify(path)} skipped: ${reason}`);
   }
 
+  pass(reason: PassReason, what: string): void {
+    this.passed.set(reason, (this.passed.get(reason) ?? 0) + 1);
+    if (this.explain) this.explanations.push(`${what}: not a candidate (${reason})`);
+  }
+
   get droppedTotal(): number { let n = 0; for (const v of this.dropped.values()) n += v; return n; }
 
   summary(): string {
     const fmt = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-    return `kept ${this.kept}, dropped ${this.droppedTotal} (${fmt(this.dropped)}); files skipped: ${fmt(this.filesSkipped)}`;
+    const passed = this.passed.size ? `; not candidates: ${fmt(this.passed)}` : '';
+    return `kept ${this.kept}, dropped ${this.droppedTotal} (${fmt(this.dropped)})${passed}; files skipped: ${fmt(this.filesSkipped)}`;
   }
 }

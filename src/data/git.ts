@@ -121,7 +121,7 @@ export function logArgs(o: LogOptions = {}): string[] {
   const a = ['log', '-z', '--raw', '--no-abbrev', '--topo-order', `-M${o.renames ?? 50}%`, '--diff-merges=first-parent', '--no-color', '--no-ext-diff',
     '--format=%x1e%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B'];
   if (o.maxCount && o.maxCount > 0) a.push(`--max-count=${o.maxCount}`);
-  a.push(o.rev ?? 'HEAD', '--');
+  a.push('--end-of-options', o.rev ?? 'HEAD', '--'); // a rev is never read as an option (git ≥ 2.24)
   return a;
 }
 
@@ -160,7 +160,7 @@ export async function* streamCommits(repo: string, o: LogOptions = {}): AsyncGen
 export function countCommits(repo: string, o: LogOptions = {}): number {
   const a = ['rev-list', '--count'];
   if (o.maxCount && o.maxCount > 0) a.push(`--max-count=${o.maxCount}`);
-  return Number(gitText(repo, [...a, o.rev ?? 'HEAD', '--']));
+  return Number(gitText(repo, [...a, '--end-of-options', o.rev ?? 'HEAD', '--']));
 }
 
 /** Parses whole records of `logArgs()` output (streamCommits feeds it a chunk at a time). */

@@ -3,7 +3,6 @@
 // base_commit, its new text from applying the record's patch (the `diff` package). Bad lines are reported
 // with their line numbers and skipped or fatal per --on-bad-line. Shares stats and retrieval with mine.ts.
 
-import * as fs from 'node:fs';
 import { parsePatch, applyPatch } from 'diff';
 import { BlobReader, openRepo } from './git.ts';
 import { TreeReader } from './trees.ts';
@@ -15,6 +14,7 @@ import { BlobTexts } from './blobcache.ts';
 import type { FileChange, Task } from './task.ts';
 import { Progress } from '../util/progress.ts';
 import { UserError } from '../util/errors.ts';
+import { readTextFile } from '../util/fsx.ts';
 
 export interface ImportConfig extends RetrieveOptions {
   /** Local clone the records' base commits are read from. */
@@ -40,10 +40,10 @@ class BadRecord extends Error {}
 export async function importRecords(file: string, partial: Partial<ImportConfig> = {}): Promise<ImportResult> {
   const cfg = { ...IMPORT_DEFAULTS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as ImportConfig;
   if (cfg.onBadLine !== 'skip' && cfg.onBadLine !== 'stop') throw new UserError(`import: --on-bad-line must be skip|stop (got "${cfg.onBadLine}")`);
-  if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
+  const text = readTextFile(file);
   const t0 = performance.now();
   const info = openRepo(cfg.repo);
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const lines = text.split('\n');
   const reader = new BlobReader(info.root);
   const trees = new TreeReader(reader);
   const retriever = new Retriever(trees, new BlobTexts(reader), cfg);
@@ -104,9 +104,12 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
   const changes: FileChange[] = [];
   const diffs: FileDiff[] = [];
   for (const p of patches) {
-    const oldPath = strip(p.oldFileName);
-    const newPath = strip(p.newFileName);
+    // A git section with no ---/+++ lines (a binary or mode-only change) names its files in its
+    // `diff --git` line only; jsdiff marks what it creates or deletes.
+    const oldPath = p.isCreate ? null : strip(p.oldFileName);
+    const newPath = p.isDelete ? null : strip(p.newFileName);
     if (!oldPath && !newPath) throw new BadRecord('patch has a file section without file names');
+    if (p.isBinary) throw new BadRecord(`${newPath ?? oldPath}: a binary patch (its content is not in the patch)`);
     let old: string | null = null;
     if (oldPath) {
       let size: number;

@@ -6,8 +6,8 @@
 // writes them through jsonlthread.ts's JsonlThreadWriter, atomically).
 
 import { TreeReader, type TreeChange } from './trees.ts';
-import { BlobReader, countCommits, isAbsent, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange } from './git.ts';
-import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type TaskReason } from './filter.ts';
+import { BlobReader, countCommits, isAbsent, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange, type RepoInfo } from './git.ts';
+import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type PassReason, type TaskReason } from './filter.ts';
 import type { FileDiff } from './linediff.ts';
 import { diffCommit } from './diffpool.ts';
 import { Retriever, type RetrieveOptions } from './retrieve.ts';
@@ -50,6 +50,7 @@ export function resolveMineConfig(p: Partial<MineConfig>): Readonly<MineConfig> 
     if (!Number.isInteger(c[k]) || c[k] < 0) throw new UserError(`mine: ${flag(k)} must be an integer ≥ 0 (got ${JSON.stringify(c[k])})`);
   }
   if (c.renames > 100) throw new UserError(`mine: --renames is a percentage 0..100 (got ${c.renames})`);
+  if (c.rev === '' || c.rev.startsWith('-')) throw new UserError(`mine: --rev must name a revision, not an option (got ${JSON.stringify(c.rev)})`);
   sourcesOf(c.sources);
   if (c.onBadLine !== 'skip' && c.onBadLine !== 'stop') throw new UserError(`mine: --on-bad-line must be skip|stop (got "${c.onBadLine}")`);
   return Object.freeze(c);
@@ -139,7 +140,8 @@ export async function mine(repos: string[], partial: Partial<MineConfig> = {}, s
   const tasks: Task[] = [];
   const warnings: string[] = [];
   let commits = 0;
-  for (const repo of repos) commits += await mineRepo(repo, cfg, stats, dedupe, sink ?? ((t) => { tasks.push(t); }), warnings);
+  const infos = uniqueNames(repos.map((r) => openRepo(r))); // every folder checked before anything is mined
+  for (let i = 0; i < repos.length; i++) commits += await mineRepo(repos[i], infos[i], cfg, stats, dedupe, sink ?? ((t) => { tasks.push(t); }), warnings);
   return { tasks, stats, commits, seconds: (performance.now() - t0) / 1000, warnings };
 }
 
@@ -154,10 +156,25 @@ const REFILL = 16;
 type Cls = { source: MinedSource; text: string; title: string };
 type Loaded = { change: RawChange; old: string | null; new: string | null } | { change: RawChange; skip: FileReason };
 /** What the read-ahead stage found; verdicts are applied in history order so that counts, --explain and dedupe are stable. */
-type Prepared = { skip: true } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; diffs: (FileDiff | null)[] } | { error: Error };
+type Prepared = { skip: PassReason } | { drop: TaskReason; detail?: string } | { cls: Cls; loaded: Loaded[]; diffs: (FileDiff | null)[] } | { error: Error };
 
-async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, emit: (t: Task) => void | Promise<void>, warnings: string[]): Promise<number> {
-  const info = openRepo(repo);
+/**
+ * The repos' names (tasks' `repo`, and their ids' prefix) made distinct: two folders of one name are
+ * told apart by as many parent folders as it takes ("alt/r1" and "work/r1"), so `split --by repo` can.
+ */
+export function uniqueNames(infos: RepoInfo[]): RepoInfo[] {
+  const parts = infos.map((x) => x.root.split(/[\\/]+/).filter(Boolean));
+  const depth = infos.map(() => 1);
+  const nameOf = (i: number) => parts[i].slice(-depth[i]).join('/') || infos[i].name;
+  for (;;) {
+    const clashing = infos.map((x, i) => depth[i] < parts[i].length && infos.some((y, j) => y.root !== x.root && nameOf(j) === nameOf(i)));
+    if (!clashing.includes(true)) break;
+    clashing.forEach((c, i) => { if (c) depth[i]++; });
+  }
+  return infos.map((x, i) => ({ ...x, name: depth[i] === 1 ? x.name : nameOf(i) }));
+}
+
+async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, emit: (t: Task) => void | Promise<void>, warnings: string[]): Promise<number> {
   const sources = sourcesOf(cfg.sources);
   if (info.shallow) {
     warnings.push(`${repo}: shallow clone, so only part of the history is mined and commits at the shallow boundary are skipped ` +
@@ -211,8 +228,9 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
   };
   let submodules = 0;
   /** The commit's task, context chosen at its base tree, or null (dropped: counted in stats, or a warning). */
-  const make = async (c: CommitInfo, prep: Exclude<Prepared, { skip: true }>, base: Promise<string> | undefined): Promise<Task | null> => {
-    const what = `${info.name}@${c.sha.slice(0, 12)} ${JSON.stringify(c.message.split('\n')[0].slice(0, 72))}`;
+  const describe = (c: CommitInfo) => `${info.name}@${c.sha.slice(0, 12)} ${JSON.stringify(c.message.split('\n')[0].slice(0, 72))}`;
+  const make = async (c: CommitInfo, prep: Exclude<Prepared, { skip: PassReason }>, base: Promise<string> | undefined): Promise<Task | null> => {
+    const what = describe(c);
     submodules += c.changes.filter((x) => isGitlink(x.oldMode) || isGitlink(x.newMode)).length;
     try {
       if ('error' in prep) throw prep.error;
@@ -246,6 +264,7 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
       treeOf.delete(c.sha); // no later commit has it as a parent
       const base = bases[n];
       delete bases[n];
+      if ('skip' in prep) stats.pass(prep.skip, describe(c));
       const task = 'skip' in prep ? null : await make(c, prep, base);
       if (!task) {
         // The index follows every base tree, task or not, so that each move is one commit's difference
@@ -269,7 +288,8 @@ async function mineRepo(repo: string, cfg: Readonly<MineConfig>, stats: FilterSt
 /** Read-ahead stage: cheap verdicts first, then the conflict check and the blobs, all through the one cat-file process. */
 async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<MineConfig>, reader: BlobReader, texts: BlobTexts): Promise<Prepared> {
   const cls = classify(c);
-  if (!cls || !sources.has(cls.source)) return { skip: true };
+  if (!cls) return { skip: 'merge-of-no-pr' };
+  if (!sources.has(cls.source)) return { skip: 'source-not-chosen' };
   for (const f of COMMIT_FILTERS) if (f.drop({ authorName: c.authorName, authorEmail: c.authorEmail, title: cls.title })) return { drop: f.name };
   if (c.parents.length === 0) return { drop: 'root-commit', detail: 'no parent to diff against: first commit or shallow boundary' };
   if (cls.text.trim() === '') return { drop: 'no-text' };

@@ -83,6 +83,5 @@ export function validateTask(x: unknown, where: string): Task {
 /** Reads and validates a tasks JSONL file. */
 export async function readTasks(file: string, onBadLine: 'skip' | 'stop' = 'stop'): Promise<Task[]> {
   const { readJsonl } = await import('../util/fsx.ts');
-  const raw = readJsonl<unknown>(file, { onBadLine });
-  return raw.map((x, i) => validateTask(x, `${file}: record ${i + 1}`));
+  return readJsonl(file, { onBadLine, check: validateTask });
 }

@@ -124,7 +124,7 @@ export class JsonlWriter {
 }
 
 /**
- * A temp file beside `file`, open for writing; on SIGINT or SIGTERM `abort` runs (to remove it) and the
+ * A temp file beside `file`, open for writing; on SIGINT, SIGTERM or SIGHUP `abort` runs (to remove it) and the
  * signal is raised again. The handler goes in before the file exists: a signal between the two would
  * otherwise kill the process with the default action and leave the temp file behind (CI met this once).
  */
@@ -141,9 +141,8 @@ export function openBeside(file: string, abort: () => void): { tmp: string; fd: 
     unhook();
     process.kill(process.pid, sig);
   };
-  const unhook = () => { process.removeListener('SIGINT', onSignal); process.removeListener('SIGTERM', onSignal); };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const unhook = () => { for (const sig of SIGNALS) process.removeListener(sig, onSignal); };
+  for (const sig of SIGNALS) process.on(sig, onSignal);
   try {
     return { tmp, fd: fs.openSync(tmp, 'w'), unhook };
   } catch (e) {
@@ -152,39 +151,62 @@ export function openBeside(file: string, abort: () => void): { tmp: string; fd: 
   }
 }
 
+/** What ends a run from outside (Ctrl-C, kill, the terminal closed): each removes the temp file first. */
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 export type BadLinePolicy = 'skip' | 'stop';
 
-export interface ReadJsonlOptions {
-  /** What to do with a line that is not valid JSON: skip it (with a warning) or stop with an error. */
+export interface ReadJsonlOptions<T> {
+  /** What to do with a bad line (not valid JSON, or refused by `check`): skip it (with a warning) or stop with an error. */
   onBadLine?: BadLinePolicy;
   /** Called for each skipped line, e.g. to print a warning. */
   warn?: (msg: string) => void;
+  /** Checks a parsed line (`where` is "file:line"); a UserError it throws makes the line a bad line. */
+  check?: (x: unknown, where: string) => T;
 }
 
 /** Reads a JSONL file; blank lines are ignored. Errors name the file and the 1-based line number. */
-export function readJsonl<T = unknown>(file: string, opts: ReadJsonlOptions = {}): T[] {
-  if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
-  const text = fs.readFileSync(file, 'utf8');
+export function readJsonl<T = unknown>(file: string, opts: ReadJsonlOptions<T> = {}): T[] {
+  const text = readTextFile(file);
   const out: T[] = [];
   const lines = text.split('\n');
+  const bad = (msg: string) => {
+    if ((opts.onBadLine ?? 'stop') === 'stop') throw new UserError(`${msg} (use --on-bad-line skip to skip such lines)`);
+    (opts.warn ?? ((m) => process.stderr.write(`warning: ${m}, skipped\n`)))(msg);
+  };
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (!line) continue;
+    let x: unknown;
     try {
-      out.push(JSON.parse(line) as T);
+      x = JSON.parse(line);
     } catch {
-      const msg = `${file}:${i + 1}: not valid JSON`;
-      if ((opts.onBadLine ?? 'stop') === 'stop') throw new UserError(`${msg} (use --on-bad-line skip to skip such lines)`);
-      (opts.warn ?? ((m) => process.stderr.write(`warning: ${m}, skipped\n`)))(msg);
+      bad(`${file}:${i + 1}: not valid JSON`);
+      continue;
+    }
+    if (!opts.check) { out.push(x as T); continue; }
+    try {
+      out.push(opts.check(x, `${file}:${i + 1}`));
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      bad(e.message);
     }
   }
   return out;
 }
 
+/** A text file's contents; a missing file or a folder is one clear UserError. */
+export function readTextFile(file: string): string {
+  let st: fs.Stats;
+  try { st = fs.statSync(file); } catch { throw new UserError(`${file}: no such file`); }
+  if (st.isDirectory()) throw new UserError(`${file}: a folder, not a file`);
+  try { return fs.readFileSync(file, 'utf8'); } catch (e) { throw new UserError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+}
+
 export function readJson<T = unknown>(file: string): T {
-  if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
+  const text = readTextFile(file);
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return JSON.parse(text) as T;
   } catch (e) {
     throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
   }
