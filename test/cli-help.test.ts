@@ -56,3 +56,18 @@ test("the README's flag reference is the CLI's: every command's flags with their
   assert.ok(want.includes('| `--max-commits <n>` | most commits read per repo, newest first (0 = all) (default: 0) |'), want.slice(0, 500));
   assert.equal(block.trimEnd(), want.trimEnd(), 'README.md\'s flag reference is stale: run npm run docs:cli');
 });
+
+test('a usage error is one line on stderr and exit 1, not the help text', () => {
+  for (const [args, re] of [
+    [['mine', '.', '--bogus'], /^pr-rl: unknown option '--bogus' \(see --help\)$/],
+    [['mine'], /^pr-rl: missing required argument 'repo' \(see --help\)$/],
+    [['split', 'x.jsonl', '--heldout'], /^pr-rl: option '--heldout <size>' argument missing \(see --help\)$/],
+    [['minee'], /^pr-rl: unknown command 'minee' \(Did you mean mine\?\) \(see --help\)$/],
+  ] as [string[], RegExp][]) {
+    const r = run(...args);
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr.trimEnd(), re);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+  }
+});

@@ -16,8 +16,9 @@ export function buildProgram(): Command {
   const program = new Command('pr-rl')
     .description('Train a small transformer to work as a software engineer by RL (GRPO) on pull requests.')
     .version(version, '-V, --version', 'print the version')
-    .showHelpAfterError()
-    .configureHelp({ showGlobalOptions: true });
+    .configureHelp({ showGlobalOptions: true })
+    // A usage error is one line like any other bad input (commander's own message, a suggestion folded in).
+    .configureOutput({ outputError: (msg, write) => write(`pr-rl: ${msg.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`) });
   registerData(program);
   registerModel(program);
   registerRl(program);
