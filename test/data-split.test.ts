@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { splitTasks, parseHeldout, leaks, changeKey, textKey } from '../src/data/split.ts';
+import { splitTasks, parseHeldout, leaks, changeKey, textKey, shortfallWarning } from '../src/data/split.ts';
 import type { Task } from '../src/data/task.ts';
 import { UserError } from '../src/util/errors.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -99,4 +99,60 @@ test('split CLI: default output names, counts printed', () => {
   const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Task);
   assert.deepEqual(read('tasks.heldout.jsonl').map((t) => t.id), ['t8']);
   assert.equal(read('tasks.train.jsonl').length, 9);
+});
+
+const ROOT = path.join(import.meta.dirname, '..');
+function writeTasks(dir: string, tasks: Task[]): string {
+  const f = path.join(dir, 'tasks.jsonl');
+  fs.writeFileSync(f, tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
+  return f;
+}
+const cli = (cwd: string, ...args: string[]) => spawnSync('node', [path.join(ROOT, 'bin/pr-rl.js'), 'split', ...args], { cwd, encoding: 'utf8' });
+
+test('split CLI: outputs that are the same file, or the input, are refused before anything is written', () => {
+  const dir = tempDir('prrl-split-');
+  const input = writeTasks(dir, Array.from({ length: 10 }, (_, i) => task(`t${i}`, { time: i })));
+  const before = fs.readFileSync(input, 'utf8');
+  for (const outs of [['a.jsonl', 'a.jsonl'], ['./a.jsonl', 'a.jsonl'], [path.join(dir, 'a.jsonl'), 'sub/../a.jsonl'], ['tasks.jsonl', 'h.jsonl'], ['t.jsonl', './tasks.jsonl']]) {
+    const r = cli(dir, 'tasks.jsonl', '--out-train', outs[0], '--out-heldout', outs[1]);
+    assert.equal(r.status, 1, `${outs}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /same file|input file/);
+    assert.deepEqual(fs.readdirSync(dir), ['tasks.jsonl'], String(outs));
+    assert.equal(fs.readFileSync(input, 'utf8'), before);
+  }
+  assert.equal(cli(dir, 'tasks.jsonl', '--out-train', 'a.jsonl', '--out-heldout', 'b.jsonl').status, 0);
+});
+
+test('split: a held-out count not below the number of tasks is refused, naming both', () => {
+  const tasks = Array.from({ length: 34 }, (_, i) => task(`t${i}`, { time: i }));
+  for (const heldout of [1000, 34])
+    assert.throws(() => splitTasks(tasks, { heldout, by: 'time', seed: 1 }), (e: Error) => e instanceof UserError && e.message.includes(String(heldout)) && e.message.includes('34'));
+  assert.equal(splitTasks(tasks, { heldout: 33, by: 'time', seed: 1 }).heldout.length, 33);
+  assert.equal(splitTasks(tasks, { heldout: parseHeldout('10%'), by: 'time', seed: 1 }).heldout.length, 3);
+  // A large fraction still leaves a train set.
+  assert.equal(splitTasks(tasks.slice(0, 2), { heldout: 0.9, by: 'time', seed: 1 }).train.length, 1);
+});
+
+test('split: a held-out set far smaller than asked is warned about, with the reason', () => {
+  // Like `pr-rl synth` output: the same few old→new edits repeated across 30 files; only one task per file
+  // (the first 30) has an edit of its own, so each held-out file keeps one task.
+  const tasks = Array.from({ length: 300 }, (_, i) => task(`t${i}`, {
+    path: `f${i % 30}.ts`, ...(i < 30 ? { old: `y = ${i};\n`, new: `y = ${i + 1};\n` } : { old: `x = ${i % 4};\n`, new: `x = ${(i % 4) + 1};\n` }),
+  }));
+  const r = splitTasks(tasks, { heldout: 0.2, by: 'file', seed: 1 });
+  assert.deepEqual([r.target, r.heldout.length, r.dropped], [60, 6, 54]);
+  const w = shortfallWarning(r, 'file');
+  assert.match(w ?? '', /held out 6 tasks, asked for 60: 54 shared a change or task text .*kept on one side/);
+  // Empty still warns; a clean split does not.
+  const empty = splitTasks(tasks.slice(30), { heldout: 0.2, by: 'file', seed: 1 });
+  assert.match(shortfallWarning(empty, 'file') ?? '', /held-out set is empty, asked for 54/);
+  const clean = Array.from({ length: 200 }, (_, i) => task(`u${i}`, { path: `f${i % 10}.ts` }));
+  assert.equal(shortfallWarning(splitTasks(clean, { heldout: 0.1, by: 'file', seed: 2 }), 'file'), undefined);
+
+  const dir = tempDir('prrl-split-');
+  writeTasks(dir, tasks);
+  const c = cli(dir, 'tasks.jsonl', '--heldout', '20%', '--by', 'file');
+  assert.equal(c.status, 0, c.stderr);
+  assert.match(c.stderr, /warning: held out 6 tasks, asked for 60: .*kept on one side/);
 });

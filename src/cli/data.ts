@@ -123,7 +123,7 @@ function registerSplit(program: Command): void {
     .option('--out-heldout <file>', 'held-out output (default: <tasks>.heldout.jsonl)')
     .option('--on-bad-line <policy>', 'skip|stop on a corrupt input line', 'stop')
     .action(async (file: string, o: { heldout: string; by: string; seed: string; outTrain?: string; outHeldout?: string; onBadLine: string }) => {
-      const { splitTasks, parseHeldout } = await import('../data/split.ts');
+      const { splitTasks, parseHeldout, checkSplitPaths, shortfallWarning } = await import('../data/split.ts');
       const { readTasks } = await import('../data/task.ts');
       const { writeJsonlAtomic } = await import('../util/fsx.ts');
       const { UserError } = await import('../util/errors.ts');
@@ -134,12 +134,15 @@ function registerSplit(program: Command): void {
       const stem = file.replace(/\.jsonl$/, '');
       const outTrain = o.outTrain ?? `${stem}.train.jsonl`;
       const outHeldout = o.outHeldout ?? `${stem}.heldout.jsonl`;
+      checkSplitPaths(file, outTrain, outHeldout);
+      const heldout = parseHeldout(o.heldout);
       const tasks = await readTasks(file, o.onBadLine as 'skip' | 'stop');
-      const r = splitTasks(tasks, { heldout: parseHeldout(o.heldout), by: o.by as 'time', seed });
+      const r = splitTasks(tasks, { heldout, by: o.by as 'time', seed });
       writeJsonlAtomic(outTrain, r.train);
       writeJsonlAtomic(outHeldout, r.heldout);
       process.stderr.write(`split: ${tasks.length} tasks → train ${r.train.length} (${outTrain}), held-out ${r.heldout.length} (${outHeldout}), by ${o.by}; ` +
         `leakage fixed: ${r.sharedChange} shared change, ${r.sharedText} shared text → ${r.moved} moved to train, ${r.dropped} dropped\n`);
-      if (r.heldout.length === 0) process.stderr.write('split: warning: the held-out set is empty\n');
+      const warning = shortfallWarning(r, o.by as 'time');
+      if (warning) process.stderr.write(warning + '\n');
     });
 }

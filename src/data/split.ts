@@ -4,6 +4,7 @@
 // or text goes whole to one side. Reading and writing files is the CLI's job.
 
 import { createHash } from 'node:crypto';
+import * as path from 'node:path';
 import { structuredPatch } from 'diff';
 import type { Task } from './task.ts';
 import { Rng } from '../util/rng.ts';
@@ -21,6 +22,10 @@ export interface SplitOptions {
 export interface SplitResult {
   train: Task[];
   heldout: Task[];
+  /** Held-out size asked for, in tasks. */
+  target: number;
+  /** Tasks picked for held-out before the leakage fix-up (repo/file pick whole groups, so this can fall short). */
+  picked: number;
   /** Held-out tasks moved to train (time/random) or dropped (repo/file) because they collided. */
   moved: number;
   dropped: number;
@@ -60,7 +65,10 @@ export function textKey(t: Task): string {
 export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitResult {
   const n = tasks.length;
   if (n < 2) throw new UserError(`split: need at least 2 tasks, got ${n}`);
-  const target = opts.heldout < 1 ? Math.max(1, Math.round(opts.heldout * n)) : Math.min(opts.heldout, n - 1);
+  if (opts.heldout >= n)
+    throw new UserError(`split: --heldout ${opts.heldout} would leave nothing to train on: the input has only ${n} tasks; ask for fewer than ${n} or a percentage like 10%`);
+  // A train set is needed even when a large fraction rounds up to every task.
+  const target = opts.heldout < 1 ? Math.min(Math.max(1, Math.round(opts.heldout * n)), n - 1) : opts.heldout;
   const rng = new Rng(opts.seed);
   const held = new Uint8Array(n);
   const byId = (a: number, b: number) => (tasks[a].id < tasks[b].id ? -1 : tasks[a].id > tasks[b].id ? 1 : 0);
@@ -106,6 +114,7 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
       else parent[find(i)] = find(j);
     });
   }
+  const picked = held.reduce((a, b) => a + b, 0);
   const trainChange = new Set(ck.filter((_, i) => !held[i]));
   const trainText = new Set(tk.filter((_, i) => !held[i]));
   let sharedChange = 0;
@@ -127,7 +136,31 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
     else if (moveToTrain) { train.push(tasks[i]); moved++; }
     else dropped++;
   }
-  return { train, heldout, moved, dropped, sharedChange, sharedText };
+  return { train, heldout, target, picked, moved, dropped, sharedChange, sharedText };
+}
+
+/**
+ * A warning line when the held-out set came out under half the size asked for (or empty), with the reason,
+ * so that a user does not evaluate on a far smaller set than intended without knowing; undefined otherwise.
+ */
+export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefined {
+  const got = r.heldout.length;
+  if (got > 0 && got >= r.target / 2) return undefined;
+  const why: string[] = [];
+  if (r.picked < r.target) why.push(`only ${r.picked} tasks fit in whole ${by === 'repo' ? 'repos' : 'files'}`);
+  const lost = r.moved + r.dropped;
+  if (lost > 0)
+    why.push(`${lost} shared a change or task text with train and were ${r.moved ? 'moved to train' : 'dropped'} (tasks sharing a change or text are kept on one side)`);
+  const size = got === 0 ? 'the held-out set is empty' : `held out ${got} tasks`;
+  return `split: warning: ${size}, asked for ${r.target}${why.length ? `: ${why.join('; ')}` : ''}`;
+}
+
+/** Refuses output paths that would overwrite each other or the input, before anything is read or written. */
+export function checkSplitPaths(input: string, outTrain: string, outHeldout: string): void {
+  const [i, t, h] = [input, outTrain, outHeldout].map((p) => path.resolve(p));
+  if (t === h) throw new UserError(`split: --out-train and --out-heldout are the same file (${outTrain}); give two different files`);
+  for (const [flag, out, given] of [['--out-train', t, outTrain], ['--out-heldout', h, outHeldout]] as const)
+    if (out === i) throw new UserError(`split: ${flag} ${given} is the input file; it would be overwritten, so give another file`);
 }
 
 /** Keys present on both sides (empty when the split is clean). */
