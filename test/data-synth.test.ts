@@ -163,7 +163,7 @@ test('synth: each bug kind on a known line', () => {
   const line = (needle: string) => s.lines.findIndex((l) => l.includes(needle));
   const all = (needle: string) => lineMutations(s, line(needle), new Rng(2));
   const texts = (needle: string, kind: string) => all(needle).filter((m) => m.kind === kind).map((m) => m.text);
-  assert.ok(texts('if (v < lo)', 'operator').includes('  if (v <= lo) return lo;'));
+  assert.ok(texts('i < xs.length', 'operator').includes('  for (let i = 0; i <= xs.length; i++) {'));
   assert.ok(texts('if (v < lo)', 'negate').includes('  if (!(v < lo)) return lo;'));
   assert.ok(texts('i < xs.length', 'bound').includes('  for (let i = 0; i < xs.length + 1; i++) {'));
   assert.ok(texts('limit !== 0', 'operator').includes('    if (total + xs[i] > limit || limit !== 0) break;'));
@@ -195,13 +195,74 @@ test('synth: lines and file windows, byte cap, kinds filter, repo name', () => {
   }
   const small = synthesize(dir, { count: 20, seed: 3, maxWindowBytes: 120, kinds: 'operator,literal', repoName: 'demo' }).tasks;
   for (const t of small) {
-    assert.ok(Buffer.byteLength(t.changes[0].new!) <= 120 || t.changes[0].new!.split('\n').length === 2);
+    assert.ok(Buffer.byteLength(t.changes[0].new!) <= 120 && Buffer.byteLength(t.changes[0].old!) <= 120);
     assert.ok(/operator|constant/.test(t.text), t.text);
     assert.ok(t.id.startsWith('demo#synth-') && t.repo === 'demo');
   }
   const only = synthesize(dir, { count: 50, seed: 3, include: 'lib/**/*.py' }).tasks;
   assert.ok(only.length > 0 && only.every((t) => t.changes[0].path === 'lib/win.py'));
   assert.ok(globToRegex('src/**/*.ts').test('src/a/b.ts') && globToRegex('src/**/*.ts').test('src/b.ts') && !globToRegex('src/*.ts').test('src/a/b.ts'));
+});
+
+test('synth: a file window over --max-window-bytes is skipped, not used whole', () => {
+  // util.ts (650 bytes) cannot fit; win.py (359) and pick.js (203) can.
+  const { tasks, summary } = synthesize(dir, { count: 100, seed: 3, window: 'file', maxWindowBytes: 400 });
+  assert.ok(tasks.length > 0);
+  assert.equal(summary.files, 2, 'a file too large for its window is not even scanned');
+  for (const t of tasks) {
+    assert.notEqual(t.changes[0].path, 'src/util.ts');
+    assert.ok(Buffer.byteLength(t.changes[0].old!) <= 400 && Buffer.byteLength(t.changes[0].new!) <= 400, t.id);
+  }
+  assert.equal(synthesize(dir, { count: 10, window: 'file', maxWindowBytes: 50 }).tasks.length, 0);
+});
+
+test('synth: --max-window-bytes holds for the buggy window too, not only the original', () => {
+  // The function is exactly 57 bytes: a bug that lengthens a line (<=, !(…), + 1) must cut the window, not overflow it.
+  const fn = 'function inc(n, lim) {\n  if (n < lim) n++;\n  return n;\n}\n';
+  assert.equal(Buffer.byteLength(fn), 57);
+  const tasks = synthesize(repo({ 'inc.js': fn }), { count: 50, seed: 1, maxWindowBytes: 57 }).tasks;
+  for (const t of tasks) {
+    const c = t.changes[0];
+    assert.ok(Buffer.byteLength(c.old!) <= 57 && Buffer.byteLength(c.new!) <= 57, `${Buffer.byteLength(c.old!)} bytes: ${JSON.stringify(c.old)}`);
+  }
+  assert.ok(tasks.some((t) => t.changes[0].old!.includes('n <= lim')), 'a lengthening bug still makes a (shorter) task');
+});
+
+test('synth: boundary flips that cannot change behaviour are not offered', () => {
+  const src = `function max(a, b) {
+  return a > b ? a : b;
+}
+function min(a, b) {
+  return a <= b ? a : b;
+}
+function clamp(x, lo, hi) {
+  if (x < lo) return lo;
+  if (hi < x) { return hi; }
+  if (x >= hi)
+    x = hi;
+  return x;
+}
+function pick(a, b, c) {
+  if (a > b) return c;
+  return a > b ? c : b;
+}
+`;
+  const s = scan(src, 'javascript');
+  const flips = (needle: string) => lineMutations(s, s.lines.findIndex((l) => l.includes(needle)), new Rng(1))
+    .filter((m) => m.kind === 'operator' && /comparison/.test(m.symptom)).map((m) => m.text);
+  for (const n of ['a > b ? a : b', 'a <= b ? a : b', 'x < lo', 'hi < x', 'x >= hi']) assert.deepEqual(flips(n), [], n);
+  // Other bugs on those lines stay, and so do flips where the boundary matters.
+  assert.ok(lineMutations(s, s.lines.findIndex((l) => l.includes('x < lo')), new Rng(1)).some((m) => m.text === '  if (!(x < lo)) return lo;'));
+  assert.deepEqual(flips('a > b) return c'), ['  if (a >= b) return c;']);
+  assert.deepEqual(flips('a > b ? c : b'), ['  return a >= b ? c : b;']);
+  const py = scan('def clamp(x, hi):\n    if x > hi:\n        x = hi\n    return x if x < hi else hi\n', 'python');
+  for (const i of [1, 3]) assert.ok(!lineMutations(py, i, new Rng(1)).some((m) => m.text && /[<>]=/.test(m.text)), py.lines[i]);
+  // The same holds end to end (the TS fixture's clamp included), and the seed still decides everything.
+  const tasks = synthesize(repo({ 'm.js': src, 'src/util.ts': TS }), { count: 200, seed: 5, kinds: 'operator' }).tasks;
+  const olds = tasks.map((t) => t.changes[0].old!);
+  for (const bad of ['a >= b ? a : b', 'a < b ? a : b', 'x <= lo) return lo', 'hi <= x)', 'x > hi)\n', 'v <= lo) return lo', 'v >= hi) return hi'])
+    assert.ok(!olds.some((o) => o.includes(bad)), bad);
+  assert.ok(olds.some((o) => o.includes('if (a >= b) return c;')));
 });
 
 test('synth: bad input gives one-line user errors', () => {

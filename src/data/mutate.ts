@@ -49,7 +49,11 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
 
   // Operators: flips with spaces around them, so generics, arrows and unary signs stay untouched.
   const CMP: Record<string, string> = { '===': '!==', '!==': '===', '==': '!=', '!=': '==', '<': '<=', '<=': '<', '>': '>=', '>=': '>' };
-  at(/ (===|!==|==|!=|<=|>=|<|>) /, (m) => add('operator', splice(m.index + 1, m.index + 1 + m[1].length, CMP[m[1]]), 'a comparison operator is wrong'));
+  at(/ (===|!==|==|!=|<=|>=|<|>) /, (m) => {
+    const [a, b] = [m.index + 1, m.index + 1 + m[1].length];
+    if (BOUNDARY.has(m[1]) && boundaryFlipIsMoot(s, i, a, b)) return;
+    add('operator', splice(a, b, CMP[m[1]]), 'a comparison operator is wrong');
+  });
   at(/ ([+-]=?) (?!['"`])/, (m) => {
     if (/['"`]\s*$/.test(line.slice(0, m.index))) return; // string concatenation
     const flip = m[1].replace(/[+-]/, (c) => (c === '+' ? '-' : '+'));
@@ -230,4 +234,156 @@ function balanced(t: string): boolean {
     else if (')]}'.includes(c) && --d < 0) return false;
   }
   return d === 0;
+}
+
+// ---- equivalent boundary flips -----------------------------------------------------------------
+// `<` ↔ `<=` and `>` ↔ `>=` only change the outcome where the two operands are equal. Some code yields
+// the same either way there (`a > b ? a : b`, `if (x > hi) return hi;`, `if (n > max) n = max;`), and
+// a "bug" no test can see is no task. Operands are simple ones (names, members, calls, indexes,
+// parenthesized groups), compared as text; anything harder to read keeps the mutation.
+
+const BOUNDARY = new Set(['<', '<=', '>', '>=']);
+
+/** What may stand right before a comparison's left operand: nothing there binds tighter than the comparison. */
+const LOOSER_BEFORE = /(?:^|[([{,;?:]|[^<>=!]=|[=!]==?|=>|&&|\|\||\b(?:return|yield|case|if|elif|while|and|or|not|else))\s*$/;
+
+type Span = [number, number];
+
+/** True when flipping the boundary of the comparison at [a, b) of line i cannot change what the code does. */
+function boundaryFlipIsMoot(s: Scan, i: number, a: number, b: number): boolean {
+  const code = codeOnly(s, i);
+  const l = operandBefore(code, a);
+  const r = operandAfter(code, b);
+  if (!l || !r || !LOOSER_BEFORE.test(code.slice(0, l[0]))) return false;
+  const ops: Operands = [textOf(s, i, l), textOf(s, i, r)];
+  return s.lang === 'python'
+    ? pyPicksOperand(s, i, code, l, r, ops) || pyGuardsOperand(s, i, code, l, r, ops)
+    : jsPicksOperand(s, i, code, r, ops) || jsGuardsOperand(s, i, code, l, r, ops);
+}
+
+type Operands = readonly [string, string];
+const textOf = (s: Scan, i: number, [a, b]: Span) => s.lines[i].slice(a, b).replace(/\s+/g, '');
+const isPair = (x: string, y: string, [p, q]: Operands) => (x === p && y === q) || (x === q && y === p);
+
+/** `A op B ? A : B` (or `? B : A`): where A equals B both branches give the same value. */
+function jsPicksOperand(s: Scan, i: number, code: string, r: Span, ops: Operands): boolean {
+  const q = /^\s*\?(?![?.])/.exec(code.slice(r[1]));
+  const yes = q && operandAfter(code, r[1] + q[0].length);
+  const colon = yes && /^\s*:/.exec(code.slice(yes[1]));
+  const no = yes && colon && operandAfter(code, yes[1] + colon[0].length);
+  if (!yes || !no || !/^\s*(?:$|[)\]},;:])/.test(code.slice(no[1]))) return false;
+  return isPair(textOf(s, i, yes), textOf(s, i, no), ops);
+}
+
+/** Python's `A if A op B else B`. */
+function pyPicksOperand(s: Scan, i: number, code: string, l: Span, r: Span, ops: Operands): boolean {
+  const kw = /\bif\s*$/.exec(code.slice(0, l[0]));
+  const els = /^\s*else\b/.exec(code.slice(r[1]));
+  const yes = kw && operandBefore(code, kw.index);
+  const no = els && operandAfter(code, r[1] + els[0].length);
+  if (!yes || !no || !LOOSER_BEFORE.test(code.slice(0, yes[0])) || !/^\s*(?:$|[)\]},:]|for\b)/.test(code.slice(no[1]))) return false;
+  return isPair(textOf(s, i, yes), textOf(s, i, no), ops);
+}
+
+/** `if (X op Y) return Y;` or `if (X op Y) X = Y;` with no else: where X equals Y, taking the branch changes nothing. */
+function jsGuardsOperand(s: Scan, i: number, code: string, l: Span, r: Span, ops: Operands): boolean {
+  if (!/\bif\s*\(\s*$/.test(code.slice(0, l[0]))) return false;
+  const close = matchParen(code, code.lastIndexOf('(', l[0] - 1));
+  if (close < 0 || code.slice(r[1], close).trim() !== '') return false;
+  const rest = code.slice(close + 1).trim();
+  let stmt = codeText(s, i, close + 1).replace(/^\{(.*)\}$/, '$1').trim();
+  let last = i;
+  if (rest === '' || rest === '{') {
+    last = nextCodeLine(s, i);
+    if (last < 0) return false;
+    stmt = codeText(s, last, 0);
+    if (rest === '{') {
+      last = nextCodeLine(s, last);
+      if (last < 0 || codeOnly(s, last).trim() !== '}') return false;
+    }
+  }
+  const after = nextCodeLine(s, last);
+  // An else branch, or an expression running on, would make the guard more than it looks.
+  if (after >= 0 && /^\s*(?:else\b|[-+*/%&|^<>=?.:,[(])/.test(codeOnly(s, after))) return false;
+  return onlyYieldsOperand(stmt, ops);
+}
+
+/** Python's `if x > hi: return hi` / `if x > hi:` + a one-statement block, with no else/elif. */
+function pyGuardsOperand(s: Scan, i: number, code: string, l: Span, r: Span, ops: Operands): boolean {
+  const colon = /^\s*:/.exec(code.slice(r[1]));
+  if (!colon || !/^\s*(?:el)?if\s+$/.test(code.slice(0, l[0]))) return false;
+  const indent = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
+  let stmt = codeText(s, i, r[1] + colon[0].length);
+  let last = i;
+  if (stmt === '') {
+    last = nextCodeLine(s, i);
+    if (last < 0 || indent(last) <= indent(i)) return false;
+    stmt = codeText(s, last, 0);
+  }
+  const after = nextCodeLine(s, last);
+  if (after >= 0 && (indent(after) > indent(i) || /^\s*(?:else|elif)\b/.test(codeOnly(s, after)))) return false;
+  return onlyYieldsOperand(stmt, ops);
+}
+
+/** `return Y` or `X = Y` (a trailing `;` allowed) where X and Y are the compared operands. */
+function onlyYieldsOperand(stmt: string, ops: Operands): boolean {
+  const squash = (t: string) => t.replace(/\s+/g, '');
+  const ret = /^return\s+(.+?)\s*;?$/.exec(stmt);
+  if (ret) return ops.includes(squash(ret[1]));
+  const set = /^(.+?)\s*=(?!=)\s*(.+?)\s*;?$/.exec(stmt);
+  return !!set && isPair(squash(set[1]), squash(set[2]), ops);
+}
+
+/** The simple operand ending just before `at` (spaces skipped), or null. */
+function operandBefore(code: string, at: number): Span | null {
+  const end = code.slice(0, at).trimEnd().length;
+  let p = end;
+  while (p > 0) {
+    const c = code[p - 1];
+    if (c === ')' || c === ']') p = matchBracket(code, p - 1);
+    else if (/[\w$]/.test(c)) p--;
+    else if (c === '.') p -= code[p - 2] === '?' ? 2 : 1;
+    else break;
+    if (p < 0) return null;
+  }
+  return p < end && /[\w$([]/.test(code[p]) ? [p, end] : null;
+}
+
+/** The simple operand starting at `at` (spaces skipped), or null. */
+function operandAfter(code: string, at: number): Span | null {
+  const start = code.length - code.slice(at).trimStart().length;
+  let p = start;
+  while (p < code.length) {
+    const c = code[p];
+    if (c === '(' || c === '[') {
+      const e = matchBracket(code, p);
+      if (e < 0) return null;
+      p = e + 1;
+    } else if (/[\w$.]/.test(c)) p++;
+    else if (c === '?' && code[p + 1] === '.') p += 2;
+    else break;
+  }
+  return p > start && code[start] !== '.' ? [start, p] : null;
+}
+
+/** Index of the bracket matching the one at k, looking the way it opens; -1 when unmatched. */
+function matchBracket(code: string, k: number): number {
+  const dir = '(['.includes(code[k]) ? 1 : -1;
+  let depth = 0;
+  for (let j = k; j >= 0 && j < code.length; j += dir) {
+    if ('(['.includes(code[j])) depth += dir;
+    else if (')]'.includes(code[j])) depth -= dir;
+    if (depth === 0) return j;
+  }
+  return -1;
+}
+
+/** Line i's text from `from` to its last code character (a trailing comment or string left out), trimmed. */
+function codeText(s: Scan, i: number, from: number): string {
+  return s.lines[i].slice(from, codeOnly(s, i).trimEnd().length).trim();
+}
+
+function nextCodeLine(s: Scan, i: number): number {
+  for (let j = i + 1; j < s.lines.length; j++) if (codeOnly(s, j).trim() !== '') return j;
+  return -1;
 }

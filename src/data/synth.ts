@@ -26,7 +26,7 @@ export interface SynthConfig {
   window: WindowKind;
   /** Most lines in a window. */
   windowLines: number;
-  /** Largest window in bytes, cut down around the bug (0 = no limit). */
+  /** Largest window in bytes, buggy and original alike, cut down around the bug; one that still does not fit is skipped (0 = no limit). */
   maxWindowBytes: number;
   /** Commit (any git rev) whose files are mutated. */
   rev: string;
@@ -126,6 +126,13 @@ export function globToRegex(glob: string): RegExp {
 
 interface Candidate { file: number; mut: Mutation }
 
+function isEligible(f: Blob, cfg: SynthConfig, globs: RegExp[]): boolean {
+  if (!langOf(f.path) || SKIP_PATH.test(f.path) || f.size > cfg.maxFileBytes) return false;
+  // A file window cannot be cut down, so a file over the window limit can never make a task.
+  if (cfg.window === 'file' && cfg.maxWindowBytes > 0 && f.size > cfg.maxWindowBytes) return false;
+  return globs.length === 0 || globs.some((g) => g.test(f.path));
+}
+
 export interface SynthResult {
   tasks: Task[];
   /** Files scanned, mutation candidates found, tasks made per kind. */
@@ -141,7 +148,7 @@ export function synthesize(repo: string, partial: Partial<SynthConfig> = {}): Sy
   const rng = new Rng(cfg.seed);
   const genRng = rng.fork();
   const pickRng = rng.fork();
-  const eligible = files.filter((f) => langOf(f.path) && !SKIP_PATH.test(f.path) && f.size <= cfg.maxFileBytes && (globs.length === 0 || globs.some((g) => g.test(f.path))));
+  const eligible = files.filter((f) => isEligible(f, cfg, globs));
   // Bound the work on huge repositories: a shuffled sample of at most ~32 MB of source.
   const chosen: Blob[] = [];
   let bytes = 0;
@@ -213,13 +220,21 @@ function windowFor(s: Scan, m: Mutation, cfg: SynthConfig, rng: Rng): [number, n
     we = ws + n;
   }
   if (cfg.maxWindowBytes > 0) {
-    const size = (a: number, b: number) => s.lines.slice(a, b).reduce((x, l) => x + Buffer.byteLength(l) + 1, 0);
+    // Both texts are shown (buggy as old, original as new), so the larger of the two must fit.
+    const grow = Math.max(0, (m.text === null ? 0 : Buffer.byteLength(m.text) + 1) - Buffer.byteLength(s.lines[m.line]) - 1);
+    const size = (a: number, b: number) => s.lines.slice(a, b).reduce((x, l) => x + Buffer.byteLength(l) + 1, grow);
     while (we - ws > 1 && size(ws, we) > cfg.maxWindowBytes) {
       if (m.line - ws > we - 1 - m.line) ws++;
       else we--;
     }
   }
   return [ws, we];
+}
+
+/** The byte limit is a hard one: a window that is still too large after cutting (one long line, a whole file) is no task. */
+function fitsWindow(cfg: SynthConfig, oldText: string, newText: string): boolean {
+  const max = cfg.maxWindowBytes;
+  return max === 0 || (Buffer.byteLength(oldText) <= max && Buffer.byteLength(newText) <= max);
 }
 
 const TEMPLATES: ((file: string, symptom: string, where: string) => string)[] = [
@@ -243,7 +258,7 @@ function buildTask(file: string, s: Scan, m: Mutation, cfg: SynthConfig, rng: Rn
   const windowed = cfg.window !== 'file';
   const oldText = buggy.join('\n') + (windowed ? '\n' : '');
   const newText = orig.join('\n') + (windowed ? '\n' : '');
-  if (oldText === newText) return null;
+  if (oldText === newText || !fitsWindow(cfg, oldText, newText)) return null;
   const fn: FnRange | null = enclosingFn(s, m.line);
   const where = !fn ? 'the top-level code' : fn.name === 'constructor' ? 'the constructor' : `function \`${fn.name}\``;
   const text = rng.pick(TEMPLATES)(file, m.symptom, where);
