@@ -206,8 +206,9 @@ const TRAIN_RULES: Rule<TrainConfig> = {
   scaleStd: bool,
   mu: int(1),
   maskTruncated: bool,
-  temperature: num(0),
-  topP: num(0, 1),
+  // Greedy rollouts would make every completion of a group the same: no spread, nothing to learn.
+  temperature: (v) => (typeof v === 'number' && isFinite(v) && v > 0 ? undefined : 'must be > 0 (a group of greedy rollouts has nothing to compare)'),
+  topP: (v) => (typeof v === 'number' && v > 0 && v <= 1 ? undefined : 'must be in (0, 1]'),
   topK: int(0),
   maxNewTokens: int(1),
   rewardMode: oneOf(['search_replace', 'whole_file']),

@@ -87,6 +87,7 @@ export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) 
 
   stage('GRPO, curriculum size');
   const { train } = await import('./rl/trainer.ts');
+  fs.rmSync(dir('grpo'), { recursive: true, force: true }); // the demo's own run of an earlier demo: a fresh run may not land on it
   await train({
     model: dir('sft'), data: cfg.train, heldout: cfg.heldout, out: dir('grpo'), resume: false,
     config: { ...GRPO, steps: cfg.grpoSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode }, log,

@@ -68,6 +68,17 @@ test('report: escaping, sample picking and one-line errors for missing or empty 
   assert.ok(!/<(script|link)[^>]+(src|href)=/i.test(html), 'no external scripts or stylesheets');
 });
 
+test('report --samples 0 shows no sample completions (not all of them)', () => {
+  const s = Array.from({ length: 10 }, (_, i) => ({ step: i, task_id: 't', reward: 0, completion: '' }));
+  assert.deepEqual(pickSamples(s, 0), []);
+  assert.deepEqual(pickSamples(s, 1).map((x) => x.step), [9]);
+  const run = syntheticRun();
+  const r = buildReport({ run, samples: 0, log: () => {} });
+  assert.equal(r.samples, 0);
+  assert.match(r.html, /none shown \(--samples 0\)/);
+  assert.ok(!r.html.includes('const x = 1;'), 'no completion in the page');
+});
+
 test('report renders in headless Chromium: charts drawn, samples listed, no errors', async (t) => {
   if (!fs.existsSync(CHROMIUM)) {
     t.skip('chromium not installed: apt-get install chromium');

@@ -13,6 +13,7 @@ import { matchSize, pySplitlines, ratio, sweDiff } from '../src/rl/difflib.ts';
 import { CharMatcher } from '../src/rl/lcs.ts';
 import { reward, runReward } from '../src/rl/reward.ts';
 import { randomTask } from './rl-randomtask.ts';
+import { UserError } from '../src/util/errors.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 interface Fixtures {
@@ -186,5 +187,20 @@ test('runReward: {id,text} and {task_id,completion} lines, JSONL out, summary, u
   assert.deepEqual(recs.map((r) => [r.id, r.reward, r.formatOk]), [['t', 1, true], ['t', -1, false]]);
   fs.writeFileSync(outputs, JSON.stringify({ id: 'nope', text: '' }) + '\n');
   await assert.rejects(runReward({ tasks, outputs, mode: 'search_replace', print: () => {} }), /record 1: task id "nope" is not in/);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('runReward: an empty outputs file is one clear error, not a summary of 0 outputs', async () => {
+  const dir = tempDir('prrl-reward-');
+  const tasks = path.join(dir, 'tasks.jsonl');
+  const outputs = path.join(dir, 'empty.jsonl');
+  fs.writeFileSync(tasks, JSON.stringify(TASK) + '\n');
+  fs.writeFileSync(outputs, '\n');
+  const lines: string[] = [];
+  const out = path.join(dir, 'scores.jsonl');
+  await assert.rejects(runReward({ tasks, outputs, out, mode: 'search_replace', print: (l) => lines.push(l) }),
+    (e: Error) => e instanceof UserError && e.message === `${outputs}: no outputs`);
+  assert.deepEqual(lines, []);
+  assert.ok(!fs.existsSync(out));
   fs.rmSync(dir, { recursive: true });
 });

@@ -181,6 +181,23 @@ test('train: bad input gives one clear error', async () => {
   await assert.rejects(train({ model, data, out, resume: false, config: { ...base, maxSeqLen: 20 }, log: quiet }), err(/max-seq-len/));
 });
 
+test('train: a fresh run refuses a folder holding a run or a model; --resume says which flags it keeps the run\'s for', async () => {
+  const { data, model } = await setup;
+  const run = path.join(dir, 'runUsed');
+  const err = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
+  await train({ model, data, out: run, resume: false, config: { ...base, steps: 2 }, log: quiet, score: fakeScore });
+  await assert.rejects(train({ model, data, out: run, resume: false, config: { ...base, steps: 2, seed: 9 }, log: quiet, score: fakeScore }),
+    err(/runUsed: holds a run already \(checkpoints, final, metrics\.jsonl, config\.json\); continue it with --resume/));
+  const config = fs.readFileSync(path.join(model, 'config.json'));
+  await assert.rejects(train({ model, data, out: model, resume: false, config: base, log: quiet, score: fakeScore }), err(/: a model folder \(config\.json, model\.safetensors\); give --out a new folder/));
+  assert.deepEqual(fs.readFileSync(path.join(model, 'config.json')), config, 'the model folder was written to');
+  const lines: string[] = [];
+  await train({ model, data, out: run, resume: true, config: { steps: 3, lr: 0.5, seed: 9 }, log: (l) => lines.push(l), score: fakeScore });
+  assert.match(lines.join('\n'), /--resume keeps the run's settings \(only --steps may change\); ignored: --lr 0\.5 \(the run's: 0\.01\), --seed 9 \(the run's: \d+\)/);
+  assert.deepEqual(metrics(run).map((m) => m.step), [1, 2, 3]);
+  await assert.rejects(train({ model, data, out: path.join(dir, 'greedy'), resume: false, config: { ...base, temperature: 0 }, log: quiet }), err(/--temperature must be > 0/));
+});
+
 /** `pr-rl train` in a child process; `onLine` sees stderr as it comes and may signal the child. */
 function trainCli(args: string[], onLine: (stderr: string, child: ChildProcess) => void): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [CLI, 'train', '--backend', 'cpu', '--group-size', '3', '--prompts-per-step', '2', '--max-seq-len', '256', '--eval-every', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -218,4 +235,44 @@ test('train CLI: Ctrl-C checkpoints after the current step and ends by SIGINT, -
   assert.equal(n, 2, c.stderr);
   assert.doesNotMatch(c.stderr, /stopped by SIGINT|^step 2\//m, 'the second Ctrl-C waited for the step to end');
   assert.equal(latestCheckpoint(path.join(run2, 'checkpoints')), null);
+});
+
+test('sft: an empty task file or no task that fits is one clear error, and nothing is created', async () => {
+  const { data, model } = await setup;
+  const out = path.join(dir, 'sft-bad');
+  const err = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
+  const empty = path.join(dir, 'sft-empty.jsonl');
+  writeJsonlAtomic(empty, []);
+  await assert.rejects(sft({ model, data: empty, out, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(new RegExp(`^${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no tasks$`)));
+  await assert.rejects(sft({ model, data, out, config: { backend: 'cpu', steps: 1, maxSeqLen: 16 }, log: quiet }), err(/none of the 24 tasks fits in --max-seq-len 16/));
+  assert.ok(!fs.existsSync(out), 'no output folder for a run that never started');
+});
+
+test('sft CLI: Ctrl-C saves the model after the current step and ends by SIGINT; the folder is that step\'s model', { timeout: 60_000 }, async () => {
+  const { data, model } = await setup;
+  const out = path.join(dir, 'sft-sig');
+  // A constant LR, so that k steps of a 1000-step run are k steps of a k-step run.
+  const flags = ['--backend', 'cpu', '--batch-size', '2', '--lr', '1e-2', '--schedule', 'constant', '--warmup', '0', '--max-seq-len', '256', '--save-every', '0'];
+  const child = spawn(process.execPath, [CLI, 'sft', '--model', model, '--data', data, '--out', out, '--steps', '1000', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let sent = false;
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr += b;
+    if (!sent && /^sft 1\/1000 /m.test(stderr)) { sent = true; child.kill('SIGINT'); }
+  });
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, sig) => resolve(sig)));
+  assert.equal(signal, 'SIGINT', stderr);
+  assert.match(stderr, /sft: SIGINT received, saving the model after this step/);
+  const k = Number(/stopped by SIGINT at step (\d+)\/1000; .* holds the model at step \1/.exec(stderr)?.[1]);
+  assert.ok(k >= 1 && k < 1000, stderr);
+  assert.match(stderr, new RegExp(`^sft ${k}/1000 \\|`, 'm'), 'the last step is logged');
+  const metrics = fs.readFileSync(path.join(out, 'sft-metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(metrics[metrics.length - 1].step, k);
+  // The folder loads as a model, and it is the model of k steps.
+  const { loadModel } = await import('../src/model/weights.ts');
+  const loaded = await loadModel(out);
+  loaded.model.dispose();
+  const ref = path.join(dir, 'sft-sig-ref');
+  await sft({ model, data, out: ref, config: { backend: 'cpu', steps: k, batchSize: 2, lr: 1e-2, schedule: 'constant', warmup: 0, maxSeqLen: 256, saveEvery: 0 }, log: quiet });
+  assert.deepEqual(fs.readFileSync(path.join(out, 'model.safetensors')), fs.readFileSync(path.join(ref, 'model.safetensors')));
 });

@@ -28,7 +28,9 @@ test('jsonl: a line its check refuses is a bad line too (its line number, skip o
   const f = path.join(dir, 't.jsonl');
   const task = { id: 'a', repo: 'r', base: 'b', source: 'commit', text: 'fix', changes: [{ path: 'x', old: '1', new: '2' }], context: [], stats: {} };
   fs.writeFileSync(f, `${JSON.stringify(task)}\n\n\n{"id":"y"}\n${JSON.stringify({ ...task, id: 'c' })}\n`);
-  await assert.rejects(readTasks(f), (e: Error) => e instanceof UserError && /t\.jsonl:4: not a task record \(missing text\) \(use --on-bad-line skip/.test(e.message));
+  await assert.rejects(readTasks(f, 'stop'), (e: Error) => e instanceof UserError && /t\.jsonl:4: not a task record \(missing text\) \(use --on-bad-line skip/.test(e.message));
+  // A command without --on-bad-line (train, eval, …) is not told to use it.
+  await assert.rejects(readTasks(f), (e: Error) => e instanceof UserError && e.message === `${f}:4: not a task record (missing text)`);
   const warnings: string[] = [];
   const check = (x: unknown, where: string) => { if (!(x as { text?: string }).text) throw new UserError(`${where}: no text`); return x; };
   assert.deepEqual(readJsonl(f, { onBadLine: 'skip', warn: (m) => warnings.push(m), check }).map((t) => (t as { id: string }).id), ['a', 'c']);

@@ -54,7 +54,7 @@ export function registerEval(program: Command): void {
     .argument('<run>', 'run folder of `pr-rl train --out` (metrics.jsonl, samples.jsonl)')
     .option('--out <file>', 'output HTML file (default: <run>/report.html)')
     .addOption(new Option('--eval <files...>', 'eval.json files to summarise in a table'))
-    .option('--samples <n>', 'sample completions to show, spread over the run', positiveInt('--samples'), 24)
+    .option('--samples <n>', 'sample completions to show, spread over the run (0 = none)', positiveInt('--samples'), 24)
     .action(async (run: string, o: { out?: string; eval?: string[]; samples: number }) => {
       const { runReport } = await import('../eval/report.ts');
       runReport({ run, out: o.out, evals: o.eval, samples: o.samples });

@@ -81,7 +81,7 @@ export function validateTask(x: unknown, where: string): Task {
 }
 
 /** Reads and validates a tasks JSONL file. */
-export async function readTasks(file: string, onBadLine: 'skip' | 'stop' = 'stop'): Promise<Task[]> {
+export async function readTasks(file: string, onBadLine?: 'skip' | 'stop'): Promise<Task[]> {
   const { readJsonl } = await import('../util/fsx.ts');
   return readJsonl(file, { onBadLine, check: validateTask });
 }

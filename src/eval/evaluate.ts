@@ -278,6 +278,7 @@ export async function evaluate(
 export async function runEval(opts: { model: string; data: string; out: string; config: Partial<EvalConfig>; log?: (line: string) => void }): Promise<EvalResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const cfg = resolveEvalConfig(opts.config);
+  if (fs.existsSync(opts.out) && fs.statSync(opts.out).isDirectory()) throw new UserError(`--out ${opts.out} is a folder; give the eval.json file to write`);
   const ref = await resolveModelDir(opts.model, log);
   let tasks = await readTasks(opts.data);
   if (tasks.length === 0) throw new UserError(`${opts.data}: no tasks`);

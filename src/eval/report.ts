@@ -111,8 +111,9 @@ function charts(steps: Rec[], evals: Rec[]): ChartSpec[] {
   });
 }
 
-/** Up to n samples spread evenly over the run (first and last included). */
+/** Up to n samples spread evenly over the run (first and last included); n = 0 picks none. */
 export function pickSamples(samples: Sample[], n: number): Sample[] {
+  if (n <= 0) return []; // slice(-0) below would be every sample
   const sorted = samples.slice().sort((a, b) => a.step - b.step);
   if (sorted.length <= n) return sorted;
   if (n <= 1) return sorted.slice(-n);
@@ -132,7 +133,7 @@ function evalTable(files: string[], evals: EvalResult[]): string {
 function samplesTable(samples: Sample[], total: number): string {
   const rows = samples.map((s) => `<tr><td>${s.step}</td><td class="path">${escapeHtml(String(s.task_id ?? ''))}</td><td class="${s.reward >= 0.999 ? 'good' : s.reward < 0 ? 'bad' : ''}">${
     typeof s.reward === 'number' ? s.reward.toFixed(3) : '–'}</td><td><pre>${escapeHtml(s.completion)}</pre></td></tr>`);
-  const body = rows.length ? rows.join('') : '<tr><td colspan="4">no samples recorded</td></tr>';
+  const body = rows.length ? rows.join('') : `<tr><td colspan="4">${total ? 'none shown (--samples 0)' : 'no samples recorded'}</td></tr>`;
   return `<section><h2>Sample completions</h2><p class="note">${samples.length} of ${total}, spread evenly over the run</p>` +
     `<table id="samples"><thead><tr><th>step</th><th>task</th><th>reward</th><th>completion</th></tr></thead><tbody>${body}</tbody></table></section>`;
 }

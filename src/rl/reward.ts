@@ -137,6 +137,7 @@ export async function runReward(o: { tasks: string; outputs: string; out?: strin
   const byId = new Map<string, Task>();
   for (const t of await readTasks(o.tasks)) byId.set(t.id, t);
   const records = readJsonl<OutputRecord>(o.outputs);
+  if (records.length === 0) throw new UserError(`${o.outputs}: no outputs`); // a mean over nothing is no score
   const rows: (RewardResult & { id: string })[] = [];
   records.forEach((rec, i) => {
     const id = rec?.id ?? rec?.task_id;

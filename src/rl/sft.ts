@@ -1,7 +1,8 @@
 // Supervised warm-up: teach the policy the answer format by maximising the likelihood of the oracle
 // SEARCH/REPLACE completion given the prompt (loss on completion tokens only), with AdamW, an LR
-// schedule and gradient clipping. Writes the model folder every `saveEvery` steps and at the end.
-// It knows nothing about rewards or GRPO; those live in trainer.ts.
+// schedule and gradient clipping. Writes the model folder every `saveEvery` steps, at the end, and after
+// the current step on SIGINT/SIGTERM (then throws Interrupted). It knows nothing about rewards or GRPO;
+// those live in trainer.ts.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import { AdamW, clipGradNorm, lrAt } from '../model/optim.ts';
 import { OnnxGradients } from '../model/onnxtrain.ts';
 import { Rng } from '../util/rng.ts';
 import { fmtDuration } from '../util/progress.ts';
+import { Interrupted, UserError } from '../util/errors.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 
 export interface SftOptions {
@@ -55,8 +57,20 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   await initBackend(cfg.backend, log);
   const { model, tokenizer } = await loadModel(opts.model);
   const tasks = await readTasks(opts.data);
-  const { kept, tooLong } = encodeTasks(tokenizer, tasks, Math.min(cfg.maxSeqLen, model.config.max_position_embeddings), opts.data, cfg.rewardMode);
-  log(`sft: ${kept.length} examples (${tooLong} longer than ${cfg.maxSeqLen} tokens skipped), ${cfg.steps} steps of ${cfg.batchSize}`);
+  if (tasks.length === 0) {
+    model.dispose();
+    throw new UserError(`${opts.data}: no tasks`);
+  }
+  const maxLen = Math.min(cfg.maxSeqLen, model.config.max_position_embeddings);
+  let encoded: ReturnType<typeof encodeTasks>;
+  try {
+    encoded = encodeTasks(tokenizer, tasks, maxLen, opts.data, cfg.rewardMode); // a UserError when none fits
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  const { kept, tooLong } = encoded;
+  log(`sft: ${kept.length} examples (${tooLong} longer than ${maxLen} tokens skipped), ${cfg.steps} steps of ${cfg.batchSize}`);
 
   const rng = new Rng(cfg.seed);
   const onnx = cfg.engine === 'onnx' ? await OnnxGradients.create(model) : null;
@@ -75,47 +89,74 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
     return out;
   };
 
+  // A SIGINT/SIGTERM ends the run after the current step, with the model folder written at that step
+  // (sft() then throws Interrupted). The handler removes itself at once, so a second signal has its
+  // default action and quits even in the middle of a step or of the save; saveModel removes config.json
+  // first and writes it last, so a save cut short leaves no folder that loads as a model.
+  let stopping = null as NodeJS.Signals | null;
+  const unhook = () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); };
+  const onSignal = (sig: NodeJS.Signals) => {
+    unhook();
+    stopping = sig;
+    log(`sft: ${sig} received, saving the model after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   const metricsFile = path.join(opts.out, 'sft-metrics.jsonl');
-  fs.mkdirSync(opts.out, { recursive: true });
-  fs.writeFileSync(metricsFile, '');
   const t0 = Date.now();
+  let done = 0;
   let tokensSeen = 0;
   let firstLoss = NaN;
   let lastLoss = NaN;
-  let ema = NaN;
-  for (let step = 0; step < cfg.steps; step++) {
-    const pairs = nextBatch().map((e) => ({ prompt: e.prompt, completion: e.oracle }));
-    // Predictions inside every prompt carry no loss: skip them in the output head.
-    const from = Math.min(...pairs.map((p) => p.prompt.length)) - 1;
-    const batch = packBatch(pairs, tokenizer.padId, from);
-    const lr = lrAt(step, { kind: cfg.schedule, warmup: cfg.warmup, total: cfg.steps, lr: cfg.lr, minLrFrac: cfg.minLrFrac });
-    const { value, grads } = onnx ? await onnxNll(onnx, model, batch.ids, batch.mask, from) : tf.variableGrads(() => completionNll(model, batch.ids, batch.mask, from));
-    const clipped = cfg.maxGradNorm > 0 ? clipGradNorm(grads, cfg.maxGradNorm) : { grads, norm: null };
-    opt.step(clipped.grads, lr);
-    tf.dispose([batch.ids, batch.mask]);
-    tf.dispose(Object.values(grads));
-    if (clipped.grads !== grads) tf.dispose(Object.values(clipped.grads));
-    clipped.norm?.dispose();
-    tokensSeen += batch.tokens;
+  try {
+    fs.mkdirSync(opts.out, { recursive: true });
+    fs.writeFileSync(metricsFile, '');
+    for (let step = 0; step < cfg.steps; step++) {
+      const pairs = nextBatch().map((e) => ({ prompt: e.prompt, completion: e.oracle }));
+      // Predictions inside every prompt carry no loss: skip them in the output head.
+      const from = Math.min(...pairs.map((p) => p.prompt.length)) - 1;
+      const batch = packBatch(pairs, tokenizer.padId, from);
+      const lr = lrAt(step, { kind: cfg.schedule, warmup: cfg.warmup, total: cfg.steps, lr: cfg.lr, minLrFrac: cfg.minLrFrac });
+      const { value, grads } = onnx ? await onnxNll(onnx, model, batch.ids, batch.mask, from) : tf.variableGrads(() => completionNll(model, batch.ids, batch.mask, from));
+      const clipped = cfg.maxGradNorm > 0 ? clipGradNorm(grads, cfg.maxGradNorm) : { grads, norm: null };
+      opt.step(clipped.grads, lr);
+      tf.dispose([batch.ids, batch.mask]);
+      tf.dispose(Object.values(grads));
+      if (clipped.grads !== grads) tf.dispose(Object.values(clipped.grads));
+      clipped.norm?.dispose();
+      tokensSeen += batch.tokens;
+      done = step + 1;
+      // A signal that came during this step's (synchronous) kernels is seen now, so the run stops after
+      // this step rather than after the next one. Two turns: called from an I/O callback, the first
+      // setImmediate runs before the event loop polls again (where a signal is picked up), the second after.
+      for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
 
-    const isLog = step === 0 || step === cfg.steps - 1 || (step + 1) % 10 === 0;
-    if (isLog) {
-      const loss = (await value.data())[0];
-      if (step === 0) firstLoss = loss;
-      lastLoss = loss;
-      ema = isNaN(ema) ? loss : 0.7 * ema + 0.3 * loss;
-      const secs = (Date.now() - t0) / 1000;
-      const eta = (secs / (step + 1)) * (cfg.steps - step - 1);
-      log(`sft ${step + 1}/${cfg.steps} | loss ${loss.toFixed(4)} | lr ${lr.toExponential(2)} | ${fmtDuration(secs)} | ${Math.round(tokensSeen / secs)} tok/s | eta ${fmtDuration(eta)}`);
-      fs.appendFileSync(metricsFile, JSON.stringify({ step: step + 1, loss, lr, tokens: tokensSeen, seconds: secs }) + '\n');
+      // The step a run stops at is logged too: its loss is that of the model it leaves.
+      const isLog = step === 0 || done === cfg.steps || done % 10 === 0 || stopping !== null;
+      if (isLog) {
+        const loss = (await value.data())[0];
+        if (step === 0) firstLoss = loss;
+        lastLoss = loss;
+        const secs = (Date.now() - t0) / 1000;
+        const eta = (secs / done) * (cfg.steps - done);
+        log(`sft ${done}/${cfg.steps} | loss ${loss.toFixed(4)} | lr ${lr.toExponential(2)} | ${fmtDuration(secs)} | ${Math.round(tokensSeen / secs)} tok/s | eta ${fmtDuration(eta)}`);
+        fs.appendFileSync(metricsFile, JSON.stringify({ step: done, loss, lr, tokens: tokensSeen, seconds: secs }) + '\n');
+      }
+      value.dispose();
+      if (stopping) break;
+      if (cfg.saveEvery > 0 && done % cfg.saveEvery === 0 && done < cfg.steps) await saveModel(opts.out, model, opts.model);
     }
-    value.dispose();
-    if (cfg.saveEvery > 0 && (step + 1) % cfg.saveEvery === 0 && step + 1 < cfg.steps) await saveModel(opts.out, model, opts.model);
+    await saveModel(opts.out, model, opts.model);
+  } finally {
+    unhook();
+    await onnx?.release();
+    opt.dispose();
+    model.dispose();
   }
-  await saveModel(opts.out, model, opts.model);
-  await onnx?.release();
-  opt.dispose();
-  model.dispose();
+  if (stopping) {
+    throw new Interrupted(stopping, `sft: stopped by ${stopping} at step ${done}/${cfg.steps}; ${opts.out} holds the model at step ${done} (a complete model folder, trained ${done} of ${cfg.steps} steps)`);
+  }
   log(`sft: done in ${fmtDuration((Date.now() - t0) / 1000)}, loss ${firstLoss.toFixed(4)} → ${lastLoss.toFixed(4)}, model in ${opts.out}`);
   return { firstLoss, lastLoss, steps: cfg.steps };
 }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { resolveTrainConfig, type TrainConfig } from '../config.ts';
+import { kebab, resolveTrainConfig, type TrainConfig } from '../config.ts';
 import { readTasks, taskSize, type Task } from '../data/task.ts';
 import { orderTasks, curriculumWindow, AdaptiveSampler, type AdaptiveState } from '../data/curriculum.ts';
 import { initBackend } from '../model/backend.ts';
@@ -60,6 +60,19 @@ interface SavedState {
   modelConfig: LlamaConfig;
   /** The --model folder the run started from (absolute): its tokenizer is the checkpoint's. */
   model?: string;
+  /** The --data file (absolute), to warn when a resume reads another. */
+  data?: string;
+}
+
+/**
+ * A fresh run must not land in a folder holding a run (its checkpoints would be resumed, its final/ or
+ * metrics read, as if this run's) or a model (its config.json would be overwritten by the run's).
+ */
+function refuseUsedFolder(out: string): void {
+  const held = ['checkpoints', 'final', 'metrics.jsonl', 'config.json', 'model.safetensors'].filter((f) => fs.existsSync(path.join(out, f)));
+  if (held.length === 0) return;
+  if (held.includes('model.safetensors')) throw new UserError(`${out}: a model folder (${held.join(', ')}); give --out a new folder for the run`);
+  throw new UserError(`${out}: holds a run already (${held.join(', ')}); continue it with --resume, or give --out a new folder`);
 }
 
 /** The model's parameters as named host arrays, for a checkpoint. */
@@ -167,9 +180,17 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const resumeFrom = opts.resume ? latestCheckpoint(ckptDir, (m) => log(`train: ${m}`)) : null;
   if (opts.resume && !resumeFrom) log(`train: --resume given but no complete checkpoint in ${ckptDir}; starting fresh`);
   const saved = resumeFrom ? loadCheckpoint<SavedState>(resumeFrom.dir) : null;
+  if (!opts.resume) refuseUsedFolder(opts.out); // (a --resume with no checkpoint yet goes on in its own folder)
   // On resume, the saved config wins (the model shape and the data order depend on it), except for
   // the total number of steps, which a user may raise to train longer.
   const cfg = resolveTrainConfig(saved ? { ...saved.state.config, ...(opts.config.steps ? { steps: opts.config.steps } : {}) } : opts.config);
+  if (saved) {
+    const ignored = Object.entries(opts.config).filter(([k, v]) => k !== 'steps' && JSON.stringify(v) !== JSON.stringify(saved.state.config[k as keyof TrainConfig]))
+      .map(([k, v]) => `--${kebab(k)} ${JSON.stringify(v)} (the run's: ${JSON.stringify(saved.state.config[k as keyof TrainConfig])})`);
+    if (ignored.length) log(`train: warning: --resume keeps the run's settings (only --steps may change); ignored: ${ignored.join(', ')}`);
+    if (saved.state.data !== undefined && saved.state.data !== path.resolve(opts.data)) log(`train: warning: the run was started on ${saved.state.data}, resumed on ${opts.data}: the task order will not be the run's`);
+  }
+  if (cfg.evalEvery > 0 && !opts.heldout) log(`train: note: --eval-every ${cfg.evalEvery} has nothing to evaluate without --heldout`);
   await initBackend(cfg.backend, log);
 
   const { model, tokenizer } = await loadModel(opts.model);
@@ -233,7 +254,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const checkpoint = async () => {
     const optState = await opt.state();
     const tensors = { ...packAdamW(optState, opt.shapes()), ...(await paramTensors(model, 'model.')), ...(ref ? await paramTensors(ref, 'ref.') : {}) };
-    const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(opts.model) };
+    const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(opts.model), data: path.resolve(opts.data) };
     saveCheckpoint(ckptDir, state.step, { tensors, state: savedState }, cfg.keepLast);
   };
 

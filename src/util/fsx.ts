@@ -157,7 +157,8 @@ const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 export type BadLinePolicy = 'skip' | 'stop';
 
 export interface ReadJsonlOptions<T> {
-  /** What to do with a bad line (not valid JSON, or refused by `check`): skip it (with a warning) or stop with an error. */
+  /** What to do with a bad line (not valid JSON, or refused by `check`): skip it (with a warning) or stop
+   *  with an error. Given, the error names the --on-bad-line flag (a command that has it passes it). */
   onBadLine?: BadLinePolicy;
   /** Called for each skipped line, e.g. to print a warning. */
   warn?: (msg: string) => void;
@@ -171,7 +172,8 @@ export function readJsonl<T = unknown>(file: string, opts: ReadJsonlOptions<T> =
   const out: T[] = [];
   const lines = text.split('\n');
   const bad = (msg: string) => {
-    if ((opts.onBadLine ?? 'stop') === 'stop') throw new UserError(`${msg} (use --on-bad-line skip to skip such lines)`);
+    if (opts.onBadLine === undefined) throw new UserError(msg);
+    if (opts.onBadLine === 'stop') throw new UserError(`${msg} (use --on-bad-line skip to skip such lines)`);
     (opts.warn ?? ((m) => process.stderr.write(`warning: ${m}, skipped\n`)))(msg);
   };
   for (let i = 0; i < lines.length; i++) {
