@@ -105,7 +105,9 @@ for (const f of fs.readdirSync(nm('@tensorflow/tfjs-backend-wasm/dist')).filter(
 for (const f of ['package.json', 'dist/uPlot.iife.min.js', 'dist/uPlot.min.css']) copy(nm('uplot', f), `node_modules/uplot/${f}`);
 copy(path.join(ROOT, 'bench/webgpu_torch.py'), 'bench/webgpu_torch.py');
 for (const d of ['models', 'data/default']) if (fs.existsSync(path.join(ROOT, d))) copy(path.join(ROOT, d), d);
-fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify({ name: 'pr-rl-gpu', private: true, type: 'module' }, null, 2) + '\n');
+// The CLI reads its version from here (src/cli/program.ts: ../../package.json, as the bundle maps paths).
+const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify({ name: 'pr-rl-gpu', version, private: true, type: 'module' }, null, 2) + '\n');
 
 const bytes = fs.statSync(path.join(out, 'pr-rl.mjs')).size;
 const inputs = Object.keys(result.metafile.inputs).length;

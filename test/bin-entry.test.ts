@@ -58,3 +58,23 @@ test('the compiled CLI mines the same tasks as the sources through tsx', { skip:
   assert.match(built, /"path":"app\/main\.py"/, 'context retrieval ran (the importer of the changed file)');
   assert.equal(built, sources);
 });
+
+test('the GPU bundle (scripts/bundle-gpu.ts, esbuild) runs the CLI: its version, and a mine whose diffs run on its worker thread', () => {
+  const out = tmpDir('prrl-bundle-');
+  const built = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'bundle-gpu.ts'), '--out', out], { encoding: 'utf8', cwd: ROOT });
+  assert.equal(built.status, 0, built.stderr);
+  const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(out, 'pr-rl.mjs'), ...args], { encoding: 'utf8' });
+  const v = cli('--version');
+  assert.equal(v.status, 0, v.stderr);
+  assert.equal(v.stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+  const f = fixture();
+  f.write('a.py', 'def f(x):\n    return x\n');
+  f.commit('initial');
+  f.write('a.py', 'def f(x):\n    return x + 1\n');
+  f.commit('Make f add one');
+  const tasks = path.join(out, 'tasks.jsonl');
+  const mined = cli('mine', f.dir, '--out', tasks);
+  assert.equal(mined.status, 0, mined.stderr);
+  const [t] = fs.readFileSync(tasks, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual([t.text, t.stats.added, t.stats.removed], ['Make f add one', 1, 1]);
+});

@@ -3,6 +3,7 @@
 // (scripts/cli-reference.ts writes it; test/cli-help.test.ts checks that they agree).
 
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerData } from './data.ts';
 import { registerModel } from './model.ts';
@@ -28,8 +29,12 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Every command's flags as `--help` words them (defaults included), a Markdown table per command. */
+/**
+ * Every command's flags as `--help` words them (defaults included), a Markdown table per command; a
+ * default inside this package's folder is written `<pr-rl>/…`, the same in every clone.
+ */
 export function cliReference(program: Command): string {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
   const out: string[] = [];
   const visit = (cmd: Command, names: string[]) => {
     const help = cmd.createHelp();
@@ -37,7 +42,7 @@ export function cliReference(program: Command): string {
     if (names.length && options.length) {
       const args = cmd.registeredArguments.map((a) => (a.required ? `<${a.name()}${a.variadic ? '...' : ''}>` : `[${a.name()}${a.variadic ? '...' : ''}]`));
       out.push(`**\`pr-rl ${[...names, ...args].join(' ')}\`** — ${cmd.description()}`, '', '| flag | meaning (default) |', '|---|---|');
-      const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+      const cell = (s: string) => s.split(root).join('<pr-rl>/').replace(/\|/g, '\\|').replace(/\s+/g, ' ');
       for (const o of options) out.push(`| \`${cell(help.optionTerm(o))}\` | ${cell(help.optionDescription(o))} |`);
       out.push('');
     }
