@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendKind } from '../src/model/backend.ts';
+import { UserError } from '../src/util/errors.ts';
 import { AdamW } from '../src/model/optim.ts';
 import { generate } from '../src/model/sample.ts';
 import { tokenLogprobs, Transformer, type LlamaConfig } from '../src/model/transformer.ts';
@@ -107,7 +108,11 @@ function benchTorch(py: string, config: LlamaConfig): { device: string; torch: s
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-const info = await initBackend(a.backend as BackendKind, (l) => console.log(l));
+const info = await initBackend(a.backend as BackendKind, (l) => console.log(l)).catch((e: unknown) => {
+  if (!(e instanceof UserError)) throw e;
+  process.stderr.write(`bench:webgpu: ${e.message}\n`); // no GPU here: one line, as the CLI says it
+  process.exit(1);
+});
 
 /** Host cost of one kernel: a chain of 2000 adds on a 256-float tensor, one readback at the end. */
 async function dispatchFloorUs(): Promise<number> {

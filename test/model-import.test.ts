@@ -299,6 +299,11 @@ test('CLI: pr-rl init, then generate on raw text and on a tasks.jsonl line; a ba
   const gen = cli('generate', '--model', out, '--task', 'def f(x):', '--max-new-tokens', '5', '--backend', 'cpu', '--temperature', '0');
   assert.equal(gen.status, 0, gen.stderr);
   assert.match(gen.stderr, /generate: \d+ tokens after a \d+-token prompt/);
+  assert.doesNotMatch(gen.stderr, /is used as the prompt text/);
+  // A task id without --data is still a prompt, but the user is told how to look it up.
+  const idAsText = cli('generate', '--model', out, '--task', 'r@1', '--max-new-tokens', '1', '--backend', 'cpu');
+  assert.equal(idAsText.status, 0, idAsText.stderr);
+  assert.match(idAsText.stderr, /generate: --task "r@1" is used as the prompt text; to look it up as a task id, give --data <tasks\.jsonl>/);
   const tasks = path.join(root, 'cli-tasks.jsonl');
   fs.writeFileSync(tasks, JSON.stringify({ id: 'r@1', repo: 'r', base: 'abc', source: 'commit', text: 'Make x two', changes: [{ path: 'a.py', old: 'x = 1\n', new: 'x = 2\n' }],
     context: [], stats: { added: 1, removed: 1, files: 1, hunks: 1, promptTokens: 10, language: 'python' } }) + '\n');

@@ -198,6 +198,21 @@ test('train: a fresh run refuses a folder holding a run or a model; --resume say
   await assert.rejects(train({ model, data, out: path.join(dir, 'greedy'), resume: false, config: { ...base, temperature: 0 }, log: quiet }), err(/--temperature must be > 0/));
 });
 
+test('train --resume without --heldout goes on evaluating on the run\'s held-out tasks', async () => {
+  const { data, model } = await setup;
+  const cfg = { ...base, steps: 2, evalEvery: 1, evalTasks: 2, ckptEvery: 1 };
+  const whole = path.join(dir, 'runH1');
+  const split = path.join(dir, 'runH2');
+  await train({ model, data, heldout: data, out: whole, resume: false, config: cfg, log: quiet, score: fakeScore });
+  await train({ model, data, heldout: data, out: split, resume: false, config: cfg, log: quiet, score: fakeScore, stopAfter: 1 });
+  const lines: string[] = [];
+  await train({ model, data, out: split, resume: true, config: {}, log: (l) => lines.push(l), score: fakeScore });
+  assert.match(lines.join('\n'), /held-out tasks of the run: /);
+  const evalSteps = (run: string) => metrics(run).filter((m) => m.kind === 'eval').map((m) => m.step);
+  assert.deepEqual(evalSteps(whole), [1, 2]);
+  assert.deepEqual(metrics(split), metrics(whole));
+});
+
 /** `pr-rl train` in a child process; `onLine` sees stderr as it comes and may signal the child. */
 function trainCli(args: string[], onLine: (stderr: string, child: ChildProcess) => void): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [CLI, 'train', '--backend', 'cpu', '--group-size', '3', '--prompts-per-step', '2', '--max-seq-len', '256', '--eval-every', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });

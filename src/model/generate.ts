@@ -87,6 +87,8 @@ export async function runGenerate(opts: { model: string; task: string; data?: st
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const cfg = resolveGenerateConfig(opts.config);
   const what = await resolveTaskRef(opts.task, opts.data);
+  // One word with a task id's marks ("repo@sha", "repo#synth-…") is more likely an id than a prompt.
+  if ('text' in what && /^\S+[@#]\S+$/.test(opts.task)) log(`generate: --task "${opts.task}" is used as the prompt text; to look it up as a task id, give --data <tasks.jsonl>`);
   const prompt = 'task' in what ? (await import('../data/prompt.ts')).buildPrompt(what.task) : what.text;
   const { initBackend } = await import('./backend.ts');
   await initBackend(cfg.backend, log);

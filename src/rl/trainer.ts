@@ -62,6 +62,8 @@ interface SavedState {
   model?: string;
   /** The --data file (absolute), to warn when a resume reads another. */
   data?: string;
+  /** The --heldout file (absolute), which a resume without --heldout goes on using. */
+  heldout?: string;
 }
 
 /**
@@ -190,7 +192,10 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     if (ignored.length) log(`train: warning: --resume keeps the run's settings (only --steps may change); ignored: ${ignored.join(', ')}`);
     if (saved.state.data !== undefined && saved.state.data !== path.resolve(opts.data)) log(`train: warning: the run was started on ${saved.state.data}, resumed on ${opts.data}: the task order will not be the run's`);
   }
-  if (cfg.evalEvery > 0 && !opts.heldout) log(`train: note: --eval-every ${cfg.evalEvery} has nothing to evaluate without --heldout`);
+  // The held-out set is the run's too: a resume without --heldout goes on evaluating on it.
+  const heldoutFile = opts.heldout ?? saved?.state.heldout;
+  if (heldoutFile && !opts.heldout) log(`train: held-out tasks of the run: ${heldoutFile}`);
+  if (cfg.evalEvery > 0 && !heldoutFile) log(`train: note: --eval-every ${cfg.evalEvery} has nothing to evaluate without --heldout`);
   await initBackend(cfg.backend, log);
 
   const { model, tokenizer } = await loadModel(opts.model);
@@ -211,7 +216,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const byTask = new Map(usable.map((e) => [e.task, e]));
   const sorted = orderTasks(usable.map((e) => e.task), cfg.curriculum === 'adaptive' ? 'size' : cfg.curriculum, new Rng(cfg.seed ^ 0x5eed))
     .map((t) => byTask.get(t)!);
-  const heldout = opts.heldout ? encodeTasks(tokenizer, await readTasks(opts.heldout), maxLen, opts.heldout, cfg.rewardMode).kept
+  const heldout = heldoutFile ? encodeTasks(tokenizer, await readTasks(heldoutFile), maxLen, heldoutFile, cfg.rewardMode).kept
     .filter((e) => e.prompt.length + cfg.maxNewTokens + 1 <= maxLen).slice(0, cfg.evalTasks) : [];
   log(`train: ${sorted.length} tasks (${tooLong + kept.length - usable.length} too long for ${maxLen} tokens skipped), curriculum ${cfg.curriculum}, ${cfg.steps} steps × ${cfg.promptsPerStep} prompts × ${cfg.groupSize} samples`);
 
@@ -254,7 +259,8 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const checkpoint = async () => {
     const optState = await opt.state();
     const tensors = { ...packAdamW(optState, opt.shapes()), ...(await paramTensors(model, 'model.')), ...(ref ? await paramTensors(ref, 'ref.') : {}) };
-    const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(opts.model), data: path.resolve(opts.data) };
+    const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(opts.model), data: path.resolve(opts.data),
+      ...(heldoutFile ? { heldout: path.resolve(heldoutFile) } : {}) };
     saveCheckpoint(ckptDir, state.step, { tensors, state: savedState }, cfg.keepLast);
   };
 
