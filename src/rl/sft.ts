@@ -16,7 +16,7 @@ import { AdamW, clipGradNorm, lrAt } from '../model/optim.ts';
 import { OnnxGradients } from '../model/onnxtrain.ts';
 import { Rng } from '../util/rng.ts';
 import { fmtDuration } from '../util/progress.ts';
-import { Interrupted, UserError } from '../util/errors.ts';
+import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 
 export interface SftOptions {
@@ -90,18 +90,10 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   };
 
   // A SIGINT/SIGTERM ends the run after the current step, with the model folder written at that step
-  // (sft() then throws Interrupted). The handler removes itself at once, so a second signal has its
-  // default action and quits even in the middle of a step or of the save; saveModel removes config.json
-  // first and writes it last, so a save cut short leaves no folder that loads as a model.
-  let stopping = null as NodeJS.Signals | null;
-  const unhook = () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); };
-  const onSignal = (sig: NodeJS.Signals) => {
-    unhook();
-    stopping = sig;
-    log(`sft: ${sig} received, saving the model after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once)`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // (sft() then throws Interrupted). A second one quits at once, even in the middle of a step or of the
+  // save; saveModel removes config.json first and writes it last, so a save cut short leaves no folder
+  // that loads as a model.
+  const stop = stopOnSignal((sig) => log(`sft: ${sig} received, saving the model after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once)`));
 
   const metricsFile = path.join(opts.out, 'sft-metrics.jsonl');
   const t0 = Date.now();
@@ -133,7 +125,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
       for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
 
       // The step a run stops at is logged too: its loss is that of the model it leaves.
-      const isLog = step === 0 || done === cfg.steps || done % 10 === 0 || stopping !== null;
+      const isLog = step === 0 || done === cfg.steps || done % 10 === 0 || stop.signal !== null;
       if (isLog) {
         const loss = (await value.data())[0];
         if (step === 0) firstLoss = loss;
@@ -144,18 +136,18 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
         fs.appendFileSync(metricsFile, JSON.stringify({ step: done, loss, lr, tokens: tokensSeen, seconds: secs }) + '\n');
       }
       value.dispose();
-      if (stopping) break;
+      if (stop.signal) break;
       if (cfg.saveEvery > 0 && done % cfg.saveEvery === 0 && done < cfg.steps) await saveModel(opts.out, model, opts.model);
     }
     await saveModel(opts.out, model, opts.model);
   } finally {
-    unhook();
+    stop.unhook();
     await onnx?.release();
     opt.dispose();
     model.dispose();
   }
-  if (stopping) {
-    throw new Interrupted(stopping, `sft: stopped by ${stopping} at step ${done}/${cfg.steps}; ${opts.out} holds the model at step ${done} (a complete model folder, trained ${done} of ${cfg.steps} steps)`);
+  if (stop.signal) {
+    throw new Interrupted(stop.signal, `sft: stopped by ${stop.signal} at step ${done}/${cfg.steps}; ${opts.out} holds the model at step ${done} (a complete model folder, trained ${done} of ${cfg.steps} steps)`);
   }
   log(`sft: done in ${fmtDuration((Date.now() - t0) / 1000)}, loss ${firstLoss.toFixed(4)} → ${lastLoss.toFixed(4)}, model in ${opts.out}`);
   return { firstLoss, lastLoss, steps: cfg.steps };

@@ -21,7 +21,7 @@ import { reward } from './reward.ts';
 import { saveCheckpoint, latestCheckpoint, loadCheckpoint, type TensorData } from './checkpoint.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 import { Rng, type RngState } from '../util/rng.ts';
-import { Interrupted, UserError } from '../util/errors.ts';
+import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
 import { writeFileAtomic } from '../util/fsx.ts';
 import { meanCI } from '../eval/stats.ts';
@@ -244,17 +244,8 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   }
 
   // A SIGINT/SIGTERM ends the run after the current step and its checkpoint (train() then throws
-  // Interrupted). The handler removes itself at once, so a second signal has its default action and quits
-  // even in the middle of a long synchronous kernel, leaving the newest complete checkpoint (they are atomic).
-  let stopping: NodeJS.Signals | null = null;
-  const unhook = () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); };
-  const onSignal = (sig: NodeJS.Signals) => {
-    unhook();
-    stopping = sig;
-    log(`train: ${sig} received, checkpointing after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once)`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Interrupted); a second one quits at once, leaving the newest complete checkpoint (they are atomic).
+  const stop = stopOnSignal((sig) => log(`train: ${sig} received, checkpointing after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once)`));
 
   const checkpoint = async () => {
     const optState = await opt.state();
@@ -269,7 +260,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const decode = (ids: number[]) => tokenizer.decode(ids);
   const score: ScoreFn = opts.score ?? ((task, text) => reward(task, text, { mode: cfg.rewardMode }));
   try {
-    while (state.step < cfg.steps && !stopping && (opts.stopAfter === undefined || ran < opts.stopAfter)) {
+    while (state.step < cfg.steps && !stop.signal && (opts.stopAfter === undefined || ran < opts.stopAfter)) {
       const t0 = Date.now();
       const rng = new Rng(state.rng);
       const batch = pickTasks(sorted, cfg, state, rng, adaptive);
@@ -412,18 +403,18 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
         fs.appendFileSync(metricsFile, JSON.stringify({ kind: 'eval', step: state.step, ...ev }) + '\n');
       }
       ran++;
-      if ((cfg.ckptEvery > 0 && state.step % cfg.ckptEvery === 0) || state.step === cfg.steps || stopping) await checkpoint();
+      if ((cfg.ckptEvery > 0 && state.step % cfg.ckptEvery === 0) || state.step === cfg.steps || stop.signal) await checkpoint();
     }
-    if (opts.stopAfter !== undefined && state.step < cfg.steps && !stopping) await checkpoint();
+    if (opts.stopAfter !== undefined && state.step < cfg.steps && !stop.signal) await checkpoint();
     if (state.step >= cfg.steps) await saveModel(path.join(opts.out, 'final'), model, opts.model);
   } finally {
-    unhook();
+    stop.unhook();
     opt.dispose();
     model.dispose();
     ref?.dispose();
     await onnx?.release();
   }
-  if (stopping) throw new Interrupted(stopping, `train: stopped by ${stopping} at step ${state.step}/${cfg.steps}; \`pr-rl train --resume\` with --out ${opts.out} goes on from its checkpoint`);
+  if (stop.signal) throw new Interrupted(stop.signal, `train: stopped by ${stop.signal} at step ${state.step}/${cfg.steps}; \`pr-rl train --resume\` with --out ${opts.out} goes on from its checkpoint`);
   log(`train: done at step ${state.step}/${cfg.steps}; run dir ${opts.out}`);
   return { steps: state.step, last };
 }

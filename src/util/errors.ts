@@ -19,6 +19,24 @@ export class Interrupted extends Error {
   }
 }
 
+/**
+ * A run's stop on SIGINT/SIGTERM: the first signal is only noted (`signal`; `heard` says so to the user),
+ * so that the run ends at a safe point and throws Interrupted; the handler removes itself at once, so a
+ * second signal has its default action and quits even in the middle of a long synchronous kernel.
+ * train and sft each hold one while they run.
+ */
+export function stopOnSignal(heard: (sig: NodeJS.Signals) => void): { signal: NodeJS.Signals | null; unhook: () => void } {
+  const stop = { signal: null as NodeJS.Signals | null, unhook: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); } };
+  const onSignal = (sig: NodeJS.Signals) => {
+    stop.unhook();
+    stop.signal = sig;
+    heard(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return stop;
+}
+
 /** Throws a UserError with `message` unless `cond` holds. */
 export function check(cond: unknown, message: string): asserts cond {
   if (!cond) throw new UserError(message);
