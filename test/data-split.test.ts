@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { splitTasks, parseHeldout, leaks, changeKey, textKey, shortfallWarning } from '../src/data/split.ts';
 import type { Task } from '../src/data/task.ts';
 import { UserError } from '../src/util/errors.ts';
+import { writeJsonlAtomic } from '../src/util/fsx.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 function task(id: string, o: { time?: number; repo?: string; text?: string; old?: string; new?: string; path?: string } = {}): Task {
@@ -87,27 +87,26 @@ test('split random and file: seeded, sized, leak-free on a set full of collision
   assert.notDeepEqual(r.heldout.map((t) => t.id), splitTasks(clean, { heldout: 0.1, by: 'random', seed: 3 }).heldout.map((t) => t.id));
 });
 
+/** `tasks` as dir/tasks.jsonl, and `pr-rl split` run in a folder. */
+const ROOT = path.join(import.meta.dirname, '..');
+function writeTasks(dir: string, tasks: Task[]): string {
+  const f = path.join(dir, 'tasks.jsonl');
+  writeJsonlAtomic(f, tasks);
+  return f;
+}
+const cli = (cwd: string, ...args: string[]) => spawnSync('node', [path.join(ROOT, 'bin/pr-rl.js'), 'split', ...args], { cwd, encoding: 'utf8' });
+
 test('split CLI: default output names, counts printed', () => {
   const dir = tempDir('prrl-split-');
   const tasks = Array.from({ length: 10 }, (_, i) => task(`t${i}`, { time: i, text: i === 9 ? 'task t0' : undefined }));
-  fs.writeFileSync(path.join(dir, 'tasks.jsonl'), tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
-  const r = spawnSync('node', ['bin/pr-rl.js', 'split', path.join(dir, 'tasks.jsonl'), '--heldout', '20%'], {
-    cwd: path.join(import.meta.dirname, '..'), encoding: 'utf8',
-  });
+  writeTasks(dir, tasks);
+  const r = cli(dir, 'tasks.jsonl', '--heldout', '20%');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /train 9 .*held-out 1 .*1 shared text → 1 moved to train/);
   const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Task);
   assert.deepEqual(read('tasks.heldout.jsonl').map((t) => t.id), ['t8']);
   assert.equal(read('tasks.train.jsonl').length, 9);
 });
-
-const ROOT = path.join(import.meta.dirname, '..');
-function writeTasks(dir: string, tasks: Task[]): string {
-  const f = path.join(dir, 'tasks.jsonl');
-  fs.writeFileSync(f, tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
-  return f;
-}
-const cli = (cwd: string, ...args: string[]) => spawnSync('node', [path.join(ROOT, 'bin/pr-rl.js'), 'split', ...args], { cwd, encoding: 'utf8' });
 
 test('split CLI: outputs that are the same file, or the input, are refused before anything is written', () => {
   const dir = tempDir('prrl-split-');
