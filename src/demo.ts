@@ -83,7 +83,7 @@ export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) 
 
   stage('SFT warm-up');
   const { sft } = await import('./rl/sft.ts');
-  await sft({ model: dir('init'), data: cfg.train, out: dir('sft'), config: { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode }, log });
+  await sft({ model: dir('init'), data: cfg.train, out: dir('sft'), force: true, config: { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode }, log });
 
   stage('GRPO, curriculum size');
   const { train } = await import('./rl/trainer.ts');

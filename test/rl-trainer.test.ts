@@ -252,7 +252,7 @@ test('train CLI: Ctrl-C checkpoints after the current step and ends by SIGINT, -
   assert.equal(latestCheckpoint(path.join(run2, 'checkpoints')), null);
 });
 
-test('sft: an empty task file or no task that fits is one clear error, and nothing is created', async () => {
+test('sft: an empty task file, no task that fits, or an --out holding a model is one clear error, and nothing is written', async () => {
   const { data, model } = await setup;
   const out = path.join(dir, 'sft-bad');
   const err = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
@@ -261,6 +261,10 @@ test('sft: an empty task file or no task that fits is one clear error, and nothi
   await assert.rejects(sft({ model, data: empty, out, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(new RegExp(`^${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no tasks$`)));
   await assert.rejects(sft({ model, data, out, config: { backend: 'cpu', steps: 1, maxSeqLen: 16 }, log: quiet }), err(/none of the 24 tasks fits in --max-seq-len 16/));
   assert.ok(!fs.existsSync(out), 'no output folder for a run that never started');
+  // A folder holding a model (here the starting model itself) is written over only with force.
+  const before = fs.readFileSync(path.join(model, 'model.safetensors'));
+  await assert.rejects(sft({ model, data, out: model, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(/^sft: .* already holds a model; give --out a new folder, or --force/));
+  assert.deepEqual(fs.readFileSync(path.join(model, 'model.safetensors')), before);
 });
 
 test('sft CLI: Ctrl-C saves the model after the current step and ends by SIGINT; the folder is that step\'s model', { timeout: 60_000 }, async () => {

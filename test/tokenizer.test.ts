@@ -237,4 +237,15 @@ test('cli: pr-rl tokenizer train writes a loadable folder; bad flags give one li
   assert.equal(bad.status, 1);
   assert.match(bad.stderr.trim(), /^pr-rl: --vocab-size must be/);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
+  // A trained tokenizer is written over only when asked.
+  const before = fs.readFileSync(path.join(out, 'tokenizer.json'));
+  const again = ['bin/pr-rl.js', 'tokenizer', 'train', '--data', path.join(dir, 'code.txt'), '--vocab-size', '300', '--out', out];
+  const kept = spawnSync(process.execPath, again, { encoding: 'utf8' });
+  assert.equal(kept.status, 1);
+  assert.match(kept.stderr.trim(), /^pr-rl: tokenizer: .* already holds a tokenizer; .*--force/);
+  assert.equal(kept.stderr.trim().split('\n').length, 1);
+  assert.deepEqual(fs.readFileSync(path.join(out, 'tokenizer.json')), before);
+  const forced = spawnSync(process.execPath, [...again, '--force'], { encoding: 'utf8' });
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.equal((await loadTokenizer(out)).vocabSize, 300);
 });

@@ -25,13 +25,19 @@ function registerTokenizer(program: Command): void {
     .command('train')
     .description('train a byte-level BPE (<|bos|>=0, <|eos|>=1, <|pad|>=2) and write tokenizer.json + tokenizer_config.json')
     .requiredOption('--data <paths...>', 'text files, folders (walked; binary files skipped) or tasks .jsonl files')
-    .option('--out <dir>', 'output folder', 'models/tokenizer');
+    .option('--out <dir>', 'output folder', 'models/tokenizer')
+    .option('--force', 'write over a tokenizer already in --out', false);
   addConfigOptions(train, BPE_DEFAULTS, BPE_HELP);
-  train.action(async (opts: { data: string[]; out: string }) => {
+  train.action(async (opts: { data: string[]; out: string; force: boolean }) => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
     const { resolveBpeConfig, trainTokenizer } = await import('../tokenizer/bpe.ts');
     const { saveTokenizer } = await import('../tokenizer/save.ts');
     const { corpusTexts } = await import('../tokenizer/corpus.ts');
     const cfg = resolveBpeConfig(configFrom(train, BPE_DEFAULTS));
+    if (!opts.force && fs.existsSync(path.join(opts.out, 'tokenizer.json'))) {
+      throw new UserError(`tokenizer: ${opts.out} already holds a tokenizer; give --out a new folder, or --force to write over it`);
+    }
     const log = (m: string) => process.stderr.write(`tokenizer: ${m}\n`);
     const { bpe, stats } = trainTokenizer(corpusTexts(opts.data), cfg, log);
     saveTokenizer(opts.out, bpe, cfg);

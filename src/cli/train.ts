@@ -61,10 +61,11 @@ export function registerTrain(program: Command): void {
     .description('supervised warm-up: train the policy on prompt → oracle SEARCH/REPLACE edits (loss on the answer only)')
     .requiredOption('--model <dir>', 'model folder to start from (config.json, model.safetensors, tokenizer)')
     .requiredOption('--data <tasks.jsonl>', 'training tasks')
-    .requiredOption('--out <dir>', 'output model folder');
+    .requiredOption('--out <dir>', 'output model folder')
+    .option('--force', 'write over a model already in --out', false);
   addConfigOptions(sftCmd, SFT_DEFAULTS, SFT_HELP).action(async (o) => {
     const { sft } = await import('../rl/sft.ts');
-    await sft({ model: o.model, data: o.data, out: o.out, config: configFrom(sftCmd, SFT_DEFAULTS) });
+    await sft({ model: o.model, data: o.data, out: o.out, force: !!o.force, config: configFrom(sftCmd, SFT_DEFAULTS) });
   });
 
   const trainCmd = program.command('train')

@@ -24,6 +24,8 @@ export interface SftOptions {
   data: string;
   out: string;
   config: Partial<SftConfig>;
+  /** Write over a model already in `out` (the CLI's --force; the demo's own folder). */
+  force?: boolean;
   log?: (line: string) => void;
 }
 
@@ -54,6 +56,10 @@ async function onnxNll(onnx: OnnxGradients, model: Transformer, ids: tf.Tensor2D
 export async function sft(opts: SftOptions): Promise<SftResult> {
   const cfg = resolveSftConfig(opts.config);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  // A trained model is hours of work: only written over when asked (its own --model included).
+  if (!opts.force && fs.existsSync(path.join(opts.out, 'model.safetensors'))) {
+    throw new UserError(`sft: ${opts.out} already holds a model; give --out a new folder, or --force to write over it`);
+  }
   await initBackend(cfg.backend, log);
   const { model, tokenizer } = await loadModel(opts.model);
   const tasks = await readTasks(opts.data);
