@@ -25,7 +25,16 @@ test('not a git repo, missing folder, empty repo, unborn HEAD: one clear UserErr
   f.git('checkout', '-q', '--orphan', 'fresh');
   await assert.rejects(mine([f.dir]), userError(/HEAD is unborn \(branch "fresh".*checkout main/));
   f.git('checkout', '-q', '-f', 'main');
-  await assert.rejects(mine([f.dir], { rev: 'main~5' }), userError(/cannot read the history of "main~5" \(git .*failed \(exit 128\)/));
+  // A work tree's git folder (or a folder inside it) is that work tree.
+  const plain = await mine([f.dir], { contextFiles: 0 });
+  for (const inside of ['.git', '.git/objects']) {
+    const r = await mine([path.join(f.dir, inside)], { contextFiles: 0 });
+    assert.deepEqual(r.tasks, plain.tasks, inside);
+    assert.equal(openRepo(path.join(f.dir, inside)).name, path.basename(f.dir));
+  }
+  await assert.rejects(mine([f.dir], { rev: 'main~5' }), userError(/--rev "main~5" names no commit$/));
+  // A tree or a blob is no commit either (git log of a tree lists nothing: an empty file and exit 0).
+  await assert.rejects(mine([f.dir], { rev: 'HEAD^{tree}' }), userError(/--rev "HEAD\^\{tree\}" names no commit$/));
 });
 
 test('--rev is a revision, never an option: refused up front, and git never reads one as an option', async () => {

@@ -78,7 +78,7 @@ test('merge, squash and commit sources give the right text, base and changes', a
   const total = (r: typeof only) => r.stats.kept + r.stats.droppedTotal + [...r.stats.passed.values()].reduce((a, b) => a + b, 0);
   assert.equal(total(only), only.commits);
   assert.equal(only.stats.passed.get('source-not-chosen'), only.commits - 1 - only.stats.droppedTotal);
-  assert.ok(only.stats.explanations.some((e) => /"Change a to two": not a candidate \(source-not-chosen\)/.test(e)));
+  assert.ok(only.stats.explanations.some((e) => /^pass .*"Change a to two": not a candidate \(source-not-chosen\)/.test(e)));
   assert.match(only.stats.summary(), /; not candidates: source-not-chosen \d+; files skipped: /);
   const noMerge = await mine([f.dir], { sources: 'squash,commit', contextFiles: 0 });
   assert.equal(noMerge.tasks.some((t) => t.text === 'wip'), true, 'without merges the PR commit is no longer a duplicate');
@@ -125,7 +125,15 @@ test('repos of one folder name are told apart by their parent folders', async ()
 });
 
 test('classify: GitHub and GitLab merges, squash titles, other merges ignored', () => {
-  assert.deepEqual(classify({ parents: ['a', 'b'], message: 'Merge pull request #3 from x/y\n\nFix it' }), { source: 'merge', text: 'Fix it', title: 'Merge pull request #3 from x/y\n\nFix it' });
+  assert.deepEqual(classify({ parents: ['a', 'b'], message: 'Merge pull request #3 from x/y\n\nFix it' }), { source: 'merge', text: 'Fix it', title: 'Merge pull request #3 from x/y\nFix it' });
+  // The bot filter reads a PR's merge line and title, not its description.
+  const pr = classify({ parents: ['a', 'b'], message: 'Merge pull request #5 from alice/fix\n\nFix the parser\n\nAlso bumped the test timeout.' })!;
+  assert.equal(pr.title, 'Merge pull request #5 from alice/fix\nFix the parser');
+  assert.ok(!COMMIT_FILTERS.some((f) => f.drop({ authorName: 'Alice', authorEmail: 'a@x', title: pr.title })), 'a PR whose description says "bumped" is no bot');
+  const dep = classify({ parents: ['a', 'b'], message: 'Merge pull request #6 from dependabot/npm_and_yarn/lodash-4.17.21\n\nBump lodash' })!;
+  assert.ok(COMMIT_FILTERS.some((f) => f.drop({ authorName: 'Alice', authorEmail: 'a@x', title: dep.title })), 'a dependabot branch merged by a person is a bot');
+  const gl = classify({ parents: ['a', 'b'], message: "Merge branch 'fix' into 'main'\n\nFix the thing\n\nRenovate-style words below: bump\n\nSee merge request grp/proj!42" })!;
+  assert.equal(gl.title, "Merge branch 'fix' into 'main'\nFix the thing");
   assert.equal(classify({ parents: ['a', 'b'], message: "Merge branch 'main' into feature" }), null);
   assert.equal(classify({ parents: ['a', 'b'], message: "Merge branch 'fix' into 'main'\n\nFix the thing\n\nSee merge request grp/proj!42" })!.text, 'Fix the thing');
   assert.equal(classify({ parents: ['a'], message: 'Speed up parser (#120)' })!.source, 'squash');
@@ -159,6 +167,12 @@ test('each filter drops what it should, counted under its name', async () => {
   f.commit('Add many calls');
   for (let i = 0; i < 10; i++) f.write(`src/m${i}.js`, `export const m${i} = ${i};\n`);
   f.commit('Add ten modules');
+  // Ten changed files, two of them skipped for their content: eight count, within --max-files 8.
+  for (let i = 0; i < 8; i++) f.write(`src/k${i}.js`, `export const k${i} = ${i};\n`);
+  for (let i = 0; i < 2; i++) f.write(`blob${i}.dat`, Buffer.from([0, 1, 2, i]));
+  f.commit('Add eight modules and two blobs');
+  for (let i = 0; i < 33; i++) f.write(`src/w${i}.js`, `export const w${i} = ${i};\n`);
+  f.commit('Add thirty-three modules');
   f.commit('Nothing at all');
   f.write('notes.txt', 'a\nb\n');
   f.commit('Add b to notes');
@@ -190,7 +204,9 @@ test('each filter drops what it should, counted under its name', async () => {
   assert.equal(d['only-binary'], 1);
   assert.equal(d['only-too-large'], 1);
   assert.equal(d['too-many-lines'], 1);
-  assert.equal(d['too-many-files'], 1);
+  assert.equal(d['too-many-files'], 2, 'ten modules (read), thirty-three (over 4× --max-files: not read)');
+  assert.ok(stats.explanations.some((e) => /thirty-three.*too-many-files.*33 files, not read/.test(e)), stats.explanations.join('\n'));
+  assert.equal(byText(tasks, 'Add eight modules and two blobs')?.changes.length, 8, 'files skipped for their content do not count');
   assert.equal(d.empty, 1);
   assert.equal(d.duplicate, 1);
   assert.equal(d['conflict-only'], 1);
@@ -199,8 +215,8 @@ test('each filter drops what it should, counted under its name', async () => {
   assert.deepEqual(vend.changes.map((c) => c.path), ['src/main.js'], 'the vendored file is left out, the rest kept');
   assert.ok(byText(tasks, 'Add b to notes again'), 'the newest of two identical changes is kept');
   assert.equal(byText(tasks, 'Add b to notes\n') ?? tasks.find((t) => t.text === 'Add b to notes'), undefined);
-  assert.ok(stats.explanations.some((e) => /Bump lodash.*: bot/.test(e)));
-  assert.ok(stats.explanations.some((e) => /package-lock\.json" skipped: lockfile/.test(e)));
+  assert.ok(stats.explanations.some((e) => /^drop .*Bump lodash.*: bot/.test(e)));
+  assert.ok(stats.explanations.some((e) => /^skip .*"package-lock\.json" left out of the task: lockfile/.test(e)));
   assert.match(stats.summary(), /^kept \d+, dropped \d+ \(.*bot 2.*\); files skipped: /);
 });
 

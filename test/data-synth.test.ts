@@ -199,6 +199,10 @@ test('synth: lines and file windows, byte cap, kinds filter, repo name', () => {
     assert.ok(/operator|constant/.test(t.text), t.text);
     assert.ok(t.id.startsWith('demo#synth-') && t.repo === 'demo');
   }
+  // Without --repo-name, the name mine gives the repository, from its git folder or a subfolder too.
+  for (const at of [dir, path.join(dir, '.git'), path.join(dir, 'lib')]) {
+    assert.deepEqual(new Set(synthesize(at, { count: 5, seed: 3 }).tasks.map((t) => t.repo)), new Set([path.basename(dir)]), at);
+  }
   const only = synthesize(dir, { count: 50, seed: 3, include: 'lib/**/*.py' }).tasks;
   assert.ok(only.length > 0 && only.every((t) => t.changes[0].path === 'lib/win.py'));
   assert.ok(globToRegex('src/**/*.ts').test('src/a/b.ts') && globToRegex('src/**/*.ts').test('src/b.ts') && !globToRegex('src/*.ts').test('src/a/b.ts'));

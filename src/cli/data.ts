@@ -28,12 +28,12 @@ const MINE_HELP: { [K in keyof MineConfig]: string } = {
   maxCommits: 'most commits read per repo, newest first (0 = all)',
   maxChangedLines: 'drop tasks with more changed lines (added + removed)',
   minChangedLines: 'drop tasks with fewer changed lines',
-  maxFiles: 'drop tasks that change more files (after skipped files)',
+  maxFiles: 'drop tasks that change more files (after skipped files; a commit of over 4× as many is dropped unread)',
   maxFileBytes: 'skip changed files larger than this (checked before reading them)',
   maxPromptTokens: 'drop tasks whose task text + old files exceed this many tokens (≈ bytes/4; 0 = no limit)',
   ...RETRIEVE_HELP,
   renames: 'rename detection similarity in percent (git -M)',
-  explain: 'list why each dropped candidate was dropped (stdout)',
+  explain: 'print a line for each commit dropped (drop), passed over (pass) or with files left out (skip), and why (stdout)',
   onBadLine: 'skip|stop on a commit that cannot be read (missing object, corrupt pack)',
 };
 
@@ -57,7 +57,7 @@ function registerMine(program: Command): void {
       throw e;
     }
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-    for (const line of r.stats.explanations) process.stdout.write(`drop ${line}\n`);
+    for (const line of r.stats.explanations) process.stdout.write(line + '\n');
     process.stderr.write(`mine: ${r.commits} commits → ${o.out}: ${r.stats.summary()}; ${(out.count / Math.max(r.seconds, 1e-3)).toFixed(1)} tasks/s, ${r.seconds.toFixed(1)} s\n`);
   });
 }
@@ -95,7 +95,7 @@ const SYNTH_HELP: { [K in keyof SynthConfig]: string } = {
   include: 'comma-separated path globs to mutate, e.g. "src/**/*.ts" (empty = all JS/TS/Python files)',
   kinds: 'comma-separated bug kinds: operator,bound,negate,swap,variable,delete,literal (or all)',
   maxFileBytes: 'skip files larger than this',
-  repoName: 'repo name written into the tasks (empty = the folder name)',
+  repoName: 'repo name written into the tasks (empty = the name mine gives the repository)',
 };
 
 function registerSynth(program: Command): void {

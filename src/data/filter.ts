@@ -170,17 +170,17 @@ export class FilterStats {
 
   drop(reason: TaskReason, what: string, detail = ''): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
-    if (this.explain) this.explanations.push(`${what}: ${reason}${detail ? ` (${detail})` : ''}`);
+    if (this.explain) this.explanations.push(`drop ${what}: ${reason}${detail ? ` (${detail})` : ''}`);
   }
 
   skipFile(reason: FileReason, what: string, path: string): void {
     this.filesSkipped.set(reason, (this.filesSkipped.get(reason) ?? 0) + 1);
-    if (this.explain) this.explanations.push(`${what}: file ${JSON.stringify(path)} skipped: ${reason}`);
+    if (this.explain) this.explanations.push(`skip ${what}: file ${JSON.stringify(path)} left out of the task: ${reason}`);
   }
 
   pass(reason: PassReason, what: string): void {
     this.passed.set(reason, (this.passed.get(reason) ?? 0) + 1);
-    if (this.explain) this.explanations.push(`${what}: not a candidate (${reason})`);
+    if (this.explain) this.explanations.push(`pass ${what}: not a candidate (${reason})`);
   }
 
   get droppedTotal(): number { let n = 0; for (const v of this.dropped.values()) n += v; return n; }

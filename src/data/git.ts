@@ -61,14 +61,9 @@ function openWorkTree(repo: string): RepoInfo | null {
   return { root, name: path.basename(root) || 'repo', head: lines[3], shallow: lines[1] === 'true' };
 }
 
-/** openRepo step by step: bare repositories, and the errors' messages. */
+/** openRepo step by step: bare repositories, a work tree's git folder, and the errors' messages. */
 function openStepByStep(repo: string): RepoInfo {
-  let gitDir: string;
-  try { gitDir = gitText(repo, ['rev-parse', '--absolute-git-dir']); } catch {
-    throw new UserError(`${repo}: not a git repository (give the folder of a local clone)`);
-  }
-  const bare = gitText(repo, ['rev-parse', '--is-bare-repository']) === 'true';
-  const root = bare ? gitDir : gitText(repo, ['rev-parse', '--show-toplevel']);
+  const { root, bare } = repoRoot(repo);
   const r = spawnSync('git', gitArgs(repo, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']), { env: GIT_ENV });
   if (r.status !== 0) {
     const branch = spawnSync('git', gitArgs(repo, ['symbolic-ref', '-q', '--short', 'HEAD']), { env: GIT_ENV }).stdout.toString().trim();
@@ -78,9 +73,36 @@ function openStepByStep(repo: string): RepoInfo {
   }
   const head = r.stdout.toString().trim();
   const shallow = gitText(repo, ['rev-parse', '--is-shallow-repository']) === 'true';
-  const name = path.basename(bare ? root.replace(/\/\.git$|\.git$/, '') : root) || 'repo';
-  return { root, name, head, shallow };
+  return { root, name: repoName(root, bare), head, shallow };
 }
+
+/**
+ * The top folder of `repo`'s work tree, or the git folder of a bare repository; given a work tree's git
+ * folder (`r/.git`, `r/.git/objects`), its work tree. One clear error for what is no repository.
+ */
+export function repoRoot(repo: string): { root: string; bare: boolean } {
+  let gitDir: string;
+  try { gitDir = gitText(repo, ['rev-parse', '--absolute-git-dir']); } catch (e) {
+    if (/dubious ownership/.test((e as Error).message)) {
+      throw new UserError(`${repo}: git refuses to read it: it is owned by another user (if you trust it: git config --global --add safe.directory ${path.resolve(repo)})`);
+    }
+    throw new UserError(`${repo}: not a git repository (give the folder of a local clone)`);
+  }
+  if (gitText(repo, ['rev-parse', '--is-bare-repository']) === 'true') return { root: gitDir, bare: true };
+  try { return { root: gitText(repo, ['rev-parse', '--show-toplevel']), bare: false }; } catch { /* inside the git folder */ }
+  const top = spawnSync('git', ['-C', path.dirname(gitDir), ...SAFE_CONFIG, 'rev-parse', '--show-toplevel'], { env: GIT_ENV });
+  if (path.basename(gitDir) === '.git' && top.status === 0) return { root: top.stdout.toString('utf8').trim(), bare: false };
+  throw new UserError(`${repo}: a git folder whose work tree is elsewhere; give the work tree's folder`);
+}
+
+/** The commit `rev` names in `repo`, or null (no such revision, or a tree or blob). */
+export function commitOf(repo: string, rev: string): string | null {
+  const r = spawnSync('git', gitArgs(repo, ['rev-parse', '--verify', '-q', '--end-of-options', `${rev}^{commit}`]), { env: GIT_ENV });
+  return r.status === 0 ? r.stdout.toString('utf8').trim() : null;
+}
+
+/** A repository's name in tasks: its folder's (a bare repository's without ".git"). */
+export const repoName = (root: string, bare: boolean) => path.basename(bare ? root.replace(/\/\.git$|\.git$/, '') : root) || 'repo';
 
 // ---- git log --raw -z ---------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@
 // writes them through jsonlthread.ts's JsonlThreadWriter, atomically).
 
 import { TreeReader, type TreeChange } from './trees.ts';
-import { BlobReader, countCommits, isAbsent, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange, type RepoInfo } from './git.ts';
+import { BlobReader, commitOf, countCommits, isAbsent, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange, type RepoInfo } from './git.ts';
 import { COMMIT_FILTERS, Deduper, FilterStats, pathReason, taskReason, conflictOnly, type FileReason, type FilterLimits, type PassReason, type TaskReason } from './filter.ts';
 import type { FileDiff } from './linediff.ts';
 import { diffCommit } from './diffpool.ts';
@@ -76,8 +76,10 @@ const clean = (s: string) => s.replace(TRAILER, '').replace(/\n{3,}/g, '\n\n').t
 export function classify(c: Pick<CommitInfo, 'parents' | 'message'>): { source: MinedSource; text: string; title: string } | null {
   const lines = c.message.split('\n');
   if (c.parents.length > 1) {
-    if (GH_MERGE.test(lines[0])) return { source: 'merge', text: clean(lines.slice(1).join('\n')), title: c.message };
-    if (GL_MERGE.test(c.message)) return { source: 'merge', text: clean(lines.slice(1).join('\n').replace(GL_MERGE, '')), title: c.message };
+    // What the bot filters read: the merge line (its branch, e.g. from dependabot/…) and the PR's title, not its description.
+    const title = () => [lines[0], lines.slice(1).find((l) => l.trim() !== '') ?? ''].join('\n');
+    if (GH_MERGE.test(lines[0])) return { source: 'merge', text: clean(lines.slice(1).join('\n')), title: title() };
+    if (GL_MERGE.test(c.message)) return { source: 'merge', text: clean(lines.slice(1).join('\n').replace(GL_MERGE, '')), title: title() };
     return null;
   }
   if (SQUASH.test(lines[0])) return { source: 'squash', text: clean([lines[0].replace(SQUASH, ''), ...lines.slice(1)].join('\n')), title: lines[0] };
@@ -141,6 +143,9 @@ export async function mine(repos: string[], partial: Partial<MineConfig> = {}, s
   const warnings: string[] = [];
   let commits = 0;
   const infos = uniqueNames(repos.map((r) => openRepo(r))); // every folder checked before anything is mined
+  if (cfg.rev !== 'HEAD') {
+    infos.forEach((info, i) => { if (!commitOf(info.root, cfg.rev)) throw new UserError(`${repos[i]}: --rev "${cfg.rev}" names no commit`); });
+  }
   for (let i = 0; i < repos.length; i++) commits += await mineRepo(repos[i], infos[i], cfg, stats, dedupe, sink ?? ((t) => { tasks.push(t); }), warnings);
   return { tasks, stats, commits, seconds: (performance.now() - t0) / 1000, warnings };
 }
@@ -285,6 +290,9 @@ async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>,
   return log.length;
 }
 
+/** A commit changing more than this many times --max-files files (path filters aside) is dropped unread. */
+const UNREAD_FILES = 4;
+
 /** Read-ahead stage: cheap verdicts first, then the conflict check and the blobs, all through the one cat-file process. */
 async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<MineConfig>, reader: BlobReader, texts: BlobTexts): Promise<Prepared> {
   const cls = classify(c);
@@ -294,9 +302,10 @@ async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<M
   if (c.parents.length === 0) return { drop: 'root-commit', detail: 'no parent to diff against: first commit or shallow boundary' };
   if (cls.text.trim() === '') return { drop: 'no-text' };
   if (c.changes.length === 0) return { drop: 'empty' };
-  // Too many files even after the path filters: known before any blob is read.
-  const plausible = c.changes.filter((x) => !isGitlink(x.oldMode) && !isGitlink(x.newMode) && pathReason(x.path) === null).length;
-  if (plausible > cfg.maxFiles) return { drop: 'too-many-files', detail: `${plausible} files` };
+  // Far too many files even after the path filters (a vendoring, a mass rename): dropped before any blob
+  // is read. Under that, the files skipped for their content and mode-only changes do not count (finish).
+  const plausible = c.changes.filter((x) => !isGitlink(x.oldMode) && !isGitlink(x.newMode) && pathReason(x.path) === null && !(x.status === 'M' && x.oldSha === x.newSha)).length;
+  if (plausible > UNREAD_FILES * cfg.maxFiles) return { drop: 'too-many-files', detail: `${plausible} files, not read (over ${UNREAD_FILES}× --max-files)` };
   if (c.parents.length > 1) {
     // Which changed paths hold exactly the second parent's version (what the merged branch brought)?
     // (A path with a newline cannot be asked about; it counts as brought, so the merge is kept.)

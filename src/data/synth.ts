@@ -12,6 +12,7 @@ import { structuredPatch } from 'diff';
 import { scan, langOf, enclosingFn, type Scan, type FnRange } from './codescan.ts';
 import { lineMutations, MUTATION_KINDS, type Mutation, type MutationKind } from './mutate.ts';
 import type { Task } from './task.ts';
+import { repoName as nameOfRepo, repoRoot } from './git.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -76,7 +77,7 @@ interface Blob { path: string; oid: string; size: number }
 /** The commit, its time and the regular files of its tree (symlinks and submodules left out). */
 function readTree(repo: string, rev: string): { sha: string; time: number; files: Blob[] } {
   if (!fs.existsSync(repo) || !fs.statSync(repo).isDirectory()) throw new UserError(`${repo}: no such folder`);
-  try { git(repo, ['rev-parse', '--git-dir']); } catch { throw new UserError(`${repo}: not a git repository`); }
+  repoRoot(repo); // a clear error for what is no repository
   let sha: string;
   try { sha = git(repo, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]).toString().trim(); } catch {
     throw new UserError(`${repo}: "${rev}" names no commit (empty repository or unborn HEAD? commit something or pass --rev)`);
@@ -177,7 +178,7 @@ export function synthesize(repo: string, partial: Partial<SynthConfig> = {}): Sy
   let candidates = 0;
   for (const [k, pool] of pools) { candidates += pool.length; pools.set(k, pickRng.shuffle(pool)); }
 
-  const repoName = cfg.repoName || path.basename(path.resolve(repo));
+  const repoName = cfg.repoName || (({ root, bare }) => nameOfRepo(root, bare))(repoRoot(repo));
   const tasks: Task[] = [];
   const seen = new Set<string>();
   const byKind: Record<string, number> = {};
