@@ -240,6 +240,10 @@ test('atomic output: a failing run leaves the old file and no temp file; a good 
   assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
   assert.equal(fs.readFileSync(out, 'utf8'), 'previous\n');
   assert.deepEqual(fs.readdirSync(outDir), ['tasks.jsonl']);
+  // An empty number is no number (Number('') is 0: the whole history, here).
+  const empty = spawnSync(process.execPath, [CLI, 'mine', f.dir, '--out', out, '--max-commits', ''], { encoding: 'utf8' });
+  assert.equal(empty.status, 1);
+  assert.match(empty.stderr.trim(), /^pr-rl: --max-commits expects a number, got ""$/);
   const ok = spawnSync(process.execPath, [CLI, 'mine', f.dir, '--out', out], { encoding: 'utf8' });
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stderr, /mine: 2 commits → .*kept 1, dropped 1 \(root-commit 1\).*tasks\/s/);

@@ -123,6 +123,23 @@ test('split CLI: outputs that are the same file, or the input, are refused befor
   assert.equal(cli(dir, 'tasks.jsonl', '--out-train', 'a.jsonl', '--out-heldout', 'b.jsonl').status, 0);
 });
 
+test('split CLI: the two outputs are written both or neither; an empty --seed is refused', () => {
+  const dir = tempDir('prrl-split-');
+  writeTasks(dir, Array.from({ length: 40 }, (_, i) => task(`t${i}`, { time: i })));
+  assert.equal(cli(dir, 'tasks.jsonl', '--by', 'random', '--seed', '1').status, 0);
+  const files = ['tasks.train.jsonl', 'tasks.heldout.jsonl'];
+  const before = files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+  // The held-out output cannot be written (a file stands where its folder would be): the train file stays the old one too.
+  const r = cli(dir, 'tasks.jsonl', '--by', 'random', '--seed', '2', '--out-heldout', 'tasks.heldout.jsonl/x');
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr.trim(), /^pr-rl: cannot write .*tasks\.heldout\.jsonl\/x/);
+  assert.deepEqual(files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')), before);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['tasks.heldout.jsonl', 'tasks.jsonl', 'tasks.train.jsonl'], 'no temp file left');
+  const empty = cli(dir, 'tasks.jsonl', '--seed', '');
+  assert.equal(empty.status, 1);
+  assert.match(empty.stderr, /--seed must be a non-negative integer \(got ""\)/);
+});
+
 test('split: a held-out count not below the number of tasks is refused, naming both', () => {
   const tasks = Array.from({ length: 34 }, (_, i) => task(`t${i}`, { time: i }));
   for (const heldout of [1000, 34])

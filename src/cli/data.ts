@@ -125,11 +125,11 @@ function registerSplit(program: Command): void {
     .action(async (file: string, o: { heldout: string; by: string; seed: string; outTrain?: string; outHeldout?: string; onBadLine: string }) => {
       const { splitTasks, parseHeldout, checkSplitPaths, shortfallWarning } = await import('../data/split.ts');
       const { readTasks } = await import('../data/task.ts');
-      const { writeJsonlAtomic } = await import('../util/fsx.ts');
+      const { writeJsonlFilesAtomic } = await import('../util/fsx.ts');
       const { UserError } = await import('../util/errors.ts');
       if (!['time', 'repo', 'file', 'random'].includes(o.by)) throw new UserError(`--by must be time|repo|file|random (got "${o.by}")`);
       if (!['skip', 'stop'].includes(o.onBadLine)) throw new UserError(`--on-bad-line must be skip|stop (got "${o.onBadLine}")`);
-      const seed = Number(o.seed);
+      const seed = o.seed.trim() === '' ? NaN : Number(o.seed);
       if (!Number.isInteger(seed) || seed < 0) throw new UserError(`--seed must be a non-negative integer (got "${o.seed}")`);
       const stem = file.replace(/\.jsonl$/, '');
       const outTrain = o.outTrain ?? `${stem}.train.jsonl`;
@@ -138,8 +138,7 @@ function registerSplit(program: Command): void {
       const heldout = parseHeldout(o.heldout);
       const tasks = await readTasks(file, o.onBadLine as 'skip' | 'stop');
       const r = splitTasks(tasks, { heldout, by: o.by as 'time', seed });
-      writeJsonlAtomic(outTrain, r.train);
-      writeJsonlAtomic(outHeldout, r.heldout);
+      writeJsonlFilesAtomic([[outTrain, r.train], [outHeldout, r.heldout]]); // both or neither
       process.stderr.write(`split: ${tasks.length} tasks → train ${r.train.length} (${outTrain}), held-out ${r.heldout.length} (${outHeldout}), by ${o.by}; ` +
         `leakage fixed: ${r.sharedChange} shared change, ${r.sharedText} shared text → ${r.moved} moved to train, ${r.dropped} dropped\n`);
       const warning = shortfallWarning(r, o.by as 'time');

@@ -22,7 +22,7 @@ const EVAL_HELP: { [K in keyof EvalConfig]: string } = {
 };
 
 const positiveInt = (flag: string) => (v: string) => {
-  const n = Number(v);
+  const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0
   if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} expects a whole number ≥ 0, got "${v}"`);
   return n;
 };

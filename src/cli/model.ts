@@ -108,7 +108,7 @@ function registerGenerate(program: Command): void {
 }
 
 function intArg(flag: string, v: string): number {
-  const n = Number(v);
+  const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0
   if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} expects a non-negative integer, got "${v}"`);
   return n;
 }

@@ -16,7 +16,7 @@ export function addConfigOptions<T extends object>(cmd: Command, defaults: T, he
       cmd.addOption(new Option(`--no-${flag}`, `turn off --${flag}`).hideHelp());
     } else if (typeof def === 'number') {
       cmd.addOption(new Option(`--${flag} <n>`, desc).default(def).argParser((v: string) => {
-        const n = Number(v.endsWith('%') ? Number(v.slice(0, -1)) / 100 : v);
+        const n = v.trim() === '' ? NaN : Number(v.endsWith('%') ? Number(v.slice(0, -1)) / 100 : v); // Number('') is 0
         if (!isFinite(n)) throw new UserError(`--${flag} expects a number, got "${v}"`);
         return n;
       }));

@@ -48,14 +48,28 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 
 /** Writes records as JSONL to `file` atomically (record by record: no one string of the whole file). */
 export function writeJsonlAtomic(file: string, records: Iterable<unknown>): void {
-  const w = new JsonlWriter(file);
+  writeJsonlFilesAtomic([[file, records]]);
+}
+
+/**
+ * Writes several JSONL files that belong together (split's train and held-out sets): every one is written
+ * and synced before any is renamed over its old file, so a failure on one (a full disk, a bad path) leaves
+ * all the old files as they were, never a new one beside an old one.
+ */
+export function writeJsonlFilesAtomic(files: [file: string, records: Iterable<unknown>][]): void {
+  const writers: JsonlWriter[] = [];
   try {
-    for (const r of records) w.write(r);
-    w.close();
+    for (const [file, records] of files) {
+      const w = new JsonlWriter(file);
+      writers.push(w);
+      for (const r of records) w.write(r);
+      w.sync();
+    }
   } catch (e) {
-    w.abort();
+    for (const w of writers) w.abort();
     throw e;
   }
+  for (const w of writers) w.commit();
 }
 
 /**
@@ -93,10 +107,21 @@ export class JsonlWriter {
   }
 
   close(): void {
+    this.sync();
+    this.commit();
+  }
+
+  /** Writes out and fsyncs what was written, without renaming: the first half of close(). */
+  sync(): void {
+    if (this.fd === null) throw new Error(`${this.file}: closed twice`);
+    this.flush();
+    try { fs.fsyncSync(this.fd); } catch (e) { throw cannotWrite(this.file, e); }
+  }
+
+  /** Renames the synced temp file over `file`: the second half of close(). */
+  commit(): void {
     if (this.fd === null) throw new Error(`${this.file}: closed twice`);
     try {
-      this.flush();
-      fs.fsyncSync(this.fd);
       fs.renameSync(this.tmp, this.file); // then unhook: a signal in between finds a handler, not the default action
       this.release();
     } catch (e) { throw cannotWrite(this.file, e); }
