@@ -203,6 +203,32 @@ test('a commit whose blob is missing: stop names it, skip counts it as unreadabl
   assert.ok(r.warnings.some((w) => /Add two/.test(w)));
 });
 
+test('import: filters drop and count records (a file over --max-file-bytes before or after, not text, no change, no text); a BOM file patches; counts checked', async () => {
+  const f = fixture();
+  f.write('bom.py', '\ufeffx = 1\n');
+  f.write('a.py', 'a = 1\n');
+  f.write('gen.py', '# Auto-generated file\ng = 1\n');
+  const base = f.commit('initial');
+  const rec = (id: string, patch: string, problem_statement = 'fix it') => JSON.stringify({ instance_id: id, base_commit: base, problem_statement, patch });
+  const big = Array.from({ length: 100 }, (_, i) => `+line ${i} with some text`).join('\n');
+  const file = path.join(tmpDir(), 'swe.jsonl');
+  fs.writeFileSync(file, [
+    rec('bom', 'diff --git a/bom.py b/bom.py\n--- a/bom.py\n+++ b/bom.py\n@@ -1 +1 @@\n-\ufeffx = 1\n+\ufeffx = 2\n'),
+    rec('grows', `diff --git a/big.py b/big.py\nnew file mode 100644\n--- /dev/null\n+++ b/big.py\n@@ -0,0 +1,100 @@\n${big}\n`),
+    rec('mode', 'diff --git a/a.py b/a.py\nold mode 100644\nnew mode 100755\n'),
+    rec('blank', '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n', '   '),
+    rec('gen', '--- a/gen.py\n+++ b/gen.py\n@@ -2 +2 @@\n-g = 1\n+g = 2\n'),
+  ].join('\n') + '\n');
+  const r = await importRecords(file, { repo: f.dir, contextFiles: 0, maxFileBytes: 1000 }); // the default --on-bad-line stop: drops are no bad lines
+  assert.deepEqual(r.tasks.map((t) => t.id), ['bom']);
+  assert.deepEqual(r.tasks[0].changes, [{ path: 'bom.py', old: 'x = 1\n', new: 'x = 2\n' }], 'the BOM dropped from both sides, as mine reads files');
+  assert.equal(r.bad, 0);
+  assert.deepEqual(Object.fromEntries(r.stats.dropped), { 'file-too-large': 1, empty: 1, 'no-text': 1, 'file-generated': 1 });
+  for (const [k, v] of [['maxFileBytes', -1], ['contextFiles', 1.5], ['contextBytes', -5]] as const) {
+    await assert.rejects(importRecords(file, { repo: f.dir, [k]: v }), userError(/^import: --[a-z-]+ must be an integer ≥ 0/), k);
+  }
+});
+
 test('import: a corrupt line is reported with its number; stop vs skip; a folder for the records is one clear error', async () => {
   const f = fixture();
   const folder = tmpDir();

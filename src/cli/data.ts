@@ -64,8 +64,8 @@ function registerMine(program: Command): void {
 
 const IMPORT_HELP: { [K in keyof ImportConfig]: string } = {
   repo: 'local clone the records\' base commits are read from',
-  maxFileBytes: 'drop records that touch a file larger than this',
-  onBadLine: 'skip|stop on a bad line (invalid JSON, missing field, unknown commit, patch that does not apply)',
+  maxFileBytes: 'drop records that touch a file larger than this, before or after the patch (counted, like a file that is not text, no change or no text)',
+  onBadLine: 'skip|stop on a bad line (invalid JSON, missing field, unknown commit, patch that does not apply, binary patch)',
   ...RETRIEVE_HELP,
 };
 
@@ -79,7 +79,8 @@ function registerImport(program: Command): void {
     const r = await importRecords(file, configFrom(cmd, IMPORT_DEFAULTS));
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     writeJsonlAtomic(o.out, r.tasks);
-    process.stderr.write(`import: ${r.tasks.length} tasks → ${o.out}, ${r.bad} bad lines skipped; ${r.seconds.toFixed(1)} s\n`);
+    const drops = [...r.stats.dropped].filter(([k]) => k !== 'unreadable').map(([k, v]) => `${k} ${v}`).join(', ');
+    process.stderr.write(`import: ${r.tasks.length} tasks → ${o.out}${drops ? `, dropped ${drops}` : ''}, ${r.bad} bad lines skipped; ${r.seconds.toFixed(1)} s\n`);
   });
 }
 

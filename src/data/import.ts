@@ -1,13 +1,15 @@
 // `pr-rl import`: SWE-bench / SWE-Gym records (instance_id, repo, base_commit, problem_statement, patch)
 // → Task records (source 'import'), against a local clone: each file's old text comes from the clone at
 // base_commit, its new text from applying the record's patch (the `diff` package). Bad lines are reported
-// with their line numbers and skipped or fatal per --on-bad-line. Shares stats and retrieval with mine.ts.
+// with their line numbers and skipped or fatal per --on-bad-line; records the filters drop (a file over
+// --max-file-bytes or not text, no change, no text) are counted, as mine counts its drops. Shares stats and
+// retrieval with mine.ts.
 
 import { parsePatch, applyPatch } from 'diff';
 import { BlobReader, openRepo } from './git.ts';
 import { TreeReader } from './trees.ts';
-import { decodeText, FilterStats } from './filter.ts';
-import { changedPaths, makeTask } from './mine.ts';
+import { contentReason, decodeText, FilterStats, type TaskReason } from './filter.ts';
+import { changedPaths, makeTask, needCounts } from './mine.ts';
 import { fileDiff, type FileDiff } from './linediff.ts';
 import { Retriever, type RetrieveOptions } from './retrieve.ts';
 import { BlobTexts } from './blobcache.ts';
@@ -37,9 +39,15 @@ export interface ImportResult { tasks: Task[]; bad: number; stats: FilterStats; 
 /** A record problem the user can act on: reported with its line number, then skipped or fatal. */
 class BadRecord extends Error {}
 
+/** A record a filter drops: counted under its reason (with --explain-like detail in the message). */
+class Dropped extends Error {
+  constructor(readonly reason: TaskReason, detail: string) { super(detail); }
+}
+
 export async function importRecords(file: string, partial: Partial<ImportConfig> = {}): Promise<ImportResult> {
   const cfg = { ...IMPORT_DEFAULTS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as ImportConfig;
   if (cfg.onBadLine !== 'skip' && cfg.onBadLine !== 'stop') throw new UserError(`import: --on-bad-line must be skip|stop (got "${cfg.onBadLine}")`);
+  needCounts('import', cfg, ['maxFileBytes', 'contextFiles', 'contextBytes', 'indexMaxBytes', 'indexMaxFiles']);
   const text = readTextFile(file);
   const t0 = performance.now();
   const info = openRepo(cfg.repo);
@@ -66,6 +74,7 @@ export async function importRecords(file: string, partial: Partial<ImportConfig>
         tasks.push(task);
         stats.kept++;
       } catch (e) {
+        if (e instanceof Dropped) { stats.drop(e.reason, where, e.message); continue; }
         if (!(e instanceof BadRecord)) throw e;
         bad++;
         if (cfg.onBadLine === 'stop') throw new UserError(`${where}: ${e.message} (use --on-bad-line skip to skip such lines)`);
@@ -111,25 +120,39 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
     if (!oldPath && !newPath) throw new BadRecord('patch has a file section without file names');
     if (p.isBinary) throw new BadRecord(`${newPath ?? oldPath}: a binary patch (its content is not in the patch)`);
     let old: string | null = null;
+    let bom = false;
     if (oldPath) {
       let size: number;
       try { size = (await reader.info(`${base}:${oldPath}`)).size; } catch { throw new BadRecord(`${oldPath} does not exist at ${base.slice(0, 12)}`); }
-      if (size > cfg.maxFileBytes) throw new BadRecord(`${oldPath} is ${size} bytes, over --max-file-bytes ${cfg.maxFileBytes}`);
-      const dec = decodeText(await reader.contents(`${base}:${oldPath}`));
-      if (!('text' in dec)) throw new BadRecord(`${oldPath} is not a text file (${dec.reason})`);
+      if (size > cfg.maxFileBytes) throw new Dropped('file-too-large', `${oldPath}: ${size} bytes`);
+      const bytes = await reader.contents(`${base}:${oldPath}`);
+      const dec = decodeText(bytes);
+      if (!('text' in dec)) throw new Dropped(`file-${dec.reason}`, oldPath);
       old = dec.text;
+      // The patch's lines carry a leading BOM as the file does: applied to the text with it, then dropped again.
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bom = true;
     }
     let next: string | null = null;
     if (newPath) {
-      const applied = applyPatch(old ?? '', p);
+      const applied = applyPatch(bom ? '\ufeff' + old : old ?? '', p);
       if (applied === false) throw new BadRecord(`patch does not apply to ${oldPath ?? newPath} at ${base.slice(0, 12)}`);
-      next = applied;
+      next = applied.charCodeAt(0) === 0xfeff ? applied.slice(1) : applied;
+      const size = Buffer.byteLength(next);
+      if (size > cfg.maxFileBytes) throw new Dropped('file-too-large', `${newPath}: ${size} bytes after the patch`);
+      const reason = contentReason(next);
+      if (reason) throw new Dropped(`file-${reason}`, newPath);
     }
     const path = (newPath ?? oldPath)!;
-    changes.push({ path, ...(oldPath && newPath && oldPath !== newPath ? { oldPath } : {}), old, new: next });
-    diffs.push(fileDiff(old, next)!);
+    const renamed = !!oldPath && !!newPath && oldPath !== newPath;
+    const diff = fileDiff(old, next)!;
+    if (diff.added + diff.removed === 0 && !renamed) continue; // a mode-only section (mine leaves these out too)
+    changes.push({ path, ...(renamed ? { oldPath } : {}), old, new: next });
+    diffs.push(diff);
   }
+  // Mode-only sections and pure renames change no line: no task (as mine drops them), when nothing else does.
+  if (diffs.every((d) => d.added + d.removed === 0)) throw new Dropped('empty', 'the patch changes no line');
   const text = r.problem_statement.trim();
+  if (text === '') throw new Dropped('no-text', 'empty problem_statement');
   const time = r.created_at ? Math.floor(Date.parse(r.created_at) / 1000) : NaN;
   const draft = { id: r.instance_id, repo: r.repo ?? name, base, source: 'import' as const, text, ...(Number.isFinite(time) ? { time } : {}), changes, context: [] };
   const context = cfg.contextFiles > 0 ? await retriever.select(await trees.root(base), changedPaths(changes), changes, text) : [];

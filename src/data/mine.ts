@@ -44,16 +44,21 @@ export const MINE_DEFAULTS: MineConfig = {
 
 export function resolveMineConfig(p: Partial<MineConfig>): Readonly<MineConfig> {
   const c = { ...MINE_DEFAULTS, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) } as MineConfig;
-  const flag = (k: string) => '--' + k.replace(/[A-Z]/g, (x) => '-' + x.toLowerCase());
-  for (const k of ['maxCommits', 'maxChangedLines', 'minChangedLines', 'maxFiles', 'maxFileBytes', 'maxPromptTokens', 'contextFiles',
-    'contextBytes', 'indexMaxBytes', 'indexMaxFiles', 'renames'] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < 0) throw new UserError(`mine: ${flag(k)} must be an integer ≥ 0 (got ${JSON.stringify(c[k])})`);
-  }
+  needCounts('mine', c, ['maxCommits', 'maxChangedLines', 'minChangedLines', 'maxFiles', 'maxFileBytes', 'maxPromptTokens', 'contextFiles',
+    'contextBytes', 'indexMaxBytes', 'indexMaxFiles', 'renames']);
   if (c.renames > 100) throw new UserError(`mine: --renames is a percentage 0..100 (got ${c.renames})`);
   if (c.rev === '' || c.rev.startsWith('-')) throw new UserError(`mine: --rev must name a revision, not an option (got ${JSON.stringify(c.rev)})`);
   sourcesOf(c.sources);
   if (c.onBadLine !== 'skip' && c.onBadLine !== 'stop') throw new UserError(`mine: --on-bad-line must be skip|stop (got "${c.onBadLine}")`);
   return Object.freeze(c);
+}
+
+/** Throws a UserError naming the flag (`--max-files`) unless each of `keys` is an integer ≥ 0 (shared with import.ts). */
+export function needCounts<T extends object>(cmd: string, c: T, keys: (keyof T & string)[]): void {
+  for (const k of keys) {
+    const v = c[k];
+    if (!Number.isInteger(v) || (v as number) < 0) throw new UserError(`${cmd}: --${k.replace(/[A-Z]/g, (x) => '-' + x.toLowerCase())} must be an integer ≥ 0 (got ${JSON.stringify(v)})`);
+  }
 }
 
 function sourcesOf(spec: string): Set<MinedSource> {
