@@ -20,5 +20,10 @@ try {
     process.kill(process.pid, e.signal); // no handler is left: the default action ends the process
     process.exit(128 + constants.signals[e.signal]);
   }
+  if (e instanceof WebAssembly.RuntimeError) {
+    // tfjs-backend-wasm fails this way, deep in a kernel, when its memory cannot grow any more.
+    process.stderr.write(`pr-rl: the wasm backend failed (${e.message}), most likely out of memory: lower --group-size, --max-new-tokens, --max-seq-len or --batch-size\n`);
+    process.exit(1);
+  }
   throw e;
 }

@@ -185,6 +185,15 @@ test('runReward: {id,text} and {task_id,completion} lines, JSONL out, summary, u
   await runReward({ tasks, outputs, out, mode: 'search_replace', print: () => {} });
   const recs = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(recs.map((r) => [r.id, r.reward, r.formatOk]), [['t', 1, true], ['t', -1, false]]);
+  // --out may not be an input: it would be replaced by the scores.
+  const kept = fs.readFileSync(outputs, 'utf8');
+  for (const [flag, f] of [['--outputs', outputs], ['--tasks', path.join(dir, '.', 'tasks.jsonl')]]) {
+    await assert.rejects(runReward({ tasks, outputs, out: f, mode: 'search_replace', print: () => {} }), new RegExp(`--out .* is the ${flag} file; give another file to write`));
+  }
+  assert.equal(fs.readFileSync(outputs, 'utf8'), kept);
+  const { runEval } = await import('../src/eval/evaluate.ts');
+  await assert.rejects(runEval({ model: dir, data: tasks, out: tasks, config: {}, log: () => {} }), /--out .*tasks\.jsonl is the --data file/);
+  assert.equal(fs.readFileSync(tasks, 'utf8'), JSON.stringify(TASK) + '\n');
   fs.writeFileSync(outputs, JSON.stringify({ id: 'nope', text: '' }) + '\n');
   await assert.rejects(runReward({ tasks, outputs, mode: 'search_replace', print: () => {} }), /record 1: task id "nope" is not in/);
   fs.rmSync(dir, { recursive: true });

@@ -70,7 +70,8 @@ test('train: 4 steps equal 2 steps + resume + 2 steps, bit for bit; params chang
   await train({ model, data, out: b, resume: false, config: { ...base, steps: 4 }, log: quiet, score: fakeScore, stopAfter: 2 });
   assert.ok(fs.existsSync(path.join(b, 'checkpoints', 'ckpt-000002')));
   assert.ok(!fs.existsSync(path.join(b, 'final')));
-  await train({ model, data, out: b, resume: true, config: {}, log: quiet, score: fakeScore });
+  fs.appendFileSync(path.join(b, 'metrics.jsonl'), '{"step":3,"rew'); // a line cut short (kill -9): dropped on resume
+  await train({ out: b, resume: true, config: {}, log: quiet, score: fakeScore }); // --model and --data: the run's
   assert.deepEqual(weights(a), weights(b));
   assert.deepEqual(metrics(a), metrics(b));
   assert.equal(metrics(a).length, 4);
@@ -191,9 +192,15 @@ test('train: a fresh run refuses a folder holding a run or a model; --resume say
   const config = fs.readFileSync(path.join(model, 'config.json'));
   await assert.rejects(train({ model, data, out: model, resume: false, config: base, log: quiet, score: fakeScore }), err(/: a model folder \(config\.json, model\.safetensors\); give --out a new folder/));
   assert.deepEqual(fs.readFileSync(path.join(model, 'config.json')), config, 'the model folder was written to');
+  // A --resume with no checkpoint starts afresh, and so refuses a model folder as a fresh run does.
+  await assert.rejects(train({ model, data, out: model, resume: true, config: base, log: quiet, score: fakeScore }), err(/: a model folder \(config\.json, model\.safetensors\); give --out a new folder/));
+  assert.deepEqual(fs.readFileSync(path.join(model, 'config.json')), config, 'the model folder was written to');
   const lines: string[] = [];
-  await train({ model, data, out: run, resume: true, config: { steps: 3, lr: 0.5, seed: 9 }, log: (l) => lines.push(l), score: fakeScore });
+  const other = path.join(dir, 'otherModel');
+  fs.cpSync(model, other, { recursive: true });
+  await train({ model: other, data, out: run, resume: true, config: { steps: 3, lr: 0.5, seed: 9 }, log: (l) => lines.push(l), score: fakeScore });
   assert.match(lines.join('\n'), /--resume keeps the run's settings \(only --steps may change\); ignored: --lr 0\.5 \(the run's: 0\.01\), --seed 9 \(the run's: \d+\)/);
+  assert.match(lines.join('\n'), /--resume keeps the run's model .* \(its tokenizer\); ignored: --model .*otherModel/);
   assert.deepEqual(metrics(run).map((m) => m.step), [1, 2, 3]);
   await assert.rejects(train({ model, data, out: path.join(dir, 'greedy'), resume: false, config: { ...base, temperature: 0 }, log: quiet }), err(/--temperature must be > 0/));
 });
@@ -261,6 +268,10 @@ test('sft: an empty task file, no task that fits, or an --out holding a model is
   await assert.rejects(sft({ model, data: empty, out, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(new RegExp(`^${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no tasks$`)));
   await assert.rejects(sft({ model, data, out, config: { backend: 'cpu', steps: 1, maxSeqLen: 16 }, log: quiet }), err(/none of the 24 tasks fits in --max-seq-len 16/));
   assert.ok(!fs.existsSync(out), 'no output folder for a run that never started');
+  await assert.rejects(sft({ model, data, out: data, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(/: a file, not a folder; give --out a folder$/));
+  const run = path.join(dir, 'sft-into-run');
+  fs.mkdirSync(path.join(run, 'checkpoints'), { recursive: true });
+  await assert.rejects(sft({ model, data, out: run, force: true, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(/^sft: .* holds a GRPO run \(checkpoints\); give --out a new folder$/));
   // A folder holding a model (here the starting model itself) is written over only with force.
   const before = fs.readFileSync(path.join(model, 'model.safetensors'));
   await assert.rejects(sft({ model, data, out: model, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(/^sft: .* already holds a model; give --out a new folder, or --force/));

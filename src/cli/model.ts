@@ -64,6 +64,8 @@ function registerInit(program: Command): void {
     .action(async (opts: { preset: string; tokenizer: string; out: string; seed: number; vocabSize: number; force: boolean }) => {
       const fs = await import('node:fs');
       const path = await import('node:path');
+      const { refuseFileAsFolder } = await import('../util/fsx.ts');
+      refuseFileAsFolder(opts.out);
       if (!opts.force && fs.existsSync(path.join(opts.out, 'config.json'))) throw new UserError(`${opts.out} already holds a model (use --force to overwrite)`);
       const { initBackend } = await import('../model/backend.ts');
       await initBackend('cpu');

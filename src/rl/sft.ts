@@ -17,6 +17,7 @@ import { OnnxGradients } from '../model/onnxtrain.ts';
 import { Rng } from '../util/rng.ts';
 import { fmtDuration } from '../util/progress.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
+import { refuseFileAsFolder } from '../util/fsx.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 
 export interface SftOptions {
@@ -56,7 +57,11 @@ async function onnxNll(onnx: OnnxGradients, model: Transformer, ids: tf.Tensor2D
 export async function sft(opts: SftOptions): Promise<SftResult> {
   const cfg = resolveSftConfig(opts.config);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  // A trained model is hours of work: only written over when asked (its own --model included).
+  // A trained model is hours of work: only written over when asked (its own --model included); a GRPO run's
+  // folder never (its config.json would become the model's).
+  refuseFileAsFolder(opts.out);
+  const run = ['checkpoints', 'metrics.jsonl'].filter((f) => fs.existsSync(path.join(opts.out, f)));
+  if (run.length) throw new UserError(`sft: ${opts.out} holds a GRPO run (${run.join(', ')}); give --out a new folder`);
   if (!opts.force && fs.existsSync(path.join(opts.out, 'model.safetensors'))) {
     throw new UserError(`sft: ${opts.out} already holds a model; give --out a new folder, or --force to write over it`);
   }

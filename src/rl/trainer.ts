@@ -23,12 +23,14 @@ import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 import { Rng, type RngState } from '../util/rng.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
-import { writeFileAtomic } from '../util/fsx.ts';
+import { writeFileAtomic, refuseFileAsFolder } from '../util/fsx.ts';
 import { meanCI } from '../eval/stats.ts';
 
 export interface TrainOptions {
-  model: string;
-  data: string;
+  /** The model to start from; on --resume the run's own (saved in its checkpoints) is used. */
+  model?: string;
+  /** The training tasks; on --resume, the run's when not given. */
+  data?: string;
   heldout?: string;
   out: string;
   resume: boolean;
@@ -70,10 +72,12 @@ interface SavedState {
  * A fresh run must not land in a folder holding a run (its checkpoints would be resumed, its final/ or
  * metrics read, as if this run's) or a model (its config.json would be overwritten by the run's).
  */
-function refuseUsedFolder(out: string): void {
+function refuseUsedFolder(out: string, resuming = false): void {
+  refuseFileAsFolder(out);
   const held = ['checkpoints', 'final', 'metrics.jsonl', 'config.json', 'model.safetensors'].filter((f) => fs.existsSync(path.join(out, f)));
   if (held.length === 0) return;
   if (held.includes('model.safetensors')) throw new UserError(`${out}: a model folder (${held.join(', ')}); give --out a new folder for the run`);
+  if (resuming) return; // its own run, stopped before its first checkpoint
   throw new UserError(`${out}: holds a run already (${held.join(', ')}); continue it with --resume, or give --out a new folder`);
 }
 
@@ -182,7 +186,26 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const resumeFrom = opts.resume ? latestCheckpoint(ckptDir, (m) => log(`train: ${m}`)) : null;
   if (opts.resume && !resumeFrom) log(`train: --resume given but no complete checkpoint in ${ckptDir}; starting fresh`);
   const saved = resumeFrom ? loadCheckpoint<SavedState>(resumeFrom.dir) : null;
-  if (!opts.resume) refuseUsedFolder(opts.out); // (a --resume with no checkpoint yet goes on in its own folder)
+  if (!saved) refuseUsedFolder(opts.out, opts.resume); // a --resume with no checkpoint yet starts afresh in its own run folder, never in a model's
+  // On resume the run's model (its tokenizer, and the shape its checkpoint holds) and, unless given, its tasks.
+  let modelDir = opts.model;
+  let dataFile = opts.data;
+  if (saved) {
+    const runModel = saved.state.model;
+    if (runModel !== undefined && fs.existsSync(path.join(runModel, 'config.json'))) {
+      if (modelDir !== undefined && path.resolve(modelDir) !== runModel) log(`train: warning: --resume keeps the run's model ${runModel} (its tokenizer); ignored: --model ${modelDir}`);
+      modelDir = runModel;
+    } else if (modelDir === undefined) {
+      throw new UserError(`${resumeFrom!.dir}: the run's model folder ${runModel ?? '(not recorded by an older pr-rl)'} is not there; give --model`);
+    }
+    if (dataFile === undefined && saved.state.data !== undefined) {
+      dataFile = saved.state.data;
+      log(`train: tasks of the run: ${dataFile}`);
+    }
+  }
+  if (modelDir === undefined || dataFile === undefined) {
+    throw new UserError(`train: --model and --data are required${opts.resume ? ' (a resumed run takes them from its checkpoint once it has one)' : ''}`);
+  }
   // On resume, the saved config wins (the model shape and the data order depend on it), except for
   // the total number of steps, which a user may raise to train longer.
   const cfg = resolveTrainConfig(saved ? { ...saved.state.config, ...(opts.config.steps ? { steps: opts.config.steps } : {}) } : opts.config);
@@ -190,7 +213,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     const ignored = Object.entries(opts.config).filter(([k, v]) => k !== 'steps' && JSON.stringify(v) !== JSON.stringify(saved.state.config[k as keyof TrainConfig]))
       .map(([k, v]) => `--${kebab(k)} ${JSON.stringify(v)} (the run's: ${JSON.stringify(saved.state.config[k as keyof TrainConfig])})`);
     if (ignored.length) log(`train: warning: --resume keeps the run's settings (only --steps may change); ignored: ${ignored.join(', ')}`);
-    if (saved.state.data !== undefined && saved.state.data !== path.resolve(opts.data)) log(`train: warning: the run was started on ${saved.state.data}, resumed on ${opts.data}: the task order will not be the run's`);
+    if (saved.state.data !== undefined && saved.state.data !== path.resolve(dataFile)) log(`train: warning: the run was started on ${saved.state.data}, resumed on ${dataFile}: the task order will not be the run's`);
   }
   // The held-out set is the run's too: a resume without --heldout goes on evaluating on it.
   const heldoutFile = opts.heldout ?? saved?.state.heldout;
@@ -198,21 +221,21 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   if (cfg.evalEvery > 0 && !heldoutFile) log(`train: note: --eval-every ${cfg.evalEvery} has nothing to evaluate without --heldout`);
   await initBackend(cfg.backend, log);
 
-  const { model, tokenizer } = await loadModel(opts.model);
-  const ref = cfg.beta > 0 ? (await loadModel(opts.model)).model : null;
+  const { model, tokenizer } = await loadModel(modelDir);
+  const ref = cfg.beta > 0 ? (await loadModel(modelDir)).model : null;
   const onnx = cfg.engine === 'onnx' ? await OnnxGradients.create(model) : null;
   if (saved) {
     assignParams(model, saved.tensors, 'model.', resumeFrom!.dir);
     if (ref) assignParams(ref, saved.tensors, 'ref.', resumeFrom!.dir);
   }
   const maxLen = Math.min(cfg.maxSeqLen, model.config.max_position_embeddings);
-  const tasks = await readTasks(opts.data);
-  if (tasks.length === 0) throw new UserError(`${opts.data}: no tasks`);
+  const tasks = await readTasks(dataFile);
+  if (tasks.length === 0) throw new UserError(`${dataFile}: no tasks`);
   // Leave room for the completion: a prompt must fit with maxNewTokens after it.
-  const { kept, tooLong } = encodeTasks(tokenizer, tasks, maxLen, opts.data, cfg.rewardMode);
+  const { kept, tooLong } = encodeTasks(tokenizer, tasks, maxLen, dataFile, cfg.rewardMode);
   const usable = kept.filter((e) => e.prompt.length + cfg.maxNewTokens + 1 <= maxLen);
   if (usable.length === 0)
-    throw new UserError(`${opts.data}: no task's prompt fits in --max-seq-len ${maxLen} with --max-new-tokens ${cfg.maxNewTokens}; raise one or shorten the other`);
+    throw new UserError(`${dataFile}: no task's prompt fits in --max-seq-len ${maxLen} with --max-new-tokens ${cfg.maxNewTokens}; raise one or shorten the other`);
   const byTask = new Map(usable.map((e) => [e.task, e]));
   const sorted = orderTasks(usable.map((e) => e.task), cfg.curriculum === 'adaptive' ? 'size' : cfg.curriculum, new Rng(cfg.seed ^ 0x5eed))
     .map((t) => byTask.get(t)!);
@@ -238,7 +261,9 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     // Drop records past the checkpoint so the log equals an uninterrupted run's.
     for (const f of [metricsFile, samplesFile]) {
       const lines = fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
-      writeFileAtomic(f, lines.filter((l) => JSON.parse(l).step <= state.step).map((l) => l + '\n').join(''));
+      // A line cut short (a kill -9 or a full disk mid-write) is past the checkpoint too: dropped.
+      const step = (l: string) => { try { return (JSON.parse(l) as { step?: unknown }).step; } catch { return undefined; } };
+      writeFileAtomic(f, lines.filter((l) => { const k = step(l); return typeof k === 'number' && k <= state.step; }).map((l) => l + '\n').join(''));
     }
     log(`train: resumed from ${resumeFrom!.dir} at step ${state.step}`);
   }
@@ -250,7 +275,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const checkpoint = async () => {
     const optState = await opt.state();
     const tensors = { ...packAdamW(optState, opt.shapes()), ...(await paramTensors(model, 'model.')), ...(ref ? await paramTensors(ref, 'ref.') : {}) };
-    const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(opts.model), data: path.resolve(opts.data),
+    const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(modelDir), data: path.resolve(dataFile),
       ...(heldoutFile ? { heldout: path.resolve(heldoutFile) } : {}) };
     saveCheckpoint(ckptDir, state.step, { tensors, state: savedState }, cfg.keepLast);
   };
@@ -406,7 +431,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       if ((cfg.ckptEvery > 0 && state.step % cfg.ckptEvery === 0) || state.step === cfg.steps || stop.signal) await checkpoint();
     }
     if (opts.stopAfter !== undefined && state.step < cfg.steps && !stop.signal) await checkpoint();
-    if (state.step >= cfg.steps) await saveModel(path.join(opts.out, 'final'), model, opts.model);
+    if (state.step >= cfg.steps) await saveModel(path.join(opts.out, 'final'), model, modelDir);
   } finally {
     stop.unhook();
     opt.dispose();

@@ -18,6 +18,19 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   }
 }
 
+/** Refuses an output folder path where a file stands (mkdir would fail there with EEXIST, after the work). */
+export function refuseFileAsFolder(dir: string, flag = '--out'): void {
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: a file, not a folder; give ${flag} a folder`);
+}
+
+/** Refuses an output that is one of the command's inputs (it would be replaced by the results). */
+export function refuseInputAsOutput(out: string, inputs: Record<string, string | undefined>): void {
+  const at = (f: string) => { try { return fs.realpathSync(f); } catch { return path.resolve(f); } };
+  for (const [flag, input] of Object.entries(inputs)) {
+    if (input !== undefined && at(input) === at(out)) throw new UserError(`--out ${out} is the ${flag} file; give another file to write`);
+  }
+}
+
 /** A file-system error met writing `file` (disk full, no permission, a folder that is a file) as one line for the user; other errors as they are. */
 export function cannotWrite(file: string, e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
