@@ -285,7 +285,16 @@ test('initModelFolder: preset + tokenizer → a loadable folder with the tokeniz
   assert.deepEqual([model.config.bos_token_id, model.config.eos_token_id, model.config.pad_token_id], [tokenizer.bosId, tokenizer.eosId, tokenizer.padId]);
   model.dispose();
   await assert.rejects(initModelFolder({ preset: 'no-such-preset', tokenizer: tokDir, out, seed: 1 }), /preset "no-such-preset" not found/);
+  // A preset too large to hold is one clear error, before anything is allocated or written.
+  const huge = path.join(root, 'huge.json');
+  fs.writeFileSync(huge, JSON.stringify({ hidden_size: 1_000_000, num_hidden_layers: 1, num_attention_heads: 1000, intermediate_size: 1_000_000, max_position_embeddings: 128 }));
+  await assert.rejects(initModelFolder({ preset: huge, tokenizer: tokDir, out: path.join(root, 'huge'), seed: 1 }),
+    (e: Error) => e instanceof UserError && /huge\.json: [\d.]+ G parameters .* cannot be held here .*; use a smaller preset$/.test(e.message));
+  assert.ok(!fs.existsSync(path.join(root, 'huge')));
 });
+
+/** A file standing where a folder is asked for. */
+const tasksFile = () => { const f = path.join(root, 'a-file.jsonl'); fs.writeFileSync(f, '\n'); return f; };
 
 test('CLI: pr-rl init, then generate on raw text and on a tasks.jsonl line; a bad --task is a one-line error', () => {
   const preset = path.join(root, 'preset-cli.json');
@@ -296,6 +305,9 @@ test('CLI: pr-rl init, then generate on raw text and on a tasks.jsonl line; a ba
   assert.equal(init.status, 0, init.stderr);
   assert.match(init.stdout, /init: 0\.01 M parameters/);
   assert.equal(cli('init', '--preset', preset, '--tokenizer', tokDir, '--out', out).stderr.trim(), `pr-rl: ${out} already holds a model (use --force to overwrite)`);
+  assert.equal(cli('init', '--preset', preset, '--tokenizer', tokDir, '--out', out, '--force', '--seed', '4294967296').stderr.trim(),
+    'pr-rl: --seed expects an integer from 0 to 4294967295, got "4294967296"', 'a seed that would wrap to 0');
+  assert.equal(cli('init', '--preset', preset, '--tokenizer', tokDir, '--out', tasksFile()).stderr.trim(), `pr-rl: ${tasksFile()}: a file, not a folder; give --out a folder`);
   const gen = cli('generate', '--model', out, '--task', 'def f(x):', '--max-new-tokens', '5', '--backend', 'cpu', '--temperature', '0');
   assert.equal(gen.status, 0, gen.stderr);
   assert.match(gen.stderr, /generate: \d+ tokens after a \d+-token prompt/);

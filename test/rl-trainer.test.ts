@@ -84,7 +84,14 @@ test('a checkpoint folder is a model to eval/generate: its step\'s policy (= fin
   await train({ model, data, out: run, resume: false, config: { ...base, steps: 2 }, log: quiet, score: fakeScore });
   const ck = path.join(run, 'checkpoints', 'ckpt-000002');
   assert.deepEqual(await resolveModelDir(ck), { kind: 'checkpoint', dir: ck });
-  assert.deepEqual(await resolveModelDir(run), { kind: 'model', dir: path.join(run, 'final') });
+  const notes: string[] = [];
+  assert.deepEqual(await resolveModelDir(run, (l) => notes.push(l)), { kind: 'model', dir: path.join(run, 'final') });
+  assert.equal(notes.length, 0, 'a finished run\'s final/ is its newest step');
+  // A checkpoint written after final/ (a resumed run's later step, stopped before its end): final/ is used, with a note.
+  const later = new Date(Date.now() + 60_000);
+  fs.utimesSync(path.join(ck, 'meta.json'), later, later);
+  assert.deepEqual(await resolveModelDir(run, (l) => notes.push(l)), { kind: 'model', dir: path.join(run, 'final') });
+  assert.match(notes.join('\n'), /its final\/ is older than its newest checkpoint .*give .*ckpt-000002 to use that step/);
   assert.deepEqual(await resolveModelDir(model), { kind: 'model', dir: model });
   const params = async (ref: ModelRef) => {
     const { model: m, tokenizer } = await openModel(ref);
@@ -203,6 +210,8 @@ test('train: a fresh run refuses a folder holding a run or a model; --resume say
   assert.match(lines.join('\n'), /--resume keeps the run's model .* \(its tokenizer\); ignored: --model .*otherModel/);
   assert.deepEqual(metrics(run).map((m) => m.step), [1, 2, 3]);
   await assert.rejects(train({ model, data, out: path.join(dir, 'greedy'), resume: false, config: { ...base, temperature: 0 }, log: quiet }), err(/--temperature must be > 0/));
+  // A run folder given as the model to start from is named as one.
+  await assert.rejects(train({ model: run, data, out: path.join(dir, 'fromRun'), resume: false, config: base, log: quiet, score: fakeScore }), err(/runUsed: a GRPO run folder, not a model folder; give .*runUsed\/final/));
 });
 
 test('train --resume without --heldout goes on evaluating on the run\'s held-out tasks', async () => {
@@ -266,7 +275,16 @@ test('sft: an empty task file, no task that fits, or an --out holding a model is
   const empty = path.join(dir, 'sft-empty.jsonl');
   writeJsonlAtomic(empty, []);
   await assert.rejects(sft({ model, data: empty, out, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(new RegExp(`^${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no tasks$`)));
-  await assert.rejects(sft({ model, data, out, config: { backend: 'cpu', steps: 1, maxSeqLen: 16 }, log: quiet }), err(/none of the 24 tasks fits in --max-seq-len 16/));
+  await assert.rejects(sft({ model, data, out, config: { backend: 'cpu', steps: 1, maxSeqLen: 16 }, log: quiet }), err(/none of the 24 tasks fits in --max-seq-len 16 .*; raise --max-seq-len or use smaller tasks$/));
+  // When the model's context is the limit, the hint says so (raising --max-seq-len cannot help).
+  const { encodeTasks, seqLimit } = await import('../src/rl/sequences.ts');
+  const { loadTokenizer } = await import('../src/tokenizer/load.ts');
+  const { readTasks } = await import('../src/data/task.ts');
+  const tok = await loadTokenizer(model);
+  const all = await readTasks(data);
+  assert.throws(() => encodeTasks(tok, all, seqLimit(4096, 16), 'd.jsonl'),
+    err(/^d\.jsonl: none of the 24 tasks fits in the model's context of 16 tokens \(max_position_embeddings\) \(prompt \+ answer\); use a model with a longer context or use smaller tasks$/));
+  assert.equal(encodeTasks(tok, all, seqLimit(4096, 100_000)).kept.length, 24);
   assert.ok(!fs.existsSync(out), 'no output folder for a run that never started');
   await assert.rejects(sft({ model, data, out: data, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(/: a file, not a folder; give --out a folder$/));
   const run = path.join(dir, 'sft-into-run');

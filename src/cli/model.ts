@@ -58,7 +58,7 @@ function registerInit(program: Command): void {
     .option('--preset <name|file>', 'models/<name>.json preset or a JSON file of config.json fields', 'tiny')
     .requiredOption('--tokenizer <dir>', 'tokenizer folder (sets vocab_size and bos/eos/pad ids; copied into the model folder)')
     .requiredOption('--out <dir>', 'model folder to write, e.g. models/my-tiny')
-    .option('--seed <n>', 'initialisation seed', (v) => intArg('--seed', v), 0)
+    .option('--seed <n>', 'initialisation seed (0 to 2^32 - 1)', (v) => intArg('--seed', v, 2 ** 32 - 1), 0)
     .option('--vocab-size <n>', "vocabulary size (0 = the tokenizer's; larger pads the embedding)", (v) => intArg('--vocab-size', v), 0)
     .option('--force', 'overwrite an existing model folder', false)
     .action(async (opts: { preset: string; tokenizer: string; out: string; seed: number; vocabSize: number; force: boolean }) => {
@@ -109,8 +109,8 @@ function registerGenerate(program: Command): void {
   });
 }
 
-function intArg(flag: string, v: string): number {
+function intArg(flag: string, v: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} expects a non-negative integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new UserError(`${flag} expects an integer from 0 to ${max}, got "${v}"`);
   return n;
 }

@@ -14,6 +14,7 @@ import type { Transformer } from '../model/transformer.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic, refuseInputAsOutput } from '../util/fsx.ts';
+import { seqLimit } from '../rl/sequences.ts';
 import { Progress, fmtDuration } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 import { meanCI, passAtK, proportionCI, type Interval } from './stats.ts';
@@ -215,7 +216,7 @@ export async function evaluateTasks(
 
   const ids = Object.keys(results);
   if (ids.length === 0)
-    throw new UserError(`eval: none of the ${tasks.length} tasks could be evaluated (${skipped[0]?.reason ?? 'no tasks'}); raise --max-seq-len or use smaller tasks`);
+    throw new UserError(`eval: none of the ${tasks.length} tasks could be evaluated: ${skipped[0]?.reason ?? 'no tasks'}`);
   const summary: Record<string, Interval> = {};
   for (const name of Object.keys(results[ids[0]].metrics)) {
     const xs = ids.map((id) => results[id].metrics[name]);
@@ -235,7 +236,8 @@ export async function modelSampler(model: Transformer, tokenizer: Tokenizer, con
   const { buildPrompt } = await import('../data/prompt.ts');
   const { openSampler } = await import('../model/engine.ts');
   const policy = await openSampler(model, cfg.engine);
-  const limit = cfg.maxSeqLen > 0 ? Math.min(cfg.maxSeqLen, model.config.max_position_embeddings) : model.config.max_position_embeddings;
+  const lim = seqLimit(cfg.maxSeqLen, model.config.max_position_embeddings);
+  const limit = lim.len;
   const prompts = new Map<string, number[]>();
   const promptOf = (task: Task) => {
     let p = prompts.get(task.id);
@@ -245,7 +247,7 @@ export async function modelSampler(model: Transformer, tokenizer: Tokenizer, con
   return {
     skipReason(task) {
       const len = promptOf(task).length;
-      return len + cfg.maxNewTokens > limit ? `prompt of ${len} tokens + ${cfg.maxNewTokens} new exceeds ${limit}` : null;
+      return len + cfg.maxNewTokens > limit ? `prompt of ${len} tokens + ${cfg.maxNewTokens} new exceeds ${lim.name}; ${lim.raise}, lower --max-new-tokens or use smaller tasks` : null;
     },
     async sample(task, n, greedy, rng) {
       const prompt = promptOf(task);

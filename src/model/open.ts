@@ -22,7 +22,18 @@ export async function resolveModelDir(dir: string, log: (line: string) => void =
     if (problem) throw new UserError(`${dir}: not a usable checkpoint (${problem})`);
     return { kind: 'checkpoint', dir };
   }
-  if (has('final', 'config.json')) return { kind: 'model', dir: path.join(dir, 'final') };
+  if (has('final', 'config.json')) {
+    // final/ is written just after its step's checkpoint; a checkpoint written later is of a resumed run's later step.
+    if (has('checkpoints')) {
+      const { latestCheckpoint } = await import('../rl/checkpoint.ts');
+      const newest = latestCheckpoint(path.join(dir, 'checkpoints'), () => {});
+      const mtime = (f: string) => fs.statSync(f).mtimeMs;
+      if (newest && mtime(path.join(newest.dir, 'meta.json')) > mtime(path.join(dir, 'final', 'config.json'))) {
+        log(`${dir}: note: its final/ is older than its newest checkpoint (the run was resumed past its end); give ${newest.dir} to use that step`);
+      }
+    }
+    return { kind: 'model', dir: path.join(dir, 'final') };
+  }
   if (has('checkpoints')) {
     const { latestCheckpoint } = await import('../rl/checkpoint.ts');
     const newest = latestCheckpoint(path.join(dir, 'checkpoints'), log);

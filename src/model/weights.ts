@@ -4,6 +4,7 @@
 // The network itself is transformer.ts's; tokenizers are src/tokenizer/'s.
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -23,6 +24,10 @@ const IGNORED = /\.rotary_emb\.inv_freq$/;
 /** Reads and checks `dir/config.json` (HF Llama, Qwen2 or SmolLM) as a LlamaConfig. */
 export function loadConfig(dir: string): LlamaConfig {
   const file = path.join(dir, 'config.json');
+  // A GRPO run folder holds a config.json too (the run's settings): name what it is.
+  if (['checkpoints', 'metrics.jsonl'].some((f) => fs.existsSync(path.join(dir, f))) && !fs.existsSync(path.join(dir, 'model.safetensors'))) {
+    throw new UserError(`${dir}: a GRPO run folder, not a model folder; give ${path.join(dir, 'final')} (or one of its checkpoints to eval/generate)`);
+  }
   if (!fs.existsSync(file)) {
     throw new UserError(`${dir}: no config.json (not a model folder, or a save was interrupted; make one with \`pr-rl init\`)`);
   }
@@ -259,6 +264,13 @@ export async function initModelFolder(opts: InitOptions): Promise<{ config: Llam
     pad_token_id: tokenizer.padId,
   };
   const config = toLlamaConfig(raw, file);
+  // Float32 weights held in memory, the largest tensor in one typed array (at most 2^32 - 1 elements here).
+  const shapes = paramShapes(config);
+  const sizes = shapes.map(([, s]) => s.reduce((a, b) => a * b, 1));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (Math.max(...sizes) > 2 ** 32 - 1 || total * 4 > os.totalmem()) {
+    throw new UserError(`${file}: ${(total / 1e9).toFixed(2)} G parameters (${(total * 4 / 2 ** 30).toFixed(1)} GiB as float32) cannot be held here (${(os.totalmem() / 2 ** 30).toFixed(0)} GiB of memory); use a smaller preset`);
+  }
   const model = Transformer.init(config, opts.seed);
   try {
     await saveModel(opts.out, model, opts.tokenizer);

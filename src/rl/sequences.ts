@@ -17,8 +17,20 @@ export interface EncodedTask {
   oracle: number[];
 }
 
-/** Encodes tasks; drops (and counts) those whose prompt + oracle exceeds maxSeqLen. */
-export function encodeTasks(tok: Tokenizer, tasks: readonly Task[], maxSeqLen: number, what = 'data', mode: OutputMode = 'search_replace'): { kept: EncodedTask[]; tooLong: number } {
+/**
+ * The sequence length a run may use, --max-seq-len within the model's context, and how to name it in an
+ * error: when the model is the limit, raising --max-seq-len does nothing.
+ */
+export function seqLimit(maxSeqLen: number, modelContext: number): { len: number; name: string; raise: string } {
+  return maxSeqLen > 0 && maxSeqLen <= modelContext
+    ? { len: maxSeqLen, name: `--max-seq-len ${maxSeqLen}`, raise: 'raise --max-seq-len' }
+    : { len: modelContext, name: `the model's context of ${modelContext} tokens (max_position_embeddings)`, raise: 'use a model with a longer context' };
+}
+
+/** Encodes tasks; drops (and counts) those whose prompt + oracle exceeds maxSeqLen (a number, or seqLimit's). */
+export function encodeTasks(tok: Tokenizer, tasks: readonly Task[], limit: number | ReturnType<typeof seqLimit>, what = 'data', mode: OutputMode = 'search_replace'): { kept: EncodedTask[]; tooLong: number } {
+  const lim = typeof limit === 'number' ? seqLimit(limit, Infinity) : limit;
+  const maxSeqLen = lim.len;
   const kept: EncodedTask[] = [];
   let tooLong = 0;
   for (const task of tasks) {
@@ -28,7 +40,7 @@ export function encodeTasks(tok: Tokenizer, tasks: readonly Task[], maxSeqLen: n
     else kept.push({ task, prompt, oracle });
   }
   if (tasks.length > 0 && kept.length === 0)
-    throw new UserError(`${what}: none of the ${tasks.length} tasks fits in --max-seq-len ${maxSeqLen} tokens (prompt + answer); raise it or use smaller tasks`);
+    throw new UserError(`${what}: none of the ${tasks.length} tasks fits in ${lim.name} (prompt + answer); ${lim.raise} or use smaller tasks`);
   return { kept, tooLong };
 }
 

@@ -18,7 +18,7 @@ import { Rng } from '../util/rng.ts';
 import { fmtDuration } from '../util/progress.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
 import { refuseFileAsFolder } from '../util/fsx.ts';
-import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
+import { encodeTasks, packBatch, seqLimit, type EncodedTask } from './sequences.ts';
 
 export interface SftOptions {
   model: string;
@@ -72,10 +72,11 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
     model.dispose();
     throw new UserError(`${opts.data}: no tasks`);
   }
-  const maxLen = Math.min(cfg.maxSeqLen, model.config.max_position_embeddings);
+  const limit = seqLimit(cfg.maxSeqLen, model.config.max_position_embeddings);
+  const maxLen = limit.len;
   let encoded: ReturnType<typeof encodeTasks>;
   try {
-    encoded = encodeTasks(tokenizer, tasks, maxLen, opts.data, cfg.rewardMode); // a UserError when none fits
+    encoded = encodeTasks(tokenizer, tasks, limit, opts.data, cfg.rewardMode); // a UserError when none fits
   } catch (e) {
     model.dispose();
     throw e;

@@ -19,7 +19,7 @@ import { AdamW, clipGradNorm, lrAt, packAdamW, unpackAdamW } from '../model/opti
 import { advantages, grpoLoss, readStats, type GrpoStats } from './grpo.ts';
 import { reward } from './reward.ts';
 import { saveCheckpoint, latestCheckpoint, loadCheckpoint, type TensorData } from './checkpoint.ts';
-import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
+import { encodeTasks, packBatch, seqLimit, type EncodedTask } from './sequences.ts';
 import { Rng, type RngState } from '../util/rng.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
@@ -228,18 +228,19 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     assignParams(model, saved.tensors, 'model.', resumeFrom!.dir);
     if (ref) assignParams(ref, saved.tensors, 'ref.', resumeFrom!.dir);
   }
-  const maxLen = Math.min(cfg.maxSeqLen, model.config.max_position_embeddings);
+  const limit = seqLimit(cfg.maxSeqLen, model.config.max_position_embeddings);
+  const maxLen = limit.len;
   const tasks = await readTasks(dataFile);
   if (tasks.length === 0) throw new UserError(`${dataFile}: no tasks`);
   // Leave room for the completion: a prompt must fit with maxNewTokens after it.
-  const { kept, tooLong } = encodeTasks(tokenizer, tasks, maxLen, dataFile, cfg.rewardMode);
+  const { kept, tooLong } = encodeTasks(tokenizer, tasks, limit, dataFile, cfg.rewardMode);
   const usable = kept.filter((e) => e.prompt.length + cfg.maxNewTokens + 1 <= maxLen);
   if (usable.length === 0)
-    throw new UserError(`${dataFile}: no task's prompt fits in --max-seq-len ${maxLen} with --max-new-tokens ${cfg.maxNewTokens}; raise one or shorten the other`);
+    throw new UserError(`${dataFile}: no task's prompt fits in ${limit.name} with --max-new-tokens ${cfg.maxNewTokens}; ${limit.raise}, lower --max-new-tokens or use smaller tasks`);
   const byTask = new Map(usable.map((e) => [e.task, e]));
   const sorted = orderTasks(usable.map((e) => e.task), cfg.curriculum === 'adaptive' ? 'size' : cfg.curriculum, new Rng(cfg.seed ^ 0x5eed))
     .map((t) => byTask.get(t)!);
-  const heldout = heldoutFile ? encodeTasks(tokenizer, await readTasks(heldoutFile), maxLen, heldoutFile, cfg.rewardMode).kept
+  const heldout = heldoutFile ? encodeTasks(tokenizer, await readTasks(heldoutFile), limit, heldoutFile, cfg.rewardMode).kept
     .filter((e) => e.prompt.length + cfg.maxNewTokens + 1 <= maxLen).slice(0, cfg.evalTasks) : [];
   log(`train: ${sorted.length} tasks (${tooLong + kept.length - usable.length} too long for ${maxLen} tokens skipped), curriculum ${cfg.curriculum}, ${cfg.steps} steps × ${cfg.promptsPerStep} prompts × ${cfg.groupSize} samples`);
 
