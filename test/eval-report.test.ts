@@ -68,6 +68,22 @@ test('report: escaping, sample picking and one-line errors for missing or empty 
   assert.ok(!/<(script|link)[^>]+(src|href)=/i.test(html), 'no external scripts or stylesheets');
 });
 
+test('report --out may not replace its inputs: the run\'s files (only an HTML file inside the run), an --eval file', () => {
+  const run = syntheticRun();
+  const metrics = fs.readFileSync(path.join(run, 'metrics.jsonl'));
+  const evalFile = path.join(tempDir('prrl-report-'), 'eval.json');
+  fs.writeFileSync(evalFile, '{}');
+  const refused = (out: string, evals: string[], re: RegExp) =>
+    assert.throws(() => runReport({ run, out, evals, log: () => {} }), (e: Error) => e instanceof UserError && re.test(e.message), out);
+  refused(path.join(run, 'metrics.jsonl'), [], /--out .*metrics\.jsonl is inside the run folder .*; give a file elsewhere$/);
+  refused(path.join(run, 'final', 'config.json'), [], /is inside the run folder/);
+  refused(evalFile, [evalFile], /--out .*eval\.json is the --eval 1 file/);
+  refused(path.join(run, 'metrics.jsonl', 'r.html'), [], /cannot write .* \(.*metrics\.jsonl is a file, not a folder\)/);
+  assert.deepEqual(fs.readFileSync(path.join(run, 'metrics.jsonl')), metrics);
+  assert.equal(fs.readFileSync(evalFile, 'utf8'), '{}');
+  assert.equal(runReport({ run, out: path.join(run, 'other.html'), log: () => {} }), path.join(run, 'other.html'));
+});
+
 test('report --samples 0 shows no sample completions (not all of them)', () => {
   const s = Array.from({ length: 10 }, (_, i) => ({ step: i, task_id: 't', reward: 0, completion: '' }));
   assert.deepEqual(pickSamples(s, 0), []);

@@ -51,6 +51,15 @@ test('Wilson interval by hand: 0 of 10 and 5 of 10', () => {
   const iv = proportionCI([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   assert.equal(iv.method, 'wilson');
   close(iv.hi, 0.2775328, 1e-6, 'proportionCI all zero');
+  // Every rate, the all-zero and all-one ones too, lies inside its own interval (rounding left 0 above lo 2.8e-17).
+  for (let n = 1; n <= 200; n++) {
+    for (let c = 0; c <= n; c += c < 2 || c > n - 3 ? 1 : Math.max(1, Math.floor(n / 7))) {
+      const r = proportionCI(Array.from({ length: n }, (_, i) => (i < c ? 1 : 0)));
+      assert.ok(r.lo! <= r.mean && r.mean <= r.hi!, `${c}/${n}: [${r.lo}, ${r.hi}] around ${r.mean}`);
+    }
+    assert.equal(proportionCI(Array(n).fill(0)).lo, 0, `0/${n}`);
+    assert.equal(proportionCI(Array(n).fill(1)).hi, 1, `${n}/${n}`);
+  }
 });
 
 /** pass@k by enumeration: the share of all k-subsets of n samples (c correct) holding ≥ 1 correct one. */

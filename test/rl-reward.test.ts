@@ -193,6 +193,7 @@ test('runReward: {id,text} and {task_id,completion} lines, JSONL out, summary, u
   assert.equal(fs.readFileSync(outputs, 'utf8'), kept);
   const { runEval } = await import('../src/eval/evaluate.ts');
   await assert.rejects(runEval({ model: dir, data: tasks, out: tasks, config: {}, log: () => {} }), /--out .*tasks\.jsonl is the --data file/);
+  await assert.rejects(runEval({ model: dir, data: tasks, out: path.join(tasks, 'e.json'), config: {}, log: () => {} }), /cannot write .*e\.json \(.*tasks\.jsonl is a file, not a folder\)/);
   assert.equal(fs.readFileSync(tasks, 'utf8'), JSON.stringify(TASK) + '\n');
   fs.writeFileSync(outputs, JSON.stringify({ id: 'nope', text: '' }) + '\n');
   await assert.rejects(runReward({ tasks, outputs, mode: 'search_replace', print: () => {} }), /record 1: task id "nope" is not in/);

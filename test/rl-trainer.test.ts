@@ -93,6 +93,11 @@ test('a checkpoint folder is a model to eval/generate: its step\'s policy (= fin
   assert.deepEqual(await resolveModelDir(run, (l) => notes.push(l)), { kind: 'model', dir: path.join(run, 'final') });
   assert.match(notes.join('\n'), /its final\/ is older than its newest checkpoint .*give .*ckpt-000002 to use that step/);
   assert.deepEqual(await resolveModelDir(model), { kind: 'model', dir: model });
+  // eval's --out may not land in the model or run it reads (its config.json, the run's log).
+  const { runEval } = await import('../src/eval/evaluate.ts');
+  for (const [m, out] of [[run, path.join(run, 'metrics.jsonl')], [model, path.join(model, 'config.json')], [ck, path.join(ck, 'x.json')]]) {
+    await assert.rejects(runEval({ model: m, data, out, config: {}, log: quiet }), (e: Error) => e instanceof UserError && /is inside the (--model|model) folder .*; give a file elsewhere$/.test(e.message), out);
+  }
   const params = async (ref: ModelRef) => {
     const { model: m, tokenizer } = await openModel(ref);
     const out = new Map<string, Float32Array>();

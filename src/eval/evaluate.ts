@@ -13,7 +13,7 @@ import { openModel, resolveModelDir } from '../model/open.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
 import { UserError } from '../util/errors.ts';
-import { writeJsonAtomic, refuseInputAsOutput } from '../util/fsx.ts';
+import { writeJsonAtomic, checkOutputFile } from '../util/fsx.ts';
 import { seqLimit } from '../rl/sequences.ts';
 import { Progress, fmtDuration } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
@@ -280,9 +280,9 @@ export async function evaluate(
 export async function runEval(opts: { model: string; data: string; out: string; config: Partial<EvalConfig>; log?: (line: string) => void }): Promise<EvalResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const cfg = resolveEvalConfig(opts.config);
-  if (fs.existsSync(opts.out) && fs.statSync(opts.out).isDirectory()) throw new UserError(`--out ${opts.out} is a folder; give the eval.json file to write`);
-  refuseInputAsOutput(opts.out, { '--data': opts.data });
+  checkOutputFile(opts.out, { '--data': opts.data });
   const ref = await resolveModelDir(opts.model, log);
+  checkOutputFile(opts.out, {}, [[opts.model, 'the --model folder'], [ref.dir, 'the model folder']]);
   let tasks = await readTasks(opts.data);
   if (tasks.length === 0) throw new UserError(`${opts.data}: no tasks`);
   if (cfg.limit > 0) tasks = tasks.slice(0, cfg.limit);

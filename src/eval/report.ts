@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { readJsonl, writeFileAtomic } from '../util/fsx.ts';
+import { readJsonl, writeFileAtomic, checkOutputFile } from '../util/fsx.ts';
 import { readEval } from './compare.ts';
 import type { EvalResult } from './evaluate.ts';
 
@@ -249,6 +249,8 @@ ${samplesTable(shown, samples.length)}
 export function runReport(opts: ReportOptions): string {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const out = opts.out ?? path.join(opts.run, 'report.html');
+  // Inside the run only an HTML file: its log, samples, checkpoints and final/ are the report's inputs.
+  checkOutputFile(out, Object.fromEntries((opts.evals ?? []).map((e, i) => [`--eval ${i + 1}`, e])), out.endsWith('.html') ? [] : [[opts.run, 'the run folder']]);
   const { html, charts: n, samples } = buildReport({ ...opts, log });
   writeFileAtomic(out, html);
   log(`report: ${n} charts, ${samples} sample completions → ${out}`);

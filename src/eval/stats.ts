@@ -156,7 +156,8 @@ export function wilson(p: number, n: number, z = Z95): [number, number] {
   const denom = 1 + z2 / n;
   const center = (p + z2 / (2 * n)) / denom;
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return [Math.max(0, center - half), Math.min(1, center + half)];
+  // Clamped to hold p itself: at p = 0 or 1 the bound is p exactly, where rounding left it 1e-17 off.
+  return [Math.min(p, Math.max(0, center - half)), Math.max(p, Math.min(1, center + half))];
 }
 
 /** Half-width of an interval (null when there is none); what logs print as "± h". */

@@ -23,11 +23,32 @@ export function refuseFileAsFolder(dir: string, flag = '--out'): void {
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: a file, not a folder; give ${flag} a folder`);
 }
 
+const realOrResolved = (f: string) => { try { return fs.realpathSync(f); } catch { return path.resolve(f); } };
+
 /** Refuses an output that is one of the command's inputs (it would be replaced by the results). */
 export function refuseInputAsOutput(out: string, inputs: Record<string, string | undefined>): void {
-  const at = (f: string) => { try { return fs.realpathSync(f); } catch { return path.resolve(f); } };
   for (const [flag, input] of Object.entries(inputs)) {
-    if (input !== undefined && at(input) === at(out)) throw new UserError(`--out ${out} is the ${flag} file; give another file to write`);
+    if (input !== undefined && realOrResolved(input) === realOrResolved(out)) throw new UserError(`--out ${out} is the ${flag} file; give another file to write`);
+  }
+}
+
+/**
+ * Checks an output file before any work: not a folder, not under a file, not an input, and not inside a
+ * folder whose files it would replace (`inside`: a model, checkpoint or run folder and what to call it).
+ */
+export function checkOutputFile(out: string, inputs: Record<string, string | undefined> = {}, inside: [dir: string, what: string][] = []): void {
+  if (fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new UserError(`--out ${out} is a folder; give a file to write`);
+  for (let d = path.dirname(path.resolve(out)); ; d = path.dirname(d)) {
+    if (fs.existsSync(d)) {
+      if (!fs.statSync(d).isDirectory()) throw new UserError(`cannot write ${out} (${d} is a file, not a folder)`);
+      break;
+    }
+    if (d === path.dirname(d)) break;
+  }
+  refuseInputAsOutput(out, inputs);
+  const o = realOrResolved(out);
+  for (const [dir, what] of inside) {
+    if (o.startsWith(realOrResolved(dir) + path.sep)) throw new UserError(`--out ${out} is inside ${what} ${dir}, whose files it would replace; give a file elsewhere`);
   }
 }
 
