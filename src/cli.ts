@@ -8,6 +8,14 @@ import { buildProgram } from './cli/program.ts';
 
 const program = buildProgram();
 
+// stdout closed early (`pr-rl compare … | head`) ends the command quietly; one that cannot be written
+// (a full disk) is one line, not an unhandled 'error' event with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`pr-rl: cannot write to stdout (${e.message})\n`);
+  process.exit(1);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

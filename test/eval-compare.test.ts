@@ -166,4 +166,20 @@ test('compare from files: --json output and the CLI refusal is one line, exit 1'
   const allowed = cli('a.json', 'c.json', '--allow-different-tasks');
   assert.equal(allowed.status, 0, allowed.stderr);
   assert.match(allowed.stdout, /paired over 4 tasks \(1 only in A, 0 only in B left out\)/);
+  // A task entry without its metrics (a hand-made or damaged file) is the same one line, not a TypeError.
+  fs.writeFileSync(path.join(dir, 'nom.json'), JSON.stringify({ format: 'pr-rl-eval/1', tasks: { x: { hash: 'a' } } }));
+  const nom = cli('nom.json', 'nom.json');
+  assert.equal(nom.status, 1);
+  assert.equal(nom.stderr, 'pr-rl: nom.json: not an eval.json written by `pr-rl eval` (format pr-rl-eval/1; task "x" has no hash or metrics)\n');
+  // Output to a closed pipe ends quietly; output that cannot be written is one line.
+  const shell = (cmd: string) => spawnSync('bash', ['-c', cmd], { encoding: 'utf8', cwd: dir });
+  for (let i = 0; i < 3; i++) {
+    const piped = shell(`set -o pipefail; "${process.execPath}" "${path.join(ROOT, 'bin/pr-rl.js')}" compare a.json b.json | head -c 1 >/dev/null`);
+    assert.equal(piped.stderr, '', piped.stderr);
+  }
+  if (fs.existsSync('/dev/full')) {
+    const full = shell(`"${process.execPath}" "${path.join(ROOT, 'bin/pr-rl.js')}" compare a.json b.json --json > /dev/full`);
+    assert.equal(full.status, 1);
+    assert.match(full.stderr, /^pr-rl: cannot write to stdout \(.*ENOSPC.*\)\n$/);
+  }
 });

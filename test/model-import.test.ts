@@ -322,6 +322,12 @@ test('CLI: pr-rl init, then generate on raw text and on a tasks.jsonl line; a ba
   const fromTask = cli('generate', '--model', out, '--task', `${tasks}:1`, '--show-prompt', '--max-new-tokens', '3', '--backend', 'cpu', '--temperature', '1', '--seed', '7');
   assert.equal(fromTask.status, 0, fromTask.stderr);
   assert.ok(fromTask.stdout.startsWith(buildPrompt(JSON.parse(fs.readFileSync(tasks, 'utf8')))), fromTask.stdout);
+  // The prompt asks for the answer format the model was trained with.
+  const whole = cli('generate', '--model', out, '--task', `${tasks}:1`, '--show-prompt', '--max-new-tokens', '1', '--backend', 'cpu', '--reward-mode', 'whole_file');
+  assert.equal(whole.status, 0, whole.stderr);
+  const wholePrompt = buildPrompt(JSON.parse(fs.readFileSync(tasks, 'utf8')), { mode: 'whole_file' });
+  assert.notEqual(wholePrompt, buildPrompt(JSON.parse(fs.readFileSync(tasks, 'utf8'))));
+  assert.ok(whole.stdout.startsWith(wholePrompt), whole.stdout);
   const bad = cli('generate', '--model', out, '--task', path.join(root, 'nope.jsonl') + ':2', '--backend', 'cpu');
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /^pr-rl: --task .*nope\.jsonl:2: .*no such file\n$/);

@@ -87,6 +87,7 @@ const GENERATE_HELP: { [K in keyof GenerateConfig]: string } = {
   seed: 'sampling seed',
   backend: 'tfjs backend: auto|webgpu|wasm|cpu (auto = webgpu on a real GPU, else wasm)',
   engine: 'sampler: tfjs (on --backend) or onnx (onnxruntime CPU, all cores)',
+  rewardMode: 'answer format a task\'s prompt asks for: search_replace|whole_file (use what the model was trained with)',
 };
 
 /** `pr-rl generate`: print one completion for a task or a text. */

@@ -26,8 +26,14 @@ export interface Comparison {
 /** Reads an eval.json and checks it is one. */
 export function readEval(file: string): EvalResult {
   const r = readJson<EvalResult>(file);
-  if (!r || r.format !== 'pr-rl-eval/1' || typeof r.tasks !== 'object' || r.tasks === null)
-    throw new UserError(`${file}: not an eval.json written by \`pr-rl eval\` (format pr-rl-eval/1)`);
+  const bad = (why: string) => new UserError(`${file}: not an eval.json written by \`pr-rl eval\` (format pr-rl-eval/1; ${why})`);
+  if (!r || r.format !== 'pr-rl-eval/1') throw bad('no such format field');
+  if (typeof r.tasks !== 'object' || r.tasks === null || Array.isArray(r.tasks)) throw bad('no "tasks" object');
+  for (const [id, t] of Object.entries(r.tasks)) {
+    const metrics = (t as { metrics?: unknown } | null)?.metrics;
+    if (typeof t?.hash !== 'string' || typeof metrics !== 'object' || metrics === null) throw bad(`task "${id}" has no hash or metrics`);
+    for (const [k, v] of Object.entries(metrics)) if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`task "${id}": metric "${k}" is not a number`);
+  }
   return r;
 }
 

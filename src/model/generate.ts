@@ -3,7 +3,7 @@
 // prompts come from data/prompt.ts, sampling from sample.ts (or onnx.ts), the backend from backend.ts.
 
 import * as fs from 'node:fs';
-import { ENGINES, type BackendKind, type Engine } from '../config.ts';
+import { ENGINES, type BackendKind, type Engine, type RewardMode } from '../config.ts';
 import { readTasks, validateTask, type Task } from '../data/task.ts';
 import { UserError } from '../util/errors.ts';
 import { openModel, resolveModelDir } from './open.ts';
@@ -24,9 +24,11 @@ export interface GenerateConfig {
   backend: BackendKind;
   /** Sampler: tfjs (sample.ts, on the backend) or onnx (onnx.ts: onnxruntime CPU, all cores). */
   engine: Engine;
+  /** The answer format the task's prompt asks for (a task's prompt only): what the model was trained with. */
+  rewardMode: RewardMode;
 }
 
-export const GENERATE_DEFAULTS: GenerateConfig = { maxNewTokens: 256, temperature: 0, topP: 1, topK: 0, seed: 0, backend: 'auto', engine: 'tfjs' };
+export const GENERATE_DEFAULTS: GenerateConfig = { maxNewTokens: 256, temperature: 0, topP: 1, topK: 0, seed: 0, backend: 'auto', engine: 'tfjs', rewardMode: 'search_replace' };
 
 export function resolveGenerateConfig(partial: Partial<GenerateConfig>): Readonly<GenerateConfig> {
   const c = { ...GENERATE_DEFAULTS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as GenerateConfig;
@@ -40,6 +42,7 @@ export function resolveGenerateConfig(partial: Partial<GenerateConfig>): Readonl
   need(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32, 'seed', 'must be an integer in [0, 2^32)', c.seed);
   need(['auto', 'webgpu', 'wasm', 'cpu'].includes(c.backend), 'backend', 'must be one of auto|webgpu|wasm|cpu', c.backend);
   need(ENGINES.includes(c.engine), 'engine', `must be one of ${ENGINES.join('|')}`, c.engine);
+  need(['search_replace', 'whole_file'].includes(c.rewardMode), 'reward-mode', 'must be search_replace or whole_file', c.rewardMode);
   return Object.freeze(c);
 }
 
@@ -89,7 +92,7 @@ export async function runGenerate(opts: { model: string; task: string; data?: st
   const what = await resolveTaskRef(opts.task, opts.data);
   // One word with a task id's marks ("repo@sha", "repo#synth-…") is more likely an id than a prompt.
   if ('text' in what && /^\S+[@#]\S+$/.test(opts.task)) log(`generate: --task "${opts.task}" is used as the prompt text; to look it up as a task id, give --data <tasks.jsonl>`);
-  const prompt = 'task' in what ? (await import('../data/prompt.ts')).buildPrompt(what.task) : what.text;
+  const prompt = 'task' in what ? (await import('../data/prompt.ts')).buildPrompt(what.task, { mode: cfg.rewardMode }) : what.text;
   const { initBackend } = await import('./backend.ts');
   await initBackend(cfg.backend, log);
   const { openSampler } = await import('./engine.ts');
