@@ -52,6 +52,7 @@ async function syntheticEval(file: string): Promise<void> {
 
 test('report: escaping, sample picking and one-line errors for missing or empty runs', () => {
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  assert.equal(escapeHtml('a\x00b\x1b[0m\x7f\tc\r\n'), 'a\u2400b\u241b[0m\u2421\tc\r\n', 'control characters shown as their pictures; tab and newlines kept');
   const s = Array.from({ length: 10 }, (_, i) => ({ step: i, task_id: 't', reward: 0, completion: '' }));
   assert.deepEqual(pickSamples(s, 4).map((x) => x.step), [0, 3, 6, 9]);
   const empty = tempDir('prrl-report-');
