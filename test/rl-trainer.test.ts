@@ -95,9 +95,14 @@ test('a checkpoint folder is a model to eval/generate: its step\'s policy (= fin
   assert.deepEqual(await resolveModelDir(model), { kind: 'model', dir: model });
   // eval's --out may not land in the model or run it reads (its config.json, the run's log).
   const { runEval } = await import('../src/eval/evaluate.ts');
-  for (const [m, out] of [[run, path.join(run, 'metrics.jsonl')], [model, path.join(model, 'config.json')], [ck, path.join(ck, 'x.json')]]) {
+  for (const [m, out] of [[run, path.join(run, 'metrics.jsonl')], [model, path.join(model, 'config.json')], [ck, path.join(ck, 'meta.json')]]) {
     await assert.rejects(runEval({ model: m, data, out, config: {}, log: quiet }), (e: Error) => e instanceof UserError && /is inside the (--model|model) folder .*; give a file elsewhere$/.test(e.message), out);
   }
+  // A new file there, or an earlier eval.json, is fine.
+  const evalOut = path.join(run, 'eval.json');
+  await runEval({ model: run, data, out: evalOut, config: { k: 1, maxNewTokens: 2, backend: 'cpu', limit: 2 }, log: quiet });
+  await runEval({ model: run, data, out: evalOut, config: { k: 1, maxNewTokens: 2, backend: 'cpu', limit: 2 }, log: quiet });
+  assert.equal(JSON.parse(fs.readFileSync(evalOut, 'utf8')).format, 'pr-rl-eval/1');
   const params = async (ref: ModelRef) => {
     const { model: m, tokenizer } = await openModel(ref);
     const out = new Map<string, Float32Array>();

@@ -282,7 +282,14 @@ export async function runEval(opts: { model: string; data: string; out: string; 
   const cfg = resolveEvalConfig(opts.config);
   checkOutputFile(opts.out, { '--data': opts.data });
   const ref = await resolveModelDir(opts.model, log);
-  checkOutputFile(opts.out, {}, [[opts.model, 'the --model folder'], [ref.dir, 'the model folder']]);
+  // Inside the model or run it reads: a new file, or an earlier eval.json, never one of their own files.
+  const evalFileOrNew = (f: string) => {
+    if (!fs.existsSync(f)) return true;
+    const head = Buffer.alloc(200);
+    const fd = fs.openSync(f, 'r');
+    try { return /"format":\s*"pr-rl-eval\/1"/.test(head.toString('utf8', 0, fs.readSync(fd, head, 0, 200, 0))); } finally { fs.closeSync(fd); }
+  };
+  checkOutputFile(opts.out, {}, [[opts.model, 'the --model folder', evalFileOrNew], [ref.dir, 'the model folder', evalFileOrNew]]);
   let tasks = await readTasks(opts.data);
   if (tasks.length === 0) throw new UserError(`${opts.data}: no tasks`);
   if (cfg.limit > 0) tasks = tasks.slice(0, cfg.limit);

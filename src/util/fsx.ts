@@ -34,9 +34,10 @@ export function refuseInputAsOutput(out: string, inputs: Record<string, string |
 
 /**
  * Checks an output file before any work: not a folder, not under a file, not an input, and not inside a
- * folder whose files it would replace (`inside`: a model, checkpoint or run folder and what to call it).
+ * folder whose files it would replace (`inside`: a model, checkpoint or run folder, what to call it, and
+ * which files there may be written: by default none).
  */
-export function checkOutputFile(out: string, inputs: Record<string, string | undefined> = {}, inside: [dir: string, what: string][] = []): void {
+export function checkOutputFile(out: string, inputs: Record<string, string | undefined> = {}, inside: [dir: string, what: string, allowed?: (file: string) => boolean][] = []): void {
   if (fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new UserError(`--out ${out} is a folder; give a file to write`);
   for (let d = path.dirname(path.resolve(out)); ; d = path.dirname(d)) {
     if (fs.existsSync(d)) {
@@ -47,8 +48,8 @@ export function checkOutputFile(out: string, inputs: Record<string, string | und
   }
   refuseInputAsOutput(out, inputs);
   const o = realOrResolved(out);
-  for (const [dir, what] of inside) {
-    if (o.startsWith(realOrResolved(dir) + path.sep)) throw new UserError(`--out ${out} is inside ${what} ${dir}, whose files it would replace; give a file elsewhere`);
+  for (const [dir, what, allowed] of inside) {
+    if (o.startsWith(realOrResolved(dir) + path.sep) && !allowed?.(out)) throw new UserError(`--out ${out} is inside ${what} ${dir}, whose files it would replace; give a file elsewhere`);
   }
 }
 
