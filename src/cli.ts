@@ -28,6 +28,13 @@ try {
     process.kill(process.pid, e.signal); // no handler is left: the default action ends the process
     process.exit(128 + constants.signals[e.signal]);
   }
+  // A file-system error no command turned into a UserError (a full disk, a folder that cannot be written):
+  // still one line, naming the path in git's and Node's own words.
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
+    process.stderr.write(`pr-rl: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   if (e instanceof WebAssembly.RuntimeError) {
     // tfjs-backend-wasm fails this way, deep in a kernel, when its memory cannot grow any more.
     process.stderr.write(`pr-rl: the wasm backend failed (${e.message}), most likely out of memory: lower --group-size, --max-new-tokens, --max-seq-len or --batch-size\n`);

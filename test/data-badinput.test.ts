@@ -351,6 +351,17 @@ test('a hostile repository runs nothing: hooks, fsmonitor, pager, external diff,
   const imported = cli('import', 'records.jsonl', '--repo', f.dir, '--out', 'imported.jsonl');
   assert.equal(imported.status, 0, imported.stderr);
   assert.equal(fs.readFileSync(path.join(out, 'imported.jsonl'), 'utf8').trim().split('\n').length, 1);
+  // The records file, or a folder, as --out: refused before any work, nothing replaced.
+  const records = fs.readFileSync(path.join(out, 'records.jsonl'), 'utf8');
+  const onInput = cli('import', 'records.jsonl', '--repo', f.dir, '--out', './records.jsonl');
+  assert.equal(onInput.status, 1);
+  assert.equal(onInput.stderr, 'pr-rl: --out ./records.jsonl is the <records> file; give another file to write\n');
+  assert.equal(fs.readFileSync(path.join(out, 'records.jsonl'), 'utf8'), records);
+  for (const cmd of [['mine', f.dir], ['synth', f.dir], ['import', 'records.jsonl', '--repo', f.dir]]) {
+    const r = cli(...cmd, '--out', base);
+    assert.equal(r.status, 1, cmd.join(' '));
+    assert.match(r.stderr, /^pr-rl: --out .* is a folder; give a file to write\n$/, cmd.join(' '));
+  }
   assert.ok(!fs.existsSync(marker), `pr-rl ran a program the repository configured: ${fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : ''}`);
   for (const d of [base, out, f.dir, process.cwd()]) assert.deepEqual(fs.readdirSync(d).filter((n) => n.startsWith('pwned')), [], d);
 });

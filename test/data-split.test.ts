@@ -135,6 +135,14 @@ test('split CLI: the two outputs are written both or neither; an empty --seed is
   assert.match(r.stderr.trim(), /^pr-rl: cannot write .*tasks\.heldout\.jsonl\/x/);
   assert.deepEqual(files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')), before);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['tasks.heldout.jsonl', 'tasks.jsonl', 'tasks.train.jsonl'], 'no temp file left');
+  // A folder as an output: refused before any work, nothing replaced, no temp file.
+  fs.mkdirSync(path.join(dir, 'adir'));
+  const folder = cli(dir, 'tasks.jsonl', '--by', 'random', '--seed', '2', '--out-heldout', 'adir');
+  assert.equal(folder.status, 1, folder.stderr);
+  assert.equal(folder.stderr, 'pr-rl: --out adir is a folder; give a file to write\n');
+  assert.deepEqual(files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')), before);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['adir', 'tasks.heldout.jsonl', 'tasks.jsonl', 'tasks.train.jsonl']);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'adir')), []);
   const empty = cli(dir, 'tasks.jsonl', '--seed', '');
   assert.equal(empty.status, 1);
   assert.match(empty.stderr, /--seed must be a non-negative integer \(got ""\)/);

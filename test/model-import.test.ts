@@ -296,6 +296,24 @@ test('initModelFolder: preset + tokenizer → a loadable folder with the tokeniz
 /** A file standing where a folder is asked for. */
 const tasksFile = () => { const f = path.join(root, 'a-file.jsonl'); fs.writeFileSync(f, '\n'); return f; };
 
+test('saveModel: a weights write that fails leaves the model that was there loadable', async () => {
+  const preset = path.join(root, 'preset-keep.json');
+  fs.writeFileSync(preset, JSON.stringify({ hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 64 }));
+  const out = path.join(root, 'keep');
+  await initModelFolder({ preset, tokenizer: tokDir, out, seed: 1 });
+  const config = fs.readFileSync(path.join(out, 'config.json'));
+  // The weights' rename fails: a folder holding a file stands where the new file would go.
+  const weights = path.join(out, 'model.safetensors');
+  fs.renameSync(weights, weights + '.bak');
+  fs.mkdirSync(weights);
+  fs.writeFileSync(path.join(weights, 'x'), '');
+  const { model } = await loadModel(path.join(root, 'init'));
+  await assert.rejects(saveModel(out, model, tokDir), (e: Error) => e instanceof UserError && /^cannot write .*model\.safetensors/.test(e.message));
+  model.dispose();
+  assert.deepEqual(fs.readFileSync(path.join(out, 'config.json')), config, 'config.json (the completion mark) is back');
+  assert.deepEqual(fs.readdirSync(out).filter((f) => f.includes('.tmp-')), []);
+});
+
 test('CLI: pr-rl init, then generate on raw text and on a tasks.jsonl line; a bad --task is a one-line error', () => {
   const preset = path.join(root, 'preset-cli.json');
   fs.writeFileSync(preset, JSON.stringify({ hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 1024 }));
@@ -308,6 +326,10 @@ test('CLI: pr-rl init, then generate on raw text and on a tasks.jsonl line; a ba
   assert.equal(cli('init', '--preset', preset, '--tokenizer', tokDir, '--out', out, '--force', '--seed', '4294967296').stderr.trim(),
     'pr-rl: --seed expects an integer from 0 to 4294967295, got "4294967296"', 'a seed that would wrap to 0');
   assert.equal(cli('init', '--preset', preset, '--tokenizer', tokDir, '--out', tasksFile()).stderr.trim(), `pr-rl: ${tasksFile()}: a file, not a folder; give --out a folder`);
+  const under = cli('init', '--preset', preset, '--tokenizer', tokDir, '--out', path.join(tasksFile(), 'sub'));
+  assert.equal(under.status, 1);
+  assert.match(under.stderr, /^pr-rl: cannot write .*a-file\.jsonl\/sub \(ENOTDIR[^\n]*\)\n$/m);
+  assert.doesNotMatch(under.stderr, /^\s+at /m, 'no stack trace');
   const gen = cli('generate', '--model', out, '--task', 'def f(x):', '--max-new-tokens', '5', '--backend', 'cpu', '--temperature', '0');
   assert.equal(gen.status, 0, gen.stderr);
   assert.match(gen.stderr, /generate: \d+ tokens after a \d+-token prompt/);

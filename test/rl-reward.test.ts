@@ -191,6 +191,9 @@ test('runReward: {id,text} and {task_id,completion} lines, JSONL out, summary, u
     await assert.rejects(runReward({ tasks, outputs, out: f, mode: 'search_replace', print: () => {} }), new RegExp(`--out .* is the ${flag} file; give another file to write`));
   }
   assert.equal(fs.readFileSync(outputs, 'utf8'), kept);
+  fs.mkdirSync(path.join(dir, 'adir'));
+  await assert.rejects(runReward({ tasks, outputs, out: path.join(dir, 'adir'), mode: 'search_replace', print: () => {} }), /--out .*adir is a folder/);
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('tmp')), [], 'no temp file');
   const { runEval } = await import('../src/eval/evaluate.ts');
   await assert.rejects(runEval({ model: dir, data: tasks, out: tasks, config: {}, log: () => {} }), /--out .*tasks\.jsonl is the --data file/);
   await assert.rejects(runEval({ model: dir, data: tasks, out: path.join(tasks, 'e.json'), config: {}, log: () => {} }), /cannot write .*e\.json \(.*tasks\.jsonl is a file, not a folder\)/);

@@ -44,6 +44,8 @@ function registerMine(program: Command): void {
   addConfigOptions(cmd, MINE_DEFAULTS, MINE_HELP).action(async (repos: string[], o: { out: string }) => {
     const { mine } = await import('../data/mine.ts');
     const { JsonlThreadWriter } = await import('../util/jsonlthread.ts');
+    const { checkOutputFile } = await import('../util/fsx.ts');
+    checkOutputFile(o.out); // before the run, not at its end
     const cfg = configFrom(cmd, MINE_DEFAULTS);
     // Tasks are written as they are mined (as JSON on a worker thread), to a temp file renamed over --out
     // only when all went well.
@@ -75,7 +77,8 @@ function registerImport(program: Command): void {
     .option('--out <file>', 'output tasks JSONL (written atomically)', 'tasks.jsonl');
   addConfigOptions(cmd, IMPORT_DEFAULTS, IMPORT_HELP).action(async (file: string, o: { out: string }) => {
     const { importRecords } = await import('../data/import.ts');
-    const { writeJsonlAtomic } = await import('../util/fsx.ts');
+    const { checkOutputFile, writeJsonlAtomic } = await import('../util/fsx.ts');
+    checkOutputFile(o.out, { '<records>': file });
     const r = await importRecords(file, configFrom(cmd, IMPORT_DEFAULTS));
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     writeJsonlAtomic(o.out, r.tasks);
@@ -105,7 +108,8 @@ function registerSynth(program: Command): void {
     .option('--out <file>', 'output tasks JSONL', 'synth.jsonl');
   addConfigOptions(cmd, SYNTH_DEFAULTS, SYNTH_HELP).action(async (repo: string, o: { out: string }) => {
     const { synthesize } = await import('../data/synth.ts');
-    const { writeJsonlAtomic } = await import('../util/fsx.ts');
+    const { checkOutputFile, writeJsonlAtomic } = await import('../util/fsx.ts');
+    checkOutputFile(o.out);
     const t0 = Date.now();
     const { tasks, summary } = synthesize(repo, configFrom(cmd, SYNTH_DEFAULTS));
     writeJsonlAtomic(o.out, tasks);
@@ -126,7 +130,7 @@ function registerSplit(program: Command): void {
     .action(async (file: string, o: { heldout: string; by: string; seed: string; outTrain?: string; outHeldout?: string; onBadLine: string }) => {
       const { splitTasks, parseHeldout, checkSplitPaths, shortfallWarning } = await import('../data/split.ts');
       const { readTasks } = await import('../data/task.ts');
-      const { writeJsonlFilesAtomic } = await import('../util/fsx.ts');
+      const { checkOutputFile, writeJsonlFilesAtomic } = await import('../util/fsx.ts');
       const { UserError } = await import('../util/errors.ts');
       if (!['time', 'repo', 'file', 'random'].includes(o.by)) throw new UserError(`--by must be time|repo|file|random (got "${o.by}")`);
       if (!['skip', 'stop'].includes(o.onBadLine)) throw new UserError(`--on-bad-line must be skip|stop (got "${o.onBadLine}")`);
@@ -136,6 +140,7 @@ function registerSplit(program: Command): void {
       const outTrain = o.outTrain ?? `${stem}.train.jsonl`;
       const outHeldout = o.outHeldout ?? `${stem}.heldout.jsonl`;
       checkSplitPaths(file, outTrain, outHeldout);
+      for (const out of [outTrain, outHeldout]) checkOutputFile(out);
       const heldout = parseHeldout(o.heldout);
       const tasks = await readTasks(file, o.onBadLine as 'skip' | 'stop');
       const r = splitTasks(tasks, { heldout, by: o.by as 'time', seed });

@@ -316,7 +316,7 @@ export async function writeSafetensorsFile(
     throw e;
   }
   fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  try { fs.renameSync(tmp, file); } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Transformer, paramShapes, type LlamaConfig } from './transformer.ts';
 import { iterSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile } from './safetensors.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/load.ts';
-import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
+import { cannotWrite, readJson, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
 import { UserError } from '../util/errors.ts';
 
 /** Tokenizer files copied into a model folder when present (the first two are required). */
@@ -207,11 +207,19 @@ export async function saveModel(dir: string, model: Transformer, tokenizerDir?: 
       else if (f !== 'special_tokens_map.json') throw new UserError(`${tokenizerDir}: no ${f} to copy into ${dir}`);
     }
   }
-  fs.mkdirSync(dir, { recursive: true });
-  fs.rmSync(path.join(dir, 'config.json'), { force: true });
-  removeShards(dir);
+  try { fs.mkdirSync(dir, { recursive: true }); } catch (e) { throw cannotWrite(dir, e); }
+  const configFile = path.join(dir, 'config.json');
+  const oldConfig = fs.existsSync(configFile) ? fs.readFileSync(configFile) : null;
+  fs.rmSync(configFile, { force: true });
   const shapes = new Map<string, number[]>([...model.params].map(([n, v]) => [n, v.shape]));
-  await writeSafetensorsFile(path.join(dir, 'model.safetensors'), shapes, async (n) => (await model.params.get(n)!.data()) as Float32Array, { metadata: { format: 'pt' } });
+  try {
+    await writeSafetensorsFile(path.join(dir, 'model.safetensors'), shapes, async (n) => (await model.params.get(n)!.data()) as Float32Array, { metadata: { format: 'pt' } });
+  } catch (e) {
+    // The weights file was not replaced (temp file + rename): the old model, if any, is whole again.
+    if (oldConfig) try { writeFileAtomic(configFile, oldConfig); } catch { /* the disk is full: the folder stays unmarked */ }
+    throw cannotWrite(path.join(dir, 'model.safetensors'), e);
+  }
+  removeShards(dir);
   for (const [f, bytes] of tokFiles) {
     if (path.resolve(tokenizerDir!, f) !== path.resolve(dir, f)) writeFileAtomic(path.join(dir, f), bytes);
   }

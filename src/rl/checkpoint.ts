@@ -8,7 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { writeSynced } from '../util/fsx.ts';
+import { cannotWrite, writeSynced } from '../util/fsx.ts';
 
 export const CKPT_FORMAT_VERSION = 1;
 const TENSORS_FILE = 'tensors.safetensors';
@@ -64,17 +64,21 @@ export function saveCheckpoint(runDir: string, step: number, content: Checkpoint
   const final = path.join(runDir, name);
   const tmp = path.join(runDir, `.tmp-${name}`);
   fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp);
-
-  const files: CheckpointMeta['files'] = {};
-  files[TENSORS_FILE] = writeSafetensorsFile(path.join(tmp, TENSORS_FILE), content.tensors);
-  const stateJson = JSON.stringify(content.state ?? null);
-  if (stateJson === undefined) throw new Error('saveCheckpoint: state is not JSON-serialisable');
-  files[STATE_FILE] = writeHashed(path.join(tmp, STATE_FILE), Buffer.from(stateJson + '\n'));
-  const meta: CheckpointMeta = { formatVersion: CKPT_FORMAT_VERSION, step, time: new Date().toISOString(), files };
-  writeSynced(path.join(tmp, META_FILE), Buffer.from(JSON.stringify(meta, null, 2) + '\n'));
-  writeSynced(path.join(tmp, DONE_FILE), Buffer.from(`${name}\n`));
-  fsyncDir(tmp);
+  try {
+    fs.mkdirSync(tmp);
+    const files: CheckpointMeta['files'] = {};
+    files[TENSORS_FILE] = writeSafetensorsFile(path.join(tmp, TENSORS_FILE), content.tensors);
+    const stateJson = JSON.stringify(content.state ?? null);
+    if (stateJson === undefined) throw new Error('saveCheckpoint: state is not JSON-serialisable');
+    files[STATE_FILE] = writeHashed(path.join(tmp, STATE_FILE), Buffer.from(stateJson + '\n'));
+    const meta: CheckpointMeta = { formatVersion: CKPT_FORMAT_VERSION, step, time: new Date().toISOString(), files };
+    writeSynced(path.join(tmp, META_FILE), Buffer.from(JSON.stringify(meta, null, 2) + '\n'));
+    writeSynced(path.join(tmp, DONE_FILE), Buffer.from(`${name}\n`));
+    fsyncDir(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true }); // a full disk leaves no half checkpoint
+    throw cannotWrite(final, e);
+  }
 
   // rename() cannot replace a non-empty folder: move an existing one aside first.
   const aside = path.join(runDir, `.old-${name}`);

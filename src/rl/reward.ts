@@ -131,9 +131,9 @@ interface OutputRecord {
  */
 export async function runReward(o: { tasks: string; outputs: string; out?: string; mode: OutputMode; print?: (line: string) => void }): Promise<RewardSummary> {
   const { readTasks } = await import('../data/task.ts');
-  const { readJsonl, writeJsonlAtomic, refuseInputAsOutput } = await import('../util/fsx.ts');
+  const { readJsonl, writeJsonlAtomic, checkOutputFile } = await import('../util/fsx.ts');
   const { UserError } = await import('../util/errors.ts');
-  if (o.out !== undefined) refuseInputAsOutput(o.out, { '--tasks': o.tasks, '--outputs': o.outputs });
+  if (o.out !== undefined) checkOutputFile(o.out, { '--tasks': o.tasks, '--outputs': o.outputs });
   const print = o.print ?? ((line: string) => process.stdout.write(line + '\n'));
   const byId = new Map<string, Task>();
   for (const t of await readTasks(o.tasks)) byId.set(t.id, t);

@@ -17,7 +17,7 @@ import { OnnxGradients } from '../model/onnxtrain.ts';
 import { Rng } from '../util/rng.ts';
 import { fmtDuration } from '../util/progress.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
-import { refuseFileAsFolder } from '../util/fsx.ts';
+import { cannotWrite, refuseFileAsFolder } from '../util/fsx.ts';
 import { encodeTasks, packBatch, seqLimit, type EncodedTask } from './sequences.ts';
 
 export interface SftOptions {
@@ -114,8 +114,10 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   let firstLoss = NaN;
   let lastLoss = NaN;
   try {
-    fs.mkdirSync(opts.out, { recursive: true });
-    fs.writeFileSync(metricsFile, '');
+    try {
+      fs.mkdirSync(opts.out, { recursive: true });
+      fs.writeFileSync(metricsFile, '');
+    } catch (e) { throw cannotWrite(metricsFile, e); }
     for (let step = 0; step < cfg.steps; step++) {
       const pairs = nextBatch().map((e) => ({ prompt: e.prompt, completion: e.oracle }));
       // Predictions inside every prompt carry no loss: skip them in the output head.

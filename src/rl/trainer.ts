@@ -23,7 +23,7 @@ import { encodeTasks, packBatch, seqLimit, type EncodedTask } from './sequences.
 import { Rng, type RngState } from '../util/rng.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
-import { writeFileAtomic, refuseFileAsFolder } from '../util/fsx.ts';
+import { cannotWrite, writeFileAtomic, refuseFileAsFolder } from '../util/fsx.ts';
 import { meanCI } from '../eval/stats.ts';
 
 export interface TrainOptions {
@@ -251,13 +251,13 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   if (saved) opt.load(unpackAdamW(saved.tensors, saved.state.optimizerStep));
   const adaptive = cfg.curriculum === 'adaptive' ? new AdaptiveSampler(sorted.length, state.adaptive ?? undefined) : null;
 
-  fs.mkdirSync(opts.out, { recursive: true });
+  try { fs.mkdirSync(opts.out, { recursive: true }); } catch (e) { throw cannotWrite(opts.out, e); }
   const metricsFile = path.join(opts.out, 'metrics.jsonl');
   const samplesFile = path.join(opts.out, 'samples.jsonl');
   if (!saved) {
     writeFileAtomic(metricsFile, '');
     writeFileAtomic(samplesFile, '');
-    fs.writeFileSync(path.join(opts.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+    writeFileAtomic(path.join(opts.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   } else {
     // Drop records past the checkpoint so the log equals an uninterrupted run's.
     for (const f of [metricsFile, samplesFile]) {

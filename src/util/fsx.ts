@@ -92,6 +92,7 @@ export function writeJsonlAtomic(file: string, records: Iterable<unknown>): void
  * all the old files as they were, never a new one beside an old one.
  */
 export function writeJsonlFilesAtomic(files: [file: string, records: Iterable<unknown>][]): void {
+  for (const [file] of files) checkOutputFile(file); // a folder or a path under a file fails here, not at a rename
   const writers: JsonlWriter[] = [];
   try {
     for (const [file, records] of files) {
@@ -104,7 +105,14 @@ export function writeJsonlFilesAtomic(files: [file: string, records: Iterable<un
     for (const w of writers) w.abort();
     throw e;
   }
-  for (const w of writers) w.commit();
+  // Renames seldom fail once every file is written (the outputs were checked up front): if one does, the
+  // ones after it are dropped too, and the error says which.
+  try {
+    for (const w of writers) w.commit();
+  } catch (e) {
+    for (const w of writers) w.abort();
+    throw e;
+  }
 }
 
 /**
@@ -153,13 +161,16 @@ export class JsonlWriter {
     try { fs.fsyncSync(this.fd); } catch (e) { throw cannotWrite(this.file, e); }
   }
 
-  /** Renames the synced temp file over `file`: the second half of close(). */
+  /** Renames the synced temp file over `file`: the second half of close(). A failed rename leaves no temp file. */
   commit(): void {
     if (this.fd === null) throw new Error(`${this.file}: closed twice`);
     try {
       fs.renameSync(this.tmp, this.file); // then unhook: a signal in between finds a handler, not the default action
       this.release();
-    } catch (e) { throw cannotWrite(this.file, e); }
+    } catch (e) {
+      this.abort();
+      throw cannotWrite(this.file, e);
+    }
   }
 
   /** Drops what was written (the old file, if any, stays); safe to call more than once. */

@@ -169,7 +169,7 @@ export class JsonlThreadWriter {
       this.waiting.push({ resolve, reject });
       this.worker.postMessage(null);
     });
-    try { fs.renameSync(this.tmp, this.file); } catch (e) { throw cannotWrite(this.file, e); } finally { this.stop(); } // rename, then unhook
+    try { fs.renameSync(this.tmp, this.file); } catch (e) { fs.rmSync(this.tmp, { force: true }); throw cannotWrite(this.file, e); } finally { this.stop(); } // rename, then unhook
   }
 
   /** Drops what was written (the old file, if any, stays); safe to call more than once. */
