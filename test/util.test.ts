@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../src/util/rng.ts';
-import { JsonlWriter, readJsonl, writeFileAtomic, writeJsonlAtomic } from '../src/util/fsx.ts';
+import { JsonlWriter, forEachLine, readJson, readJsonl, writeFileAtomic, writeJsonlAtomic } from '../src/util/fsx.ts';
 import { JsonlThreadWriter } from '../src/util/jsonlthread.ts';
 import { spawnSync } from 'node:child_process';
 import { UserError } from '../src/util/errors.ts';
@@ -38,6 +38,28 @@ test('jsonl: a line its check refuses is a bad line too (its line number, skip o
   assert.deepEqual((await readTasks(f, 'skip')).map((t) => t.id), ['a', 'c']);
   assert.throws(() => readJsonl(dir), (e: Error) => e instanceof UserError && e.message === `${dir}: a folder, not a file`);
   assert.throws(() => readJsonl(path.join(dir, 'nope.jsonl')), (e: Error) => e instanceof UserError && /nope\.jsonl: no such file/.test(e.message));
+});
+
+test('forEachLine: the lines of String.split, whatever the chunk size (multi-byte characters and long lines cut across chunks)', () => {
+  const dir = tempDir('prrl-');
+  const f = path.join(dir, 'lines.txt');
+  const rng = new Rng(3);
+  const pieces = ['a', 'é', '漢', '😀', '\r', ' ', '{"x":1}', 'z'.repeat(40)];
+  for (let round = 0; round < 40; round++) {
+    const lines = Array.from({ length: rng.int(12) }, () => Array.from({ length: rng.int(8) }, () => rng.pick(pieces)).join(''));
+    const text = lines.join('\n') + (rng.next() < 0.5 ? '\n' : '');
+    fs.writeFileSync(f, text);
+    const want = text === '' ? [] : text.split('\n');
+    if (text.endsWith('\n')) want.pop(); // the newline ends the last line; no empty line after it
+    for (const chunk of [1, 2, 3, 5, 16, 1 << 20]) {
+      const got: [string, number][] = [];
+      forEachLine(f, (l, n) => got.push([l, n]), chunk);
+      assert.deepEqual(got, want.map((l, i) => [l, i + 1]), `chunk ${chunk}: ${JSON.stringify(text)}`);
+    }
+  }
+  // A BOM'd JSON file reads as JSON (an editor may write one).
+  fs.writeFileSync(f, '\ufeff{"format":"x"}');
+  assert.deepEqual(readJson(f), { format: 'x' });
 });
 
 test('jsonl: bad line reported with its number; skip policy keeps the rest', () => {
@@ -131,7 +153,7 @@ test('writers fail with one line where the file cannot be written (a folder that
   const dir = tempDir('prrl-');
   fs.writeFileSync(path.join(dir, 'plain'), 'x');
   const under = path.join(dir, 'plain', 'out.jsonl'); // its folder is a file
-  const line = /^cannot write .*plain\/out\.jsonl \(E[A-Z]+: /;
+  const line = /^cannot write .*plain\/out\.jsonl \((E[A-Z]+: |.*plain is a file, not a folder\))/;
   assert.throws(() => writeFileAtomic(under, 'x'), (e: Error) => e instanceof UserError && line.test(e.message));
   assert.throws(() => writeJsonlAtomic(under, [{ a: 1 }]), (e: Error) => e instanceof UserError && line.test(e.message));
   assert.throws(() => new JsonlThreadWriter(under), (e: Error) => e instanceof UserError && line.test(e.message));

@@ -8,6 +8,7 @@ import { readTasks, validateTask, type Task } from '../data/task.ts';
 import { UserError } from '../util/errors.ts';
 import { openModel, resolveModelDir } from './open.ts';
 import { Rng } from '../util/rng.ts';
+import { forEachLine } from '../util/fsx.ts';
 
 export interface GenerateConfig {
   /** Most tokens to generate (stops earlier at eos). */
@@ -55,12 +56,17 @@ export async function resolveTaskRef(ref: string, data?: string): Promise<{ task
   if (m) {
     const [, file, n] = m;
     if (!fs.existsSync(file)) throw new UserError(`--task ${ref}: ${file}: no such file`);
-    const lines = fs.readFileSync(file, 'utf8').split('\n');
     const line = Number(n);
-    if (line < 1 || line > lines.length || !lines[line - 1].trim()) throw new UserError(`--task ${ref}: ${file} has no task on line ${line} (${lines.filter((l) => l.trim()).length} records)`);
+    let text = '';
+    let records = 0;
+    forEachLine(file, (l, k) => {
+      if (l.trim()) records++;
+      if (k === line) text = l.trim(); // a BOM and a CR go with the white space
+    });
+    if (!text) throw new UserError(`--task ${ref}: ${file} has no task on line ${line} (${records} records)`);
     let json: unknown;
     try {
-      json = JSON.parse(lines[line - 1]);
+      json = JSON.parse(text);
     } catch {
       throw new UserError(`${file}:${line}: not valid JSON`);
     }
