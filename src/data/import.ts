@@ -134,7 +134,8 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
     }
     let next: string | null = null;
     if (newPath) {
-      const applied = applyPatch(bom ? '\ufeff' + old : old ?? '', p);
+      let applied = applyPatch(bom ? '\ufeff' + old : old ?? '', p);
+      if (applied === false && bom) applied = applyPatch(old!, p); // a patch made from the text without its BOM
       if (applied === false) throw new BadRecord(`patch does not apply to ${oldPath ?? newPath} at ${base.slice(0, 12)}`);
       next = applied.charCodeAt(0) === 0xfeff ? applied.slice(1) : applied;
       const size = Buffer.byteLength(next);
