@@ -70,8 +70,8 @@ export function registerTrain(program: Command): void {
 
   const trainCmd = program.command('train')
     .description('GRPO on the SWE-RL reward, in curriculum order; checkpoints and resumes exactly')
-    .option('--model <dir>', 'model folder to start from (e.g. the output of `pr-rl sft`); required but with --resume')
-    .option('--data <train.jsonl>', 'training tasks; required but with --resume (the run\'s)')
+    .option('--model <dir>', 'model folder to start from (e.g. the output of `pr-rl sft`); with --resume, the run\'s')
+    .option('--data <train.jsonl>', 'training tasks; with --resume, the run\'s unless given')
     .option('--heldout <heldout.jsonl>', 'held-out tasks for the periodic evaluation')
     .requiredOption('--out <dir>', 'run folder: metrics.jsonl, samples.jsonl, checkpoints/, final/')
     .option('--resume', 'continue from the newest complete checkpoint in --out', false);
