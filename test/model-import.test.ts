@@ -312,6 +312,13 @@ test('saveModel: a weights write that fails leaves the model that was there load
   model.dispose();
   assert.deepEqual(fs.readFileSync(path.join(out, 'config.json')), config, 'config.json (the completion mark) is back');
   assert.deepEqual(fs.readdirSync(out).filter((f) => f.includes('.tmp-')), []);
+  // Weights a killed save left half written are removed by the next save.
+  fs.rmSync(weights, { recursive: true });
+  fs.writeFileSync(path.join(out, '.model.safetensors.tmp-123-456'), 'half');
+  const again = (await loadModel(path.join(root, 'init'))).model;
+  await saveModel(out, again, tokDir);
+  again.dispose();
+  assert.deepEqual(fs.readdirSync(out).filter((f) => f.includes('.tmp-')), []);
 });
 
 test('CLI: pr-rl init, then generate on raw text and on a tasks.jsonl line; a bad --task is a one-line error', () => {

@@ -208,6 +208,8 @@ export async function saveModel(dir: string, model: Transformer, tokenizerDir?: 
     }
   }
   try { fs.mkdirSync(dir, { recursive: true }); } catch (e) { throw cannotWrite(dir, e); }
+  // Weights an earlier save left half written (a Ctrl-C, a kill) are of no use: removed.
+  for (const f of fs.readdirSync(dir)) if (/^\.model\.safetensors\.tmp-\d+-\d+$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
   const configFile = path.join(dir, 'config.json');
   const oldConfig = fs.existsSync(configFile) ? fs.readFileSync(configFile) : null;
   fs.rmSync(configFile, { force: true });
