@@ -220,6 +220,16 @@ test('train: a fresh run refuses a folder holding a run or a model; --resume say
   assert.match(lines.join('\n'), /--resume keeps the run's model .* \(its tokenizer\); ignored: --model .*otherModel/);
   assert.deepEqual(metrics(run).map((m) => m.step), [1, 2, 3]);
   await assert.rejects(train({ model, data, out: path.join(dir, 'greedy'), resume: false, config: { ...base, temperature: 0 }, log: quiet }), err(/--temperature must be > 0/));
+  // A run another live process is writing is refused (the test runner's pid stands in for it); a lock
+  // whose process is gone is taken over.
+  fs.writeFileSync(path.join(run, '.lock'), `${process.ppid}\n`);
+  await assert.rejects(train({ model, data, out: run, resume: true, config: { steps: 4 }, log: quiet, score: fakeScore }), err(new RegExp(`runUsed: another pr-rl train \\(pid ${process.ppid}\\) is writing this run`)));
+  const { spawnSync } = await import('node:child_process');
+  const gone = spawnSync('true').pid!;
+  fs.writeFileSync(path.join(run, '.lock'), `${gone}\n`);
+  await train({ model, data, out: run, resume: true, config: { steps: 4 }, log: quiet, score: fakeScore });
+  assert.deepEqual(metrics(run).map((m) => m.step), [1, 2, 3, 4]);
+  assert.ok(!fs.existsSync(path.join(run, '.lock')), 'the lock is released at the end');
   // A run folder given as the model to start from is named as one.
   await assert.rejects(train({ model: run, data, out: path.join(dir, 'fromRun'), resume: false, config: base, log: quiet, score: fakeScore }), err(/runUsed: a GRPO run folder, not a model folder; give .*runUsed\/final/));
 });

@@ -81,6 +81,30 @@ function refuseUsedFolder(out: string, resuming = false): void {
   throw new UserError(`${out}: holds a run already (${held.join(', ')}); continue it with --resume, or give --out a new folder`);
 }
 
+/**
+ * Holds `<run>/.lock` (this process's pid) while a run writes there, so that a second `train` on the same
+ * folder is refused instead of mixing two runs' logs and checkpoints. A lock whose process is gone (a
+ * kill -9) is taken over. Returns the release.
+ */
+function lockRun(out: string): () => void {
+  const file = path.join(out, '.lock');
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } };
+  for (let tries = 0; ; tries++) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => fs.rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotWrite(file, e);
+      let pid = NaN;
+      try { pid = Number(fs.readFileSync(file, 'utf8').trim()); } catch { /* removed meanwhile */ }
+      if (tries > 0 || (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))) {
+        throw new UserError(`${out}: another pr-rl train${Number.isInteger(pid) ? ` (pid ${pid})` : ''} is writing this run; wait for it to end, or stop it`);
+      }
+      fs.rmSync(file, { force: true }); // its process is gone
+    }
+  }
+}
+
 /** The model's parameters as named host arrays, for a checkpoint. */
 async function paramTensors(model: Transformer, prefix: string): Promise<Record<string, TensorData>> {
   const out: Record<string, TensorData> = {};
@@ -252,6 +276,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const adaptive = cfg.curriculum === 'adaptive' ? new AdaptiveSampler(sorted.length, state.adaptive ?? undefined) : null;
 
   try { fs.mkdirSync(opts.out, { recursive: true }); } catch (e) { throw cannotWrite(opts.out, e); }
+  const unlock = lockRun(opts.out); // before anything of the run is written
   const metricsFile = path.join(opts.out, 'metrics.jsonl');
   const samplesFile = path.join(opts.out, 'samples.jsonl');
   if (!saved) {
@@ -435,6 +460,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     if (state.step >= cfg.steps) await saveModel(path.join(opts.out, 'final'), model, modelDir);
   } finally {
     stop.unhook();
+    unlock();
     opt.dispose();
     model.dispose();
     ref?.dispose();
