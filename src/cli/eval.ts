@@ -3,8 +3,7 @@
 
 import { Option, type Command } from 'commander';
 import { EVAL_DEFAULTS, type EvalConfig } from '../eval/evaluate.ts';
-import { UserError } from '../util/errors.ts';
-import { addConfigOptions, configFrom, MODEL_REF_HELP } from './options.ts';
+import { addConfigOptions, configFrom, MODEL_REF_HELP, wholeNumber } from './options.ts';
 
 const EVAL_HELP: { [K in keyof EvalConfig]: string } = {
   k: 'sampled completions per task (0 = none); mean reward, exact, format-valid and pass@k come from these',
@@ -19,12 +18,6 @@ const EVAL_HELP: { [K in keyof EvalConfig]: string } = {
   maxSeqLen: 'skip tasks whose prompt + max-new-tokens exceeds this (0 = the model\'s limit)',
   rewardMode: 'reward: search_replace|whole_file (use what the model was trained with)',
   limit: 'evaluate only the first N tasks (0 = all)',
-};
-
-const positiveInt = (flag: string) => (v: string) => {
-  const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} expects a whole number ≥ 0, got "${v}"`);
-  return n;
 };
 
 export function registerEval(program: Command): void {
@@ -54,7 +47,7 @@ export function registerEval(program: Command): void {
     .argument('<run>', 'run folder of `pr-rl train --out` (metrics.jsonl, samples.jsonl)')
     .option('--out <file>', 'output HTML file (default: <run>/report.html)')
     .addOption(new Option('--eval <files...>', 'eval.json files to summarise in a table'))
-    .option('--samples <n>', 'sample completions to show, spread over the run (0 = none)', positiveInt('--samples'), 24)
+    .option('--samples <n>', 'sample completions to show, spread over the run (0 = none)', wholeNumber('--samples'), 24)
     .action(async (run: string, o: { out?: string; eval?: string[]; samples: number }) => {
       const { runReport } = await import('../eval/report.ts');
       runReport({ run, out: o.out, evals: o.eval, samples: o.samples });

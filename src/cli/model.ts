@@ -1,7 +1,7 @@
 // CLI commands of the model area: flag parsing only, the work is done in src/.
 
 import type { Command } from 'commander';
-import { addConfigOptions, configFrom, MODEL_REF_HELP } from './options.ts';
+import { addConfigOptions, configFrom, MODEL_REF_HELP, wholeNumber } from './options.ts';
 import { BPE_DEFAULTS, type BpeConfig } from '../tokenizer/bpe.ts';
 import { GENERATE_DEFAULTS, type GenerateConfig } from '../model/generate.ts';
 import { UserError } from '../util/errors.ts';
@@ -58,8 +58,8 @@ function registerInit(program: Command): void {
     .option('--preset <name|file>', 'models/<name>.json preset or a JSON file of config.json fields', 'tiny')
     .requiredOption('--tokenizer <dir>', 'tokenizer folder (sets vocab_size and bos/eos/pad ids; copied into the model folder)')
     .requiredOption('--out <dir>', 'model folder to write, e.g. models/my-tiny')
-    .option('--seed <n>', 'initialisation seed (0 to 2^32 - 1)', (v) => intArg('--seed', v, 2 ** 32 - 1), 0)
-    .option('--vocab-size <n>', "vocabulary size (0 = the tokenizer's; larger pads the embedding)", (v) => intArg('--vocab-size', v), 0)
+    .option('--seed <n>', 'initialisation seed (0 to 2^32 - 1)', wholeNumber('--seed', 2 ** 32 - 1), 0)
+    .option('--vocab-size <n>', "vocabulary size (0 = the tokenizer's; larger pads the embedding)", wholeNumber('--vocab-size'), 0)
     .option('--force', 'overwrite an existing model folder', false)
     .action(async (opts: { preset: string; tokenizer: string; out: string; seed: number; vocabSize: number; force: boolean }) => {
       const fs = await import('node:fs');
@@ -108,10 +108,4 @@ function registerGenerate(program: Command): void {
     process.stdout.write(r.completion + '\n');
     log(`generate: ${r.newTokens} tokens after a ${r.promptTokens}-token prompt in ${r.seconds.toFixed(2)}s (${(r.newTokens / Math.max(r.seconds, 1e-9)).toFixed(1)} tok/s)${r.truncated ? ', stopped at the token limit' : ''}`);
   });
-}
-
-function intArg(flag: string, v: string, max = Number.MAX_SAFE_INTEGER): number {
-  const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new UserError(`${flag} expects an integer from 0 to ${max}, got "${v}"`);
-  return n;
 }

@@ -10,6 +10,9 @@ import type { Tokenizer } from '../tokenizer/load.ts';
 
 export type ModelRef = { kind: 'model' | 'checkpoint'; dir: string };
 
+/** The files that make `dir` a GRPO run folder (a run's config.json is its training config), if any. */
+export const runMarks = (dir: string): string[] => ['checkpoints', 'metrics.jsonl'].filter((f) => fs.existsSync(path.join(dir, f)));
+
 /**
  * What `dir` names: a checkpoint (meta.json), a run (its final/, else its newest complete checkpoint; a
  * run's own config.json is its training config), or a model folder (config.json).

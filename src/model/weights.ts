@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { Transformer, paramShapes, type LlamaConfig } from './transformer.ts';
+import { runMarks } from './open.ts';
 import { iterSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile } from './safetensors.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/load.ts';
 import { cannotWrite, readJson, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
@@ -25,7 +26,7 @@ const IGNORED = /\.rotary_emb\.inv_freq$/;
 export function loadConfig(dir: string): LlamaConfig {
   const file = path.join(dir, 'config.json');
   // A GRPO run folder holds a config.json too (the run's settings): name what it is.
-  if (['checkpoints', 'metrics.jsonl'].some((f) => fs.existsSync(path.join(dir, f))) && !fs.existsSync(path.join(dir, 'model.safetensors'))) {
+  if (runMarks(dir).length && !fs.existsSync(path.join(dir, 'model.safetensors'))) {
     throw new UserError(`${dir}: a GRPO run folder, not a model folder; give ${path.join(dir, 'final')} (or one of its checkpoints to eval/generate)`);
   }
   if (!fs.existsSync(file)) {

@@ -11,6 +11,7 @@ import { resolveSftConfig, type SftConfig } from '../config.ts';
 import { readTasks } from '../data/task.ts';
 import { initBackend } from '../model/backend.ts';
 import { loadModel, saveModel } from '../model/weights.ts';
+import { runMarks } from '../model/open.ts';
 import { tokenLogprobs, type Transformer } from '../model/transformer.ts';
 import { AdamW, clipGradNorm, lrAt } from '../model/optim.ts';
 import { OnnxGradients } from '../model/onnxtrain.ts';
@@ -60,7 +61,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   // A trained model is hours of work: only written over when asked (its own --model included); a GRPO run's
   // folder never (its config.json would become the model's).
   refuseFileAsFolder(opts.out);
-  const run = ['checkpoints', 'metrics.jsonl'].filter((f) => fs.existsSync(path.join(opts.out, f)));
+  const run = runMarks(opts.out);
   if (run.length) throw new UserError(`sft: ${opts.out} holds a GRPO run (${run.join(', ')}); give --out a new folder`);
   if (!opts.force && fs.existsSync(path.join(opts.out, 'model.safetensors'))) {
     throw new UserError(`sft: ${opts.out} already holds a model; give --out a new folder, or --force to write over it`);
