@@ -16,6 +16,7 @@ import { mainLanguage } from './lang.ts';
 import type { FileChange, Task, TaskSource } from './task.ts';
 import { Progress } from '../util/progress.ts';
 import { UserError } from '../util/errors.ts';
+import { kebab } from '../config.ts';
 
 export type MinedSource = 'merge' | 'squash' | 'commit';
 export const MINE_SOURCES: MinedSource[] = ['merge', 'squash', 'commit'];
@@ -57,7 +58,7 @@ export function resolveMineConfig(p: Partial<MineConfig>): Readonly<MineConfig> 
 export function needCounts<T extends object>(cmd: string, c: T, keys: (keyof T & string)[]): void {
   for (const k of keys) {
     const v = c[k];
-    if (!Number.isInteger(v) || (v as number) < 0) throw new UserError(`${cmd}: --${k.replace(/[A-Z]/g, (x) => '-' + x.toLowerCase())} must be an integer ≥ 0 (got ${JSON.stringify(v)})`);
+    if (!Number.isInteger(v) || (v as number) < 0) throw new UserError(`${cmd}: --${kebab(k)} must be an integer ≥ 0 (got ${JSON.stringify(v)})`);
   }
 }
 
