@@ -276,9 +276,7 @@ const LINE_CHUNK = 1 << 24;
  * one clear UserError.
  */
 export function forEachLine(file: string, each: (line: string, n: number) => void, chunkBytes = LINE_CHUNK): void {
-  let st: fs.Stats;
-  try { st = fs.statSync(file); } catch { throw new UserError(`${file}: no such file`); }
-  if (st.isDirectory()) throw new UserError(`${file}: a folder, not a file`);
+  const st = inputFile(file);
   const cannotRead = (e: unknown) => new UserError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   let fd: number;
   try { fd = fs.openSync(file, 'r'); } catch (e) { throw cannotRead(e); }
@@ -304,11 +302,17 @@ export function forEachLine(file: string, each: (line: string, n: number) => voi
   }
 }
 
-/** A text file's contents; a missing file or a folder is one clear UserError. */
-export function readTextFile(file: string): string {
+/** An input file's stats; a missing file or a folder is one clear UserError. */
+function inputFile(file: string): fs.Stats {
   let st: fs.Stats;
   try { st = fs.statSync(file); } catch { throw new UserError(`${file}: no such file`); }
   if (st.isDirectory()) throw new UserError(`${file}: a folder, not a file`);
+  return st;
+}
+
+/** A text file's contents; a missing file or a folder is one clear UserError. */
+export function readTextFile(file: string): string {
+  inputFile(file);
   try { return fs.readFileSync(file, 'utf8'); } catch (e) { throw new UserError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
 }
 
