@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { checkpointProblem, latestCheckpoint } from '../rl/checkpoint.ts';
 import type { Transformer } from './transformer.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
 
@@ -20,7 +21,6 @@ export const runMarks = (dir: string): string[] => ['checkpoints', 'metrics.json
 export async function resolveModelDir(dir: string, log: (line: string) => void = () => {}): Promise<ModelRef> {
   const has = (...p: string[]) => fs.existsSync(path.join(dir, ...p));
   if (has('meta.json')) {
-    const { checkpointProblem } = await import('../rl/checkpoint.ts');
     const problem = checkpointProblem(dir, false);
     if (problem) throw new UserError(`${dir}: not a usable checkpoint (${problem})`);
     return { kind: 'checkpoint', dir };
@@ -28,7 +28,6 @@ export async function resolveModelDir(dir: string, log: (line: string) => void =
   if (has('final', 'config.json')) {
     // final/ is written just after its step's checkpoint; a checkpoint written later is of a resumed run's later step.
     if (has('checkpoints')) {
-      const { latestCheckpoint } = await import('../rl/checkpoint.ts');
       const newest = latestCheckpoint(path.join(dir, 'checkpoints'), () => {});
       const mtime = (f: string) => fs.statSync(f).mtimeMs;
       if (newest && mtime(path.join(newest.dir, 'meta.json')) > mtime(path.join(dir, 'final', 'config.json'))) {
@@ -38,7 +37,6 @@ export async function resolveModelDir(dir: string, log: (line: string) => void =
     return { kind: 'model', dir: path.join(dir, 'final') };
   }
   if (has('checkpoints')) {
-    const { latestCheckpoint } = await import('../rl/checkpoint.ts');
     const newest = latestCheckpoint(path.join(dir, 'checkpoints'), log);
     if (!newest) throw new UserError(`${dir}: a run with no final/ and no complete checkpoint yet`);
     log(`${dir}: no final/ yet; using its newest complete checkpoint, ${newest.dir}`);
