@@ -239,3 +239,13 @@ export const resolveTrainConfig = (p: Partial<TrainConfig>) => resolveWith(TRAIN
 export function kebab(s: string): string {
   return s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
+
+/**
+ * The sequence length a run may use, --max-seq-len within the model's context, and how to name it in an
+ * error: when the model is the limit, raising --max-seq-len does nothing.
+ */
+export function seqLimit(maxSeqLen: number, modelContext: number): { len: number; name: string; raise: string } {
+  return maxSeqLen > 0 && maxSeqLen <= modelContext
+    ? { len: maxSeqLen, name: `--max-seq-len ${maxSeqLen}`, raise: 'raise --max-seq-len' }
+    : { len: modelContext, name: `the model's context of ${modelContext} tokens (max_position_embeddings)`, raise: 'use a model with a longer context' };
+}

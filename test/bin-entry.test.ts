@@ -78,3 +78,27 @@ test('the GPU bundle (scripts/bundle-gpu.ts, esbuild) runs the CLI: its version,
   const [t] = fs.readFileSync(tasks, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual([t.text, t.stats.added, t.stats.removed], ['Make f add one', 1, 1]);
 });
+
+test('the data commands load no tensor engine, ONNX runtime or tokenizer library (start-up stays short)', () => {
+  // A resolve hook that fails any import of those packages; init, which needs tfjs, shows that it bites.
+  const dir = tmpDir('prrl-heavy-');
+  fs.writeFileSync(path.join(dir, 'hook.mjs'),
+    "export async function resolve(s, c, next) { if (/^(@tensorflow|onnxruntime-|@huggingface)/.test(s)) throw new Error('heavy import: ' + s); return next(s, c); }\n");
+  fs.writeFileSync(path.join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister(new URL('./hook.mjs', import.meta.url));\n");
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', '--import', path.join(dir, 'register.mjs'), path.join(ROOT, 'src', 'cli.ts'), ...args], { encoding: 'utf8' });
+  const f = fixture();
+  f.write('app/util.py', 'def parse(x):\n    return int(x)\n');
+  f.commit('Initial import');
+  f.write('app/util.py', 'def parse(x):\n    return int(x) + 1\n');
+  f.commit('Fix parse offset (#1)');
+  f.write('app/util.py', 'def parse(x):\n    return int(x, 10) + 1\n');
+  f.commit('Parse decimal only (#2)');
+  const tasks = path.join(dir, 'tasks.jsonl');
+  for (const args of [['--version'], ['mine', f.dir, '--out', tasks], ['split', tasks, '--heldout', '50%', '--out-train', path.join(dir, 't.jsonl'), '--out-heldout', path.join(dir, 'h.jsonl')]]) {
+    const r = cli(...args);
+    assert.equal(r.status, 0, `${args[0]}: ${r.stderr}`);
+  }
+  const init = cli('init', '--tokenizer', path.join(dir, 'no-tokenizer'), '--out', path.join(dir, 'model'));
+  assert.notEqual(init.status, 0);
+  assert.match(init.stderr, /heavy import: @tensorflow\/tfjs/);
+});

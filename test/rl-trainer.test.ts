@@ -297,7 +297,8 @@ test('sft: an empty task file, no task that fits, or an --out holding a model is
   await assert.rejects(sft({ model, data: empty, out, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(new RegExp(`^${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no tasks$`)));
   await assert.rejects(sft({ model, data, out, config: { backend: 'cpu', steps: 1, maxSeqLen: 16 }, log: quiet }), err(/none of the 24 tasks fits in --max-seq-len 16 .*; raise --max-seq-len or use smaller tasks$/));
   // When the model's context is the limit, the hint says so (raising --max-seq-len cannot help).
-  const { encodeTasks, seqLimit } = await import('../src/rl/sequences.ts');
+  const { encodeTasks } = await import('../src/rl/sequences.ts');
+  const { seqLimit } = await import('../src/config.ts');
   const { loadTokenizer } = await import('../src/tokenizer/load.ts');
   const { readTasks } = await import('../src/data/task.ts');
   const tok = await loadTokenizer(model);

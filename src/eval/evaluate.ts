@@ -7,14 +7,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ENGINES, kebab, type BackendKind, type Engine, type RewardMode } from '../config.ts';
+import { ENGINES, kebab, seqLimit, type BackendKind, type Engine, type RewardMode } from '../config.ts';
 import { readTasks, taskSize, type Task } from '../data/task.ts';
 import { openModel, resolveModelDir } from '../model/open.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic, checkOutputFile } from '../util/fsx.ts';
-import { seqLimit } from '../rl/sequences.ts';
 import { Progress, fmtDuration } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 import { meanCI, passAtK, proportionCI, type Interval } from './stats.ts';

@@ -8,6 +8,7 @@ import type { Task } from '../data/task.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
 import { buildPrompt, oracleCompletion, type OutputMode } from '../data/prompt.ts';
 import { UserError } from '../util/errors.ts';
+import { seqLimit } from '../config.ts';
 
 export interface EncodedTask {
   task: Task;
@@ -15,16 +16,6 @@ export interface EncodedTask {
   prompt: number[];
   /** Oracle completion tokens followed by eos. */
   oracle: number[];
-}
-
-/**
- * The sequence length a run may use, --max-seq-len within the model's context, and how to name it in an
- * error: when the model is the limit, raising --max-seq-len does nothing.
- */
-export function seqLimit(maxSeqLen: number, modelContext: number): { len: number; name: string; raise: string } {
-  return maxSeqLen > 0 && maxSeqLen <= modelContext
-    ? { len: maxSeqLen, name: `--max-seq-len ${maxSeqLen}`, raise: 'raise --max-seq-len' }
-    : { len: modelContext, name: `the model's context of ${modelContext} tokens (max_position_embeddings)`, raise: 'use a model with a longer context' };
 }
 
 /** Encodes tasks; drops (and counts) those whose prompt + oracle exceeds maxSeqLen (a number, or seqLimit's). */

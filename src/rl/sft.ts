@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { resolveSftConfig, type SftConfig } from '../config.ts';
+import { resolveSftConfig, seqLimit, type SftConfig } from '../config.ts';
 import { readTasks } from '../data/task.ts';
 import { initBackend } from '../model/backend.ts';
 import { loadModel, saveModel } from '../model/weights.ts';
@@ -19,7 +19,7 @@ import { Rng } from '../util/rng.ts';
 import { fmtDuration } from '../util/progress.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
 import { cannotWrite, refuseFileAsFolder } from '../util/fsx.ts';
-import { encodeTasks, packBatch, seqLimit, type EncodedTask } from './sequences.ts';
+import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 
 export interface SftOptions {
   model: string;

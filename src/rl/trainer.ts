@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { kebab, resolveTrainConfig, type TrainConfig } from '../config.ts';
+import { kebab, resolveTrainConfig, seqLimit, type TrainConfig } from '../config.ts';
 import { readTasks, taskSize, type Task } from '../data/task.ts';
 import { orderTasks, curriculumWindow, AdaptiveSampler, type AdaptiveState } from '../data/curriculum.ts';
 import { initBackend } from '../model/backend.ts';
@@ -19,7 +19,7 @@ import { AdamW, clipGradNorm, lrAt, packAdamW, unpackAdamW } from '../model/opti
 import { advantages, grpoLoss, readStats, type GrpoStats } from './grpo.ts';
 import { reward } from './reward.ts';
 import { saveCheckpoint, latestCheckpoint, loadCheckpoint, type TensorData } from './checkpoint.ts';
-import { encodeTasks, packBatch, seqLimit, type EncodedTask } from './sequences.ts';
+import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 import { Rng, type RngState } from '../util/rng.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
