@@ -365,3 +365,59 @@ test('a hostile repository runs nothing: hooks, fsmonitor, pager, external diff,
   assert.ok(!fs.existsSync(marker), `pr-rl ran a program the repository configured: ${fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : ''}`);
   for (const d of [base, out, f.dir, process.cwd()]) assert.deepEqual(fs.readdirSync(d).filter((n) => n.startsWith('pwned')), [], d);
 });
+
+test("a signed history with log.showSignature and gpg.program, and a partial clone with core.sshCommand: mine and synth run neither; the partial clone is one line", () => {
+  const base = tmpDir();
+  const marker = path.join(base, 'ran');
+  const evil = path.join(base, 'evil.sh');
+  fs.writeFileSync(evil, `#!/bin/sh\necho "$0 $*" >> '${marker}'\nexit 1\n`, { mode: 0o755 });
+  const f = fixture();
+  f.write('m.py', 'def inc(a):\n    return a + 1\n');
+  f.commit('Add inc');
+  f.write('m.py', 'def inc(a):\n    return a + 2\n');
+  f.commit('Fix inc');
+  // A commit with a (fake) signature on top, which `git log` checks through gpg.program when log.showSignature is set.
+  const tree = f.git('rev-parse', 'HEAD^{tree}');
+  const signed = `tree ${tree}\nparent ${f.git('rev-parse', 'HEAD')}\nauthor Ada <ada@example.com> 1700000000 +0000\ncommitter Ada <ada@example.com> 1700000000 +0000\n` +
+    'gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEz\n -----END PGP SIGNATURE-----\n\nSigned release\n';
+  const sha = execFileSync('git', ['-C', f.dir, 'hash-object', '-t', 'commit', '-w', '--stdin'], { input: signed, env: gitEnv(), encoding: 'utf8' }).trim();
+  f.git('update-ref', 'HEAD', sha);
+  f.git('config', 'gpg.program', evil);
+  f.git('config', 'log.showSignature', 'true');
+  execFileSync('git', ['-C', f.dir, 'log', '-1'], { env: gitEnv(), stdio: 'ignore' });
+  assert.ok(fs.existsSync(marker), 'plain git runs gpg.program here');
+  fs.rmSync(marker);
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  for (const cmd of ['mine', 'synth']) {
+    const r = cli(cmd, f.dir, '--out', path.join(base, `${cmd}.jsonl`));
+    assert.equal(r.status, 0, r.stderr);
+  }
+  assert.ok(!fs.existsSync(marker), 'gpg.program ran');
+
+  // A blob-less partial clone whose remote is reached through the repository's own core.sshCommand.
+  f.git('config', 'uploadpack.allowFilter', 'true');
+  const clone = path.join(base, 'partial');
+  execFileSync('git', ['clone', '-q', '--no-checkout', '--filter=blob:none', `file://${f.dir}`, clone], { env: gitEnv(), stdio: 'ignore' });
+  execFileSync('git', ['-C', clone, 'config', 'remote.origin.url', 'ssh://example.invalid/x.git'], { env: gitEnv() });
+  execFileSync('git', ['-C', clone, 'config', 'core.sshCommand', evil], { env: gitEnv() });
+  for (const cmd of [['mine', clone, '--on-bad-line', 'skip'], ['synth', clone]]) {
+    const r = cli(cmd[0], ...cmd.slice(1), '--out', path.join(base, 'partial.jsonl'));
+    assert.equal(r.status, 1, cmd.join(' '));
+    assert.equal(r.stderr, `pr-rl: ${clone}: a partial clone (its blobs are fetched on demand, and pr-rl never fetches); clone it again without --filter\n`);
+  }
+  assert.ok(!fs.existsSync(marker), `the partial clone's core.sshCommand ran: ${fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : ''}`);
+  assert.ok(!fs.existsSync(path.join(base, 'partial.jsonl')));
+});
+
+test('a history in Latin-1 (i18n.commitEncoding) is mined as text: git re-encodes messages and names to UTF-8', async () => {
+  const f = fixture();
+  f.git('config', 'i18n.commitEncoding', 'ISO-8859-1');
+  f.write('a.py', 'a = 1\n');
+  f.commit('Add a');
+  f.write('a.py', 'a = 2\n');
+  const msg = path.join(f.dir, '..', `msg-${path.basename(f.dir)}`);
+  fs.writeFileSync(msg, Buffer.from('Caf\xe9 fix: a is 2\n', 'latin1'));
+  execFileSync('git', ['-C', f.dir, 'commit', '-qa', '-F', msg], { env: gitEnv({ GIT_AUTHOR_NAME: Buffer.from('Jos\xe9', 'latin1').toString('latin1') }) });
+  const r = await mine([f.dir], { maxCommits: 0 });
+  assert.deepEqual(r.tasks.map((t) => t.text), ['Café fix: a is 2']);
+});

@@ -9,14 +9,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
 
-/** Options every git call gets: no hooks, no pager, no credential prompt, no fsmonitor, no optional locks. */
+/**
+ * Options every git call gets: no hooks, no pager, no credential prompt, no fsmonitor, no optional locks,
+ * and no transport at all (`protocol.allow=never`): a partial clone's missing blob is then an unreadable
+ * object, not a fetch that runs the repo's `core.sshCommand` or asks a remote.
+ */
 const SAFE_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.pager=cat', '-c', 'core.fsmonitor=false',
-  '-c', 'credential.helper=', '-c', 'core.quotePath=false', '-c', 'log.showSignature=false', '-c', 'diff.external='];
+  '-c', 'credential.helper=', '-c', 'core.quotePath=false', '-c', 'log.showSignature=false', '-c', 'diff.external=',
+  '-c', 'protocol.allow=never'];
 
 export const GIT_ENV: NodeJS.ProcessEnv = {
   ...process.env,
   GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_PAGER: 'cat', PAGER: 'cat', GIT_ASKPASS: '/bin/true',
-  GIT_EXTERNAL_DIFF: '', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C',
+  GIT_EXTERNAL_DIFF: '', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C', GIT_NO_LAZY_FETCH: '1',
 };
 
 export function gitArgs(repo: string, args: string[]): string[] {
@@ -32,6 +37,13 @@ export function gitRaw(repo: string, args: string[], input?: string | Buffer): B
 }
 
 export const gitText = (repo: string, args: string[]) => gitRaw(repo, args).toString('utf8').trim();
+
+/** The error for a partial clone's missing object, when git's stderr says that is what failed: git would fetch it, which SAFE_CONFIG forbids. */
+export function partialClone(repo: string, stderr: string): UserError | null {
+  return /lazy fetching disabled|promisor remote/.test(stderr)
+    ? new UserError(`${repo}: a partial clone (its blobs are fetched on demand, and pr-rl never fetches); clone it again without --filter`)
+    : null;
+}
 
 export interface RepoInfo {
   /** Top-level folder of the work tree (or the git dir of a bare repo). */
@@ -140,7 +152,7 @@ export interface LogOptions {
 
 /** The arguments of the one `git log` call the miner makes (also used by the benchmark's peer). */
 export function logArgs(o: LogOptions = {}): string[] {
-  const a = ['log', '-z', '--raw', '--no-abbrev', '--topo-order', `-M${o.renames ?? 50}%`, '--diff-merges=first-parent', '--no-color', '--no-ext-diff',
+  const a = ['log', '-z', '--raw', '--no-abbrev', '--encoding=UTF-8', '--topo-order', `-M${o.renames ?? 50}%`, '--diff-merges=first-parent', '--no-color', '--no-ext-diff',
     '--format=%x1e%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B'];
   if (o.maxCount && o.maxCount > 0) a.push(`--max-count=${o.maxCount}`);
   a.push('--end-of-options', o.rev ?? 'HEAD', '--'); // a rev is never read as an option (git ≥ 2.24)
@@ -269,7 +281,10 @@ export class BlobReader {
     this.ended = new Promise((resolve) => {
       this.proc.on('error', (e) => { this.fail(e); resolve(); });
       this.proc.on('close', (code) => {
-        if (this.queue.length) this.fail(new Error(`git cat-file exited (${code}): ${this.stderr.trim()}`));
+        // A partial clone's missing blob: git would fetch it, which SAFE_CONFIG forbids, and exits.
+        const partial = partialClone(repo, this.stderr);
+        if (this.queue.length && partial) this.fail(partial);
+        else if (this.queue.length) this.fail(new Error(`git cat-file exited (${code}): ${this.stderr.trim()}`));
         resolve();
       });
     });

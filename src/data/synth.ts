@@ -4,7 +4,6 @@
 // and a commit. Windowed tasks set `window` in the buggy file's line numbers; their context is empty
 // (the window carries what the fix needs, and tiny models need tiny prompts).
 
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,7 +11,7 @@ import { structuredPatch } from 'diff';
 import { scan, langOf, enclosingFn, type Scan, type FnRange } from './codescan.ts';
 import { lineMutations, MUTATION_KINDS, type Mutation, type MutationKind } from './mutate.ts';
 import type { Task } from './task.ts';
-import { repoName as nameOfRepo, repoRoot } from './git.ts';
+import { gitRaw, partialClone, repoName as nameOfRepo, repoRoot } from './git.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -68,8 +67,9 @@ function kindsOf(spec: string): MutationKind[] {
 
 // ---- git ---------------------------------------------------------------------------------------
 
+/** git with the miner's safe settings (git.ts: no hooks, filters' programs, signatures or fetches); a failure is one line. */
 function git(repo: string, args: string[], input?: string): Buffer {
-  return execFileSync('git', ['-C', repo, ...args], { input, maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+  try { return gitRaw(repo, args, input); } catch (e) { throw partialClone(repo, (e as Error).message) ?? new UserError(`${repo}: ${(e as Error).message}`); }
 }
 
 interface Blob { path: string; oid: string; size: number }
@@ -101,7 +101,9 @@ function readBlobs(repo: string, oids: string[]): (string | null)[] {
   let pos = 0;
   for (let i = 0; i < oids.length; i++) {
     const nl = out.indexOf(10, pos);
-    const size = Number(out.subarray(pos, nl).toString().split(' ')[2]);
+    const [, type, len] = out.subarray(pos, nl).toString().split(' ');
+    if (type === 'missing' || len === undefined) { res.push(null); pos = nl + 1; continue; } // a partial clone's blob
+    const size = Number(len);
     const body = out.subarray(nl + 1, nl + 1 + size);
     pos = nl + 1 + size + 1;
     try { res.push(body.includes(0) ? null : dec.decode(body)); } catch { res.push(null); }
