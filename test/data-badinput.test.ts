@@ -186,6 +186,29 @@ test('paths with spaces, newlines and unicode survive mining', async () => {
   } finally { reader.close(); }
 });
 
+test('a path that is not UTF-8 is left out (non-utf8-path) by mine, retrieval and synth: no task names a path the repo lacks', async () => {
+  const f = fixture();
+  const bad = Buffer.concat([Buffer.from(f.dir + '/'), Buffer.from('caf\xe9.py', 'latin1')]); // the name's bytes, not UTF-8
+  fs.writeFileSync(bad, 'x = 1\n');
+  f.write('ok.py', 'import cafe\ny = 1\n');
+  f.commit('init');
+  fs.writeFileSync(bad, 'x = 2\n');
+  f.write('ok.py', 'import cafe\ny = 2\n');
+  f.commit('Edit both files');
+  f.write('ok.py', 'import cafe\ny = 3\n');
+  f.commit('Edit ok.py once more');
+  const r = await mine([f.dir], { contextFiles: 3, minChangedLines: 1 });
+  const both = r.tasks.find((t) => t.text === 'Edit both files')!;
+  assert.deepEqual(both.changes.map((c) => c.path), ['ok.py']);
+  assert.equal(r.stats.filesSkipped.get('non-utf8-path'), 1);
+  for (const t of r.tasks) for (const c of [...t.changes, ...t.context]) assert.ok(!c.path.includes('\uFFFD'), c.path);
+  const out = path.join(tmpDir(), 'synth.jsonl');
+  const s = spawnSync(process.execPath, [CLI, 'synth', f.dir, '--out', out, '--window', 'file'], { encoding: 'utf8' });
+  assert.equal(s.status, 0, s.stderr);
+  const paths = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).changes[0].path);
+  assert.ok(paths.length > 0 && paths.every((p) => p === 'ok.py'), paths.join(', '));
+});
+
 test('a commit whose blob is missing: stop names it, skip counts it as unreadable', async () => {
   const f = fixture();
   f.write('a.txt', '1\n');

@@ -10,7 +10,7 @@ import { diffArrays, structuredPatch } from 'diff';
 import { diffLines, fileDiff } from '../src/data/linediff.ts';
 import { diffCommit } from '../src/data/diffpool.ts';
 import { COMMIT_FILTERS, decodeText, pathReason } from '../src/data/filter.ts';
-import { gitRaw, logArgs, parseLog, streamCommits } from '../src/data/git.ts';
+import { gitRaw, LogParser, logArgs, parseLog, streamCommits } from '../src/data/git.ts';
 import { Rng } from '../src/util/rng.ts';
 import { fixture, processes, tick, tmpDir } from './data-gitfixture.ts';
 
@@ -314,19 +314,43 @@ test('a commit\'s diffs on the worker thread equal fileDiff file by file, each w
   }
 });
 
-test('the streamed log equals the whole log parsed at once (records split across pipe chunks, 0x1e inside messages)', async () => {
+test('the streamed log equals the whole log parsed at once, and in chunks of any size (0x1e in messages and at the start of paths, 0x1f in names)', async () => {
   const f = fixture();
   for (let i = 0; i < 120; i++) {
     f.write(`src/f${i % 7}.ts`, `export const v = ${i};\n`);
-    f.commit(`Change ${i}\n\n${'a long body line with a \x1e record separator in it; '.repeat(30)}`);
+    if (i % 10 === 3) f.write(`\x1er${i}.ts`, `export const r = ${i};\n`); // a path that starts with the record mark
+    f.commit(`Change ${i}\n\n${'a long body line with a \x1e record separator in it; '.repeat(30)}`, i % 10 === 5 ? { name: 'Ann\x1fLee', email: 'ann@example.com' } : undefined);
   }
-  const whole = parseLog(gitRaw(f.dir, logArgs()));
-  assert.ok(gitRaw(f.dir, logArgs()).length > 3 * 65536, 'the log spans several pipe chunks');
+  const raw = gitRaw(f.dir, logArgs());
+  const whole = parseLog(raw);
+  assert.ok(raw.length > 3 * 65536, 'the log spans several pipe chunks');
   const streamed = [];
   for await (const c of streamCommits(f.dir)) streamed.push(c);
   assert.equal(streamed.length, 120);
   assert.deepEqual(streamed, whole);
   assert.ok(streamed[5].message.includes('\x1e'));
+  const marked = whole.find((c) => c.message.startsWith('Change 3\n'))!;
+  assert.deepEqual(marked.changes.map((ch) => ch.path).sort(), ['\x1er3.ts', 'src/f3.ts']);
+  const named = whole.find((c) => c.message.startsWith('Change 5\n'))!;
+  assert.equal(named.authorName, 'Ann\x1fLee');
+  assert.equal(named.authorEmail, 'ann@example.com');
+  assert.ok(named.time > 1_600_000_000);
+  // Fed in chunks of 1 byte to 64 KB, cut anywhere (inside fields, between a record's changes, at a 0x1e in a path).
+  const rng = new Rng(4);
+  for (const most of [1, 7, 300, 65536]) {
+    const p = new LogParser();
+    const got = [];
+    for (let i = 0; i < raw.length;) {
+      const n = 1 + rng.int(most);
+      got.push(...p.push(raw.subarray(i, i + n)));
+      i += n;
+    }
+    got.push(...p.end());
+    assert.deepEqual(got, whole, `chunks of up to ${most} bytes`);
+  }
+  const cut = new LogParser();
+  cut.push(raw.subarray(0, 100));
+  assert.throws(() => cut.end(), /output ends inside a record/);
   // A revision git cannot read fails the stream with git's message.
   await assert.rejects(async () => { for await (const _ of streamCommits(f.dir, { rev: 'no-such-branch' })) void _; }, /failed \(exit 128\)/);
 });

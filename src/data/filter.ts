@@ -5,7 +5,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 
-export type FileReason = 'submodule' | 'symlink' | 'lockfile' | 'vendored' | 'generated' | 'minified' | 'too-large' | 'binary' | 'non-utf8';
+export type FileReason = 'submodule' | 'symlink' | 'non-utf8-path' | 'lockfile' | 'vendored' | 'generated' | 'minified' | 'too-large' | 'binary' | 'non-utf8';
 export type TaskReason = 'bot' | 'no-text' | 'root-commit' | 'empty' | 'too-many-files' | 'too-few-lines' | 'too-many-lines' |
   'too-many-tokens' | 'conflict-only' | 'duplicate' | 'unreadable' | `only-${FileReason}` | `file-${FileReason}`;
 
@@ -47,6 +47,8 @@ const MINIFIED_PATH = /\.min\.(js|css|mjs)$|[.-]bundle\.js$|\.map$/i;
 const BINARY_EXT = /\.(png|jpe?g|gif|bmp|ico|webp|avif|pdf|zip|gz|tgz|bz2|xz|7z|tar|jar|war|class|so|dylib|dll|exe|o|a|wasm|woff2?|ttf|otf|eot|mp[34]|mov|avi|webm|ogg|wav|flac|psd|sqlite|db|bin|npy|npz|pt|pth|onnx|safetensors|pkl|parquet)$/i;
 
 export const PATH_FILTERS: { name: FileReason; drop: (path: string) => boolean }[] = [
+  // A name that is not UTF-8 comes out of git's output with U+FFFD in it: not the file's path, so never written.
+  { name: 'non-utf8-path', drop: (p) => p.includes('\uFFFD') },
   { name: 'lockfile', drop: (p) => LOCKFILES.has(p.slice(p.lastIndexOf('/') + 1)) },
   { name: 'vendored', drop: (p) => VENDORED.test(p) },
   { name: 'minified', drop: (p) => MINIFIED_PATH.test(p) },

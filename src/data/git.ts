@@ -153,7 +153,7 @@ export interface LogOptions {
 /** The arguments of the one `git log` call the miner makes (also used by the benchmark's peer). */
 export function logArgs(o: LogOptions = {}): string[] {
   const a = ['log', '-z', '--raw', '--no-abbrev', '--encoding=UTF-8', '--topo-order', `-M${o.renames ?? 50}%`, '--diff-merges=first-parent', '--no-color', '--no-ext-diff',
-    '--format=%x1e%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%B'];
+    '--format=%x1e%H%x00%T%x00%P%x00%an%x00%ae%x00%at%x00%B'];
   if (o.maxCount && o.maxCount > 0) a.push(`--max-count=${o.maxCount}`);
   a.push('--end-of-options', o.rev ?? 'HEAD', '--'); // a rev is never read as an option (git ≥ 2.24)
   return a;
@@ -170,20 +170,12 @@ export async function* streamCommits(repo: string, o: LogOptions = {}): AsyncGen
   proc.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
   const exit = new Promise<number | null>((resolve, reject) => { proc.on('error', reject); proc.on('close', resolve); });
   exit.catch(() => { /* surfaced below */ });
-  let rest: Buffer = Buffer.alloc(0);
+  const parser = new LogParser();
   try {
-    for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-      const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-      // Records start with 0x1e after a NUL (the one that ends the previous record): parse up to the last.
-      let cut = buf.lastIndexOf(0x1e);
-      while (cut > 0 && buf[cut - 1] !== 0) cut = buf.lastIndexOf(0x1e, cut - 1);
-      if (cut <= 0) { rest = buf; continue; }
-      rest = Buffer.from(buf.subarray(cut));
-      yield* parseLog(buf.subarray(0, cut));
-    }
-    yield* parseLog(rest);
+    for await (const chunk of proc.stdout as AsyncIterable<Buffer>) yield* parser.push(chunk);
     const code = await exit;
     if (code !== 0) throw new Error(`git ${logArgs(o).slice(0, 2).join(' ')} failed (exit ${code}): ${stderr.trim()}`);
+    yield* parser.end();
   } finally {
     if (proc.exitCode === null) proc.kill();
     await exit.catch(() => {}); // ended, so that nothing of a run outlives it
@@ -197,38 +189,90 @@ export function countCommits(repo: string, o: LogOptions = {}): number {
   return Number(gitText(repo, [...a, '--end-of-options', o.rev ?? 'HEAD', '--']));
 }
 
-/** Parses whole records of `logArgs()` output (streamCommits feeds it a chunk at a time). */
+/** Parses all of `logArgs()` output at once (streamCommits feeds a LogParser a chunk at a time). */
 export function parseLog(buf: Buffer): CommitInfo[] {
-  const out: CommitInfo[] = [];
-  let i = 0;
-  const readTo = (byte: number): string => {
-    const j = buf.indexOf(byte, i);
-    const end = j < 0 ? buf.length : j;
-    const s = buf.toString('utf8', i, end);
-    i = end + 1;
+  const p = new LogParser();
+  return [...p.push(buf), ...p.end()];
+}
+
+/**
+ * A `logArgs()` output parser fed a chunk at a time. A record is 0x1e, seven NUL-ended fields (sha, tree,
+ * parents, author name, email, time, message), then its raw changes (":modes shas status" NUL path NUL,
+ * a second path for renames and copies). It is read field by field, never by looking for 0x1e, which a
+ * path (or, without -z's NULs, a name) may hold; a record is complete once the next one starts or the
+ * output ends, since until then another change may follow.
+ */
+export class LogParser {
+  private rest: Buffer = Buffer.alloc(0);
+
+  /** The commits that the output so far completes. */
+  push(chunk: Buffer): CommitInfo[] {
+    const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    // No record ends before the next one starts: without a 0x1e in the new bytes, none is complete yet
+    // (so a huge record that spans many chunks is not parsed again at each).
+    if (!chunk.includes(0x1e)) { this.rest = buf; return []; }
+    return this.parse(buf, false);
+  }
+
+  /** The commits left once the output has ended. */
+  end(): CommitInfo[] {
+    const out = this.parse(this.rest, true);
+    if (this.rest.length) throw new Error(`git log: output ends inside a record (${this.rest.length} bytes left)`);
+    return out;
+  }
+
+  private parse(buf: Buffer, ended: boolean): CommitInfo[] {
+    const out: CommitInfo[] = [];
+    let i = 0;
+    for (;;) {
+      const r = i < buf.length ? readRecord(buf, i, ended) : null;
+      if (!r) break;
+      out.push(r.commit);
+      i = r.next;
+    }
+    this.rest = i === 0 ? buf : Buffer.from(buf.subarray(i)); // a copy: a small tail must not hold a big chunk
+    return out;
+  }
+}
+
+/** The record at `i` and where the next starts, or null when the bytes so far do not complete it. */
+function readRecord(buf: Buffer, i: number, ended: boolean): { commit: CommitInfo; next: number } | null {
+  if (buf[i] !== 0x1e) throw new Error(`git log: unexpected output at byte ${i} (${JSON.stringify(buf.toString('latin1', i, i + 20))})`);
+  let j = i + 1;
+  const field = (): string | null => {
+    const k = buf.indexOf(0, j);
+    if (k < 0) return null;
+    const s = buf.toString('utf8', j, k);
+    j = k + 1;
     return s;
   };
-  while (i < buf.length) {
-    if (buf[i] !== 0x1e) { i++; continue; }
-    i++;
-    const head = readTo(0); // header fields and message end at the first NUL
-    const [sha, tree, parents, authorName, authorEmail, time, ...msg] = head.split('\x1f');
-    const c: CommitInfo = {
-      sha, tree, parents: parents ? parents.split(' ') : [], authorName, authorEmail, time: Number(time),
-      message: msg.join('\x1f').replace(/\n+$/, ''), changes: [],
-    };
-    if (buf[i] === 0x0a) i++;
-    while (i < buf.length && buf[i] === 0x3a /* : */) {
-      i++;
-      const [oldMode, newMode, oldSha, newSha, st] = readTo(0).split(' ');
-      const status = st[0];
-      const p1 = readTo(0);
-      if (status === 'R' || status === 'C') c.changes.push({ status, oldMode, newMode, oldSha, newSha, oldPath: p1, path: readTo(0) });
-      else c.changes.push({ status, oldMode, newMode, oldSha, newSha, path: p1 });
-    }
-    out.push(c);
+  const head: string[] = [];
+  for (let f = 0; f < 7; f++) {
+    const s = field();
+    if (s === null) return null;
+    head.push(s);
   }
-  return out;
+  const [sha, tree, parents, authorName, authorEmail, time, message] = head;
+  const c: CommitInfo = {
+    sha, tree, parents: parents ? parents.split(' ') : [], authorName, authorEmail, time: Number(time),
+    message: message.replace(/\n+$/, ''), changes: [],
+  };
+  if (buf[j] === 0x0a) j++;
+  while (j < buf.length && buf[j] === 0x3a /* : */) {
+    j++;
+    const meta = field();
+    const p1 = meta === null ? null : field();
+    if (meta === null || p1 === null) return null;
+    const [oldMode, newMode, oldSha, newSha, st] = meta.split(' ');
+    const status = st[0];
+    if (status === 'R' || status === 'C') {
+      const p2 = field();
+      if (p2 === null) return null;
+      c.changes.push({ status, oldMode, newMode, oldSha, newSha, oldPath: p1, path: p2 });
+    } else c.changes.push({ status, oldMode, newMode, oldSha, newSha, path: p1 });
+  }
+  if (j === buf.length && !ended) return null; // another change may follow
+  return { commit: c, next: j };
 }
 
 // ---- ls-tree -------------------------------------------------------------------------------------
