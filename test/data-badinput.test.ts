@@ -23,8 +23,19 @@ test('not a git repo, missing folder, empty repo, unborn HEAD: one clear UserErr
   f.write('a.txt', '1\n');
   f.commit('one');
   f.git('checkout', '-q', '--orphan', 'fresh');
-  await assert.rejects(mine([f.dir]), userError(/HEAD is unborn \(branch "fresh".*checkout main/));
+  await assert.rejects(mine([f.dir]), userError(/HEAD is unborn \(branch "fresh".*checkout main.*--rev main$/));
   f.git('checkout', '-q', '-f', 'main');
+  f.write('a.txt', '2\n');
+  f.commit('two');
+  // An unborn HEAD is no obstacle when --rev names a branch: an orphan checkout, a bare repo whose HEAD names no pushed branch.
+  f.git('checkout', '-q', '--orphan', 'fresh2');
+  assert.deepEqual((await mine([f.dir], { rev: 'main', contextFiles: 0 })).tasks.map((t) => t.text), ['two']);
+  f.git('checkout', '-q', '-f', 'main');
+  const bare = path.join(tmpDir(), 'ub.git');
+  execFileSync('git', ['init', '-q', '--bare', '-b', 'master', bare], { env: gitEnv() });
+  execFileSync('git', ['-C', f.dir, 'push', '-q', bare, 'main'], { env: gitEnv() });
+  await assert.rejects(mine([bare]), userError(/HEAD is unborn \(branch "master" has no commits\); name one for mine and synth: --rev main$/));
+  assert.deepEqual((await mine([bare], { rev: 'main', contextFiles: 0 })).tasks.map((t) => t.text), ['two']);
   // A work tree's git folder (or a folder inside it) is that work tree.
   const plain = await mine([f.dir], { contextFiles: 0 });
   for (const inside of ['.git', '.git/objects']) {

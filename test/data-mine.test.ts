@@ -1,5 +1,6 @@
 // Run: node --import tsx --test test/data-mine.test.ts
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,7 +13,7 @@ import { diffCommit } from '../src/data/diffpool.ts';
 import { COMMIT_FILTERS, decodeText, pathReason } from '../src/data/filter.ts';
 import { gitRaw, LogParser, logArgs, parseLog, streamCommits } from '../src/data/git.ts';
 import { Rng } from '../src/util/rng.ts';
-import { fixture, processes, tick, tmpDir } from './data-gitfixture.ts';
+import { fixture, gitEnv, processes, tick, tmpDir } from './data-gitfixture.ts';
 
 const byText = (tasks: Task[], text: string) => tasks.find((t) => t.text.startsWith(text));
 
@@ -122,6 +123,16 @@ test('repos of one folder name are told apart by their parent folders', async ()
   }
   const r = await mine([path.join(top, 'a', 'repo'), path.join(top, 'b', 'repo')], { contextFiles: 0 });
   assert.deepEqual(r.tasks.map((t) => [t.repo, t.text, t.id.split('@')[0]]), [['a/repo', 'Set a to a', 'a/repo'], ['b/repo', 'Set a to b', 'b/repo']]);
+  // A bare clone "repo.git" is named "repo", so it clashes with a work tree "repo" and both get their parent folder.
+  execFileSync('git', ['clone', '-q', '--bare', path.join(top, 'b', 'repo'), path.join(top, 'c', 'repo.git')], { env: gitEnv() });
+  const bare = await mine([path.join(top, 'a', 'repo'), path.join(top, 'c', 'repo.git')], { contextFiles: 0 });
+  assert.deepEqual(bare.tasks.map((t) => t.repo), ['a/repo', 'c/repo']);
+  // One repository given as its folder, its .git folder and with a trailing slash: mined once, with a warning.
+  const a = path.join(top, 'a', 'repo');
+  const once = await mine([a, path.join(a, '.git'), a + '/'], { contextFiles: 0 });
+  assert.deepEqual(once.tasks.map((t) => [t.repo, t.text]), [['repo', 'Set a to a']]);
+  assert.equal(once.commits, 2);
+  assert.deepEqual(once.warnings, [`${path.join(a, '.git')} is ${a} again: mined once`, `${a}/ is ${a} again: mined once`]);
 });
 
 test('classify: GitHub and GitLab merges, squash titles, other merges ignored', () => {

@@ -59,9 +59,9 @@ export interface RepoInfo {
  * warning (returned as `shallow`): what history there is can still be mined, and the commits at the
  * shallow boundary, whose parents are missing, are skipped by the miner rather than read as "add everything".
  */
-export function openRepo(repo: string): RepoInfo {
+export function openRepo(repo: string, rev = 'HEAD'): RepoInfo {
   if (!fs.existsSync(repo) || !fs.statSync(repo).isDirectory()) throw new UserError(`${repo}: no such folder`);
-  return openWorkTree(repo) ?? openStepByStep(repo);
+  return openWorkTree(repo) ?? openStepByStep(repo, rev);
 }
 
 /** The usual case, a work tree with a HEAD commit, asked in one git call (a spawn costs ~15 ms); else null. */
@@ -73,15 +73,20 @@ function openWorkTree(repo: string): RepoInfo | null {
   return { root, name: path.basename(root) || 'repo', head: lines[3], shallow: lines[1] === 'true' };
 }
 
-/** openRepo step by step: bare repositories, a work tree's git folder, and the errors' messages. */
-function openStepByStep(repo: string): RepoInfo {
+/**
+ * openRepo step by step: bare repositories, a work tree's git folder, and the errors' messages. An unborn
+ * HEAD (a bare clone whose HEAD names no pushed branch, an orphan branch) is refused only when `rev` is HEAD.
+ */
+function openStepByStep(repo: string, rev: string): RepoInfo {
   const { root, bare } = repoRoot(repo);
-  const r = spawnSync('git', gitArgs(repo, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']), { env: GIT_ENV });
+  const r = spawnSync('git', gitArgs(repo, ['rev-parse', '--verify', '-q', '--end-of-options', `${rev}^{commit}`]), { env: GIT_ENV });
+  if (r.status !== 0 && rev !== 'HEAD') throw new UserError(`${repo}: --rev "${rev}" names no commit`);
   if (r.status !== 0) {
     const branch = spawnSync('git', gitArgs(repo, ['symbolic-ref', '-q', '--short', 'HEAD']), { env: GIT_ENV }).stdout.toString().trim();
     const any = gitText(repo, ['for-each-ref', '--count=1', '--format=%(refname)', 'refs/heads', 'refs/remotes']);
     if (!any) throw new UserError(`${repo}: empty repository (no commits yet); commit something or point at a clone with history`);
-    throw new UserError(`${repo}: HEAD is unborn (branch "${branch || '?'}" has no commits); check out a branch that has commits, e.g. git -C ${repo} checkout ${any.replace(/^refs\/(heads|remotes)\//, '')}`);
+    const name = any.replace(/^refs\/(heads|remotes)\//, '');
+    throw new UserError(`${repo}: HEAD is unborn (branch "${branch || '?'}" has no commits); ${bare ? '' : `check out a branch that has commits (git -C ${repo} checkout ${name}) or `}name one for mine and synth: --rev ${name}`);
   }
   const head = r.stdout.toString().trim();
   const shallow = gitText(repo, ['rev-parse', '--is-shallow-repository']) === 'true';

@@ -148,11 +148,16 @@ export async function mine(repos: string[], partial: Partial<MineConfig> = {}, s
   const tasks: Task[] = [];
   const warnings: string[] = [];
   let commits = 0;
-  const infos = uniqueNames(repos.map((r) => openRepo(r))); // every folder checked before anything is mined
+  // Every folder checked before anything is mined; one repository named twice (r, r/.git, r/) is mined once.
+  const opened = repos.map((r) => openRepo(r, cfg.rev));
+  const first = opened.map((x) => opened.findIndex((y) => y.root === x.root));
+  first.forEach((f, i) => { if (f !== i) warnings.push(`${repos[i]} is ${repos[f]} again: mined once`); });
+  const keep = opened.map((_, i) => i).filter((i) => first[i] === i);
+  const infos = uniqueNames(keep.map((i) => opened[i]));
   if (cfg.rev !== 'HEAD') {
-    infos.forEach((info, i) => { if (!commitOf(info.root, cfg.rev)) throw new UserError(`${repos[i]}: --rev "${cfg.rev}" names no commit`); });
+    infos.forEach((info, k) => { if (!commitOf(info.root, cfg.rev)) throw new UserError(`${repos[keep[k]]}: --rev "${cfg.rev}" names no commit`); });
   }
-  for (let i = 0; i < repos.length; i++) commits += await mineRepo(repos[i], infos[i], cfg, stats, dedupe, sink ?? ((t) => { tasks.push(t); }), warnings);
+  for (let k = 0; k < infos.length; k++) commits += await mineRepo(repos[keep[k]], infos[k], cfg, stats, dedupe, sink ?? ((t) => { tasks.push(t); }), warnings);
   return { tasks, stats, commits, seconds: (performance.now() - t0) / 1000, warnings };
 }
 
@@ -174,7 +179,8 @@ type Prepared = { skip: PassReason } | { drop: TaskReason; detail?: string } | {
  * told apart by as many parent folders as it takes ("alt/r1" and "work/r1"), so `split --by repo` can.
  */
 export function uniqueNames(infos: RepoInfo[]): RepoInfo[] {
-  const parts = infos.map((x) => x.root.split(/[\\/]+/).filter(Boolean));
+  // The root's folders, the last one as the repo is named (a bare "proj.git" is "proj", like a work tree "proj").
+  const parts = infos.map((x) => [...x.root.split(/[\\/]+/).filter(Boolean).slice(0, -1), x.name]);
   const depth = infos.map(() => 1);
   const nameOf = (i: number) => parts[i].slice(-depth[i]).join('/') || infos[i].name;
   for (;;) {
