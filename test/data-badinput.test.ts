@@ -129,6 +129,32 @@ test('submodules: gitlinks are skipped with a count, the rest of the change kept
   assert.deepEqual(r.tasks[0].changes.map((c) => c.path), ['main.py']);
   assert.equal(r.stats.filesSkipped.get('submodule'), 1);
   assert.ok(r.warnings.some((w) => /1 submodule change/.test(w)));
+  // A commit dropped before its files are read (a bot's) is not counted as a skipped submodule change either.
+  f.git('update-index', '--add', '--cacheinfo', `160000,${f.git('rev-parse', 'HEAD')},vendor-sub`);
+  f.write('main.py', 'print(3)\n');
+  f.git('add', 'main.py');
+  f.git('commit', '-q', '-m', 'Bump vendor-sub');
+  const again = await mine([f.dir], { contextFiles: 0 });
+  assert.equal(again.stats.dropped.get('bot'), 1);
+  assert.equal(again.stats.filesSkipped.get('submodule'), 1);
+  assert.deepEqual(again.warnings.map((w) => /(\d+) submodule change/.exec(w)?.[1]).filter(Boolean), ['1']);
+});
+
+test('a Git LFS pointer is no source file: left out of a change (lfs-pointer), counted', async () => {
+  const f = fixture();
+  const pointer = (n: number) => `version https://git-lfs.github.com/spec/v1\noid sha256:${String(n).padStart(64, '0')}\nsize ${n}\n`;
+  f.write('model.bin.txt', pointer(1));
+  f.write('app.py', 'w = 1\n');
+  f.commit('initial');
+  f.write('model.bin.txt', pointer(2));
+  f.commit('Update the model');
+  f.write('model.bin.txt', pointer(3));
+  f.write('app.py', 'w = 2\n');
+  f.commit('Update the model and w');
+  const r = await mine([f.dir], { contextFiles: 0 });
+  assert.deepEqual(r.tasks.map((t) => [t.text, t.changes.map((c) => c.path)]), [['Update the model and w', ['app.py']]]);
+  assert.equal(r.stats.dropped.get('only-lfs-pointer'), 1);
+  assert.equal(r.stats.filesSkipped.get('lfs-pointer'), 2, 'each pointer change, the dropped commit too');
 });
 
 test('invalid UTF-8 file is skipped (non-utf8), a valid sibling kept', async () => {
@@ -276,12 +302,15 @@ test('import: a corrupt line is reported with its number; stop vs skip; a folder
   const noApply = JSON.stringify({ instance_id: 'n', base_commit: base, problem_statement: 'p', patch: '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-y = 7\n+y = 8\n' });
   const binary = JSON.stringify({ instance_id: 'b', base_commit: base, problem_statement: 'p',
     patch: 'diff --git a/img.bin b/img.bin\nnew file mode 100644\nindex 0000000..e69de29\nBinary files /dev/null and b/img.bin differ\n' });
-  fs.writeFileSync(file, [good('one'), '{"instance_id": "broken", ', '', unknown, noApply, JSON.stringify({ instance_id: 'm' }), binary, good('two')].join('\n') + '\n');
+  // git diff --binary writes the bytes as a `GIT binary patch` section, which jsdiff parses as a section with no change.
+  const gitBinary = JSON.stringify({ instance_id: 'g', base_commit: base, problem_statement: 'p',
+    patch: '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\ndiff --git a/logo.png b/logo.png\nnew file mode 100644\nindex 0000000000000000000000000000000000000000..d0a3d2a5d4c0f3f2f1e1b1a1a1a1a1a1a1a1a1a1\nGIT binary patch\nliteral 16\nXcmeAS@N?(olHy`uVBq!ia0y~yU;u*=\n\nliteral 0\nHcmV?d00001\n\n' });
+  fs.writeFileSync(file, [good('one'), '{"instance_id": "broken", ', '', unknown, noApply, JSON.stringify({ instance_id: 'm' }), binary, gitBinary, good('two')].join('\n') + '\n');
   await assert.rejects(importRecords(file, { repo: f.dir }), userError(/swe\.jsonl:2: not valid JSON \(use --on-bad-line skip/));
   const r = await importRecords(file, { repo: f.dir, onBadLine: 'skip', contextFiles: 0 });
   assert.deepEqual(r.tasks.map((t) => t.id), ['one', 'two']);
-  assert.equal(r.bad, 5);
-  assert.match(r.warnings.join('\n'), /:2: not valid JSON[\s\S]*:4: base_commit deadbeef.* is not in [\s\S]*:5: patch does not apply to a\.py[\s\S]*:6: missing or empty "base_commit"[\s\S]*:7: img\.bin: a binary patch/);
+  assert.equal(r.bad, 6);
+  assert.match(r.warnings.join('\n'), /:2: not valid JSON[\s\S]*:4: base_commit deadbeef.* is not in [\s\S]*:5: patch does not apply to a\.py[\s\S]*:6: missing or empty "base_commit"[\s\S]*:7: img\.bin: a binary patch[\s\S]*:8: logo\.png: a binary patch/);
 });
 
 test('atomic output: a failing run leaves the old file and no temp file; a good run leaves no temp file', () => {

@@ -31,6 +31,12 @@ test('keys: whitespace and path do not hide a shared change; text compares norma
   assert.equal(changeKey(a), changeKey(b));
   assert.notEqual(changeKey(a), changeKey(task('c')));
   assert.equal(textKey(task('x', { text: 'Fix  the\nBug' })), textKey(task('y', { text: 'fix the bug ' })));
+  // A change of two files is one change whichever order its files come in (mine sorts them by path, import keeps the patch's order).
+  const two = task('m');
+  two.changes.push(task('n').changes[0]);
+  const swapped = { ...two, id: 'swapped', changes: [...two.changes].reverse() };
+  assert.equal(changeKey(two), changeKey(swapped));
+  assert.notEqual(changeKey(two), changeKey(task('m')));
 });
 
 test('split by time: newest held out; tasks sharing a change or text with train are moved to train', () => {

@@ -5,7 +5,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 
-export type FileReason = 'submodule' | 'symlink' | 'non-utf8-path' | 'lockfile' | 'vendored' | 'generated' | 'minified' | 'too-large' | 'binary' | 'non-utf8';
+export type FileReason = 'submodule' | 'symlink' | 'non-utf8-path' | 'lockfile' | 'vendored' | 'generated' | 'minified' | 'lfs-pointer' | 'too-large' | 'binary' | 'non-utf8';
 export type TaskReason = 'bot' | 'no-text' | 'root-commit' | 'empty' | 'too-many-files' | 'too-few-lines' | 'too-many-lines' |
   'too-many-tokens' | 'conflict-only' | 'duplicate' | 'unreadable' | `only-${FileReason}` | `file-${FileReason}`;
 
@@ -101,6 +101,8 @@ export const CONTENT_FILTERS: { name: FileReason; drop: (text: string) => boolea
   { name: 'generated', drop: (t) => GENERATED_MARK.test(t.slice(0, 1000)) },
   // Minified: long enough to matter, with very long lines on average or any line over 5 000 characters.
   { name: 'minified', drop: (t) => t.length > 2000 && looksMinified(t) },
+  // A Git LFS pointer: the file itself lives elsewhere, and a change to it is a new hash, not code.
+  { name: 'lfs-pointer', drop: (t) => t.startsWith('version https://git-lfs.github.com/spec/v1\n') },
 ];
 
 /**

@@ -107,6 +107,13 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
   try { base = (await reader.info(`${r.base_commit}^{commit}`)).sha; } catch {
     throw new BadRecord(`base_commit ${r.base_commit} is not in ${cfg.repo}${r.repo ? ` (the record is for ${r.repo}; clone that repository or fetch the commit)` : ''}`);
   }
+  // jsdiff reads a `GIT binary patch` section as one with no hunks, i.e. no change: refused like "Binary files … differ".
+  const binary = /^GIT binary patch$/m.exec(r.patch);
+  if (binary) {
+    const head = r.patch.lastIndexOf('diff --git ', binary.index);
+    const names = head < 0 ? null : /^diff --git a\/(.*) b\/(.*)$/m.exec(r.patch.slice(head, r.patch.indexOf('\n', head)));
+    throw new BadRecord(`${names ? names[2] : 'a file'}: a binary patch (tasks hold text files only)`);
+  }
   let patches;
   try { patches = parsePatch(r.patch); } catch (e) { throw new BadRecord(`patch does not parse (${(e as Error).message})`); }
   if (patches.length === 0) throw new BadRecord('patch changes no file');

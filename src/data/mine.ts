@@ -248,10 +248,10 @@ async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>,
   const describe = (c: CommitInfo) => `${info.name}@${c.sha.slice(0, 12)} ${JSON.stringify(c.message.split('\n')[0].slice(0, 72))}`;
   const make = async (c: CommitInfo, prep: Exclude<Prepared, { skip: PassReason }>, base: Promise<string> | undefined): Promise<Task | null> => {
     const what = describe(c);
-    submodules += c.changes.filter((x) => isGitlink(x.oldMode) || isGitlink(x.newMode)).length;
     try {
       if ('error' in prep) throw prep.error;
       if ('drop' in prep) { stats.drop(prep.drop, what, prep.detail); return null; }
+      submodules += prep.loaded.filter((x) => 'skip' in x && x.skip === 'submodule').length; // as the summary's "files skipped" counts them
       const draft = finish(info.name, c, prep.cls, prep.loaded, prep.diffs, cfg, stats, dedupe, what);
       if (!draft) return null;
       if (!base) return draft.task;

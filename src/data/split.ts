@@ -46,15 +46,19 @@ export function parseHeldout(s: string | number): number {
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
 
-/** Hash of the change's +/− lines (whitespace-normalized, paths left out): the same fix in two places is one change. */
+/**
+ * Hash of the change's +/− lines (whitespace-normalized, paths left out: the same fix in two places is
+ * one change), file by file in a fixed order (mine sorts changes by path, import keeps the patch's order).
+ */
 export function changeKey(t: Task): string {
-  const parts: string[] = [];
-  for (const c of t.changes) {
+  const files = t.changes.map((c) => {
+    const parts: string[] = [];
     const p = structuredPatch('a', 'b', c.old ?? '', c.new ?? '', '', '', { context: 0 });
     for (const h of p.hunks) for (const l of h.lines) if (l[0] === '+' || l[0] === '-') parts.push(l[0] + norm(l.slice(1)));
     parts.push(c.old === null ? '<added>' : c.new === null ? '<deleted>' : '<changed>');
-  }
-  return sha1(parts.join('\n'));
+    return parts.join('\n');
+  });
+  return sha1(files.sort().join('\n'));
 }
 
 /** Hash of the task text, case- and whitespace-normalized. */
