@@ -20,7 +20,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof UserError) {
-    process.stderr.write(`pr-rl: ${e.message}\n`);
+    process.stderr.write(`pr-rl: ${e.message.trim().replace(/\s*\n\s*/g, '; ')}\n`); // one line, even where git's stderr had several
     process.exit(1);
   }
   if (e instanceof Interrupted) {

@@ -160,10 +160,13 @@ export const TRAIN_DEFAULTS: TrainConfig = {
 type Rule<T> = { [K in keyof T]?: (v: T[K]) => string | undefined };
 
 const oneOf = (xs: readonly string[]) => (v: unknown) => (xs.includes(v as string) ? undefined : `must be one of ${xs.join('|')}`);
+const range = (min: number, max: number) => (max === Infinity ? `≥ ${min}` : `in [${min}, ${max}]`);
 const int = (min: number, max = Infinity) => (v: unknown) =>
-  Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer in [${min}, ${max}]`;
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer ${range(min, max)}`;
 const num = (min: number, max = Infinity) => (v: unknown) =>
-  typeof v === 'number' && isFinite(v) && v >= min && v <= max ? undefined : `must be a number in [${min}, ${max}]`;
+  typeof v === 'number' && isFinite(v) && v >= min && v <= max ? undefined : `must be a number ${range(min, max)}`;
+/** Most completions a step samples per prompt, or prompts per step: beyond it a step's batch cannot be held anyway. */
+export const MAX_GROUP = 1024;
 const bool = (v: unknown) => (typeof v === 'boolean' ? undefined : 'must be true or false');
 
 const RUN_RULES: Rule<RunConfig> = {
@@ -192,8 +195,8 @@ const TRAIN_RULES: Rule<TrainConfig> = {
   curriculum: oneOf(['size', 'files', 'tokens', 'random', 'adaptive', 'none']),
   pacing: oneOf(['linear', 'root', 'step']),
   pacingStart: num(0, 1),
-  groupSize: (v) => (Number.isInteger(v) && v >= 2 ? undefined : 'must be an integer ≥ 2 (GRPO compares completions within a group)'),
-  promptsPerStep: int(1),
+  groupSize: (v) => (Number.isInteger(v) && v >= 2 && v <= MAX_GROUP ? undefined : `must be an integer in [2, ${MAX_GROUP}] (GRPO compares completions within a group)`),
+  promptsPerStep: int(1, MAX_GROUP),
   steps: int(1),
   lr: num(0, 1),
   warmup: int(0),

@@ -10,7 +10,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { tinySetup, tmpDir } from './helpers/tiny.ts';
 import { sft } from '../src/rl/sft.ts';
-import { train, type ScoreFn } from '../src/rl/trainer.ts';
+import { pickTasks, train, type ScoreFn, type TrainState } from '../src/rl/trainer.ts';
+import { resolveTrainConfig } from '../src/config.ts';
+import { Rng } from '../src/util/rng.ts';
+import type { EncodedTask } from '../src/rl/sequences.ts';
 import { UserError } from '../src/util/errors.ts';
 import { writeJsonlAtomic } from '../src/util/fsx.ts';
 import { latestCheckpoint } from '../src/rl/checkpoint.ts';
@@ -220,6 +223,11 @@ test('train: a fresh run refuses a folder holding a run or a model; --resume say
   assert.match(lines.join('\n'), /--resume keeps the run's model .* \(its tokenizer\); ignored: --model .*otherModel/);
   assert.deepEqual(metrics(run).map((m) => m.step), [1, 2, 3]);
   await assert.rejects(train({ model, data, out: path.join(dir, 'greedy'), resume: false, config: { ...base, temperature: 0 }, log: quiet }), err(/--temperature must be > 0/));
+  // Groups too large to sample are one line before any work (they overflowed the call stack, and left a run folder behind).
+  await assert.rejects(train({ model, data, out: path.join(dir, 'huge'), resume: false, config: { ...base, groupSize: 200_000 }, log: quiet }), err(/--group-size must be an integer in \[2, 1024\]/));
+  assert.ok(!fs.existsSync(path.join(dir, 'huge')));
+  const { resolveEvalConfig } = await import('../src/eval/evaluate.ts');
+  assert.throws(() => resolveEvalConfig({ k: 1_000_000 }), err(/^eval: --k must be an integer in \[0, 1024\]/));
   // A run another live process is writing is refused (the test runner's pid stands in for it); a lock
   // whose process is gone is taken over.
   fs.writeFileSync(path.join(run, '.lock'), `${process.ppid}\n`);
@@ -230,6 +238,21 @@ test('train: a fresh run refuses a folder holding a run or a model; --resume say
   await train({ model, data, out: run, resume: true, config: { steps: 4 }, log: quiet, score: fakeScore });
   assert.deepEqual(metrics(run).map((m) => m.step), [1, 2, 3, 4]);
   assert.ok(!fs.existsSync(path.join(run, '.lock')), 'the lock is released at the end');
+  assert.equal(JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8')).steps, 4, "the run's config.json says how far it now goes");
+  // --steps on resume: checked as a fresh run's, and never below the run's step.
+  await assert.rejects(train({ model, data, out: run, resume: true, config: { steps: 2 }, log: quiet, score: fakeScore }), err(/--steps 2 is below the run's step 4: a run cannot be shortened; give --steps 4 or more/));
+  await assert.rejects(train({ model, data, out: run, resume: true, config: { steps: 0 }, log: quiet, score: fakeScore }), err(/--steps must be an integer ≥ 1 \(got 0\)/));
+  // A --heldout given on resume of a run that had none is named as ignored (its evals would start midway).
+  const more: string[] = [];
+  await train({ model, data, heldout: data, out: run, resume: true, config: { steps: 5 }, log: (l) => more.push(l), score: fakeScore });
+  assert.match(more.join('\n'), /the run has no held-out tasks: ignored: --heldout /);
+  assert.equal(metrics(run).filter((m) => m.kind === 'eval').length, 0);
+  // Nothing to resume: no run at all, or a run stopped before its first checkpoint and no --model/--data to start it again.
+  await assert.rejects(train({ out: path.join(dir, 'noSuchRun'), resume: true, config: {}, log: quiet }), err(/noSuchRun: no run to resume \(no config\.json or checkpoint\); start one without --resume/));
+  const early = path.join(dir, 'runEarly');
+  fs.mkdirSync(early);
+  fs.copyFileSync(path.join(run, 'config.json'), path.join(early, 'config.json'));
+  await assert.rejects(train({ out: early, resume: true, config: {}, log: quiet }), err(/runEarly: the run stopped before its first checkpoint, so there is nothing to resume; start it again with --model and --data/));
   // A run folder given as the model to start from is named as one.
   await assert.rejects(train({ model: run, data, out: path.join(dir, 'fromRun'), resume: false, config: base, log: quiet, score: fakeScore }), err(/runUsed: a GRPO run folder, not a model folder; give .*runUsed\/final/));
 });
@@ -344,4 +367,28 @@ test('sft CLI: Ctrl-C saves the model after the current step and ends by SIGINT;
   const ref = path.join(dir, 'sft-sig-ref');
   await sft({ model, data, out: ref, config: { backend: 'cpu', steps: k, batchSize: 2, lr: 1e-2, schedule: 'constant', warmup: 0, maxSeqLen: 256, saveEvery: 0 }, log: quiet });
   assert.deepEqual(fs.readFileSync(path.join(out, 'model.safetensors')), fs.readFileSync(path.join(ref, 'model.safetensors')));
+});
+
+test('pickTasks: the paced window never narrows (a resume that raises --steps goes on from the window reached); none walks the input in order', () => {
+  const sorted = Array.from({ length: 100 }, (_, i) => ({ i }) as unknown as EncodedTask);
+  const at = (picked: EncodedTask[]) => picked.map((t) => (t as unknown as { i: number }).i);
+  const rng = new Rng(3);
+  const state: TrainState = { step: 0, rng: rng.state(), adaptive: null, rewardEma: null, tokensSeen: 0, seconds: 0 };
+  const four = resolveTrainConfig({ steps: 4, pacing: 'step', pacingStart: 0.1, promptsPerStep: 4 });
+  assert.ok(at(pickTasks(sorted, four, state, rng, null)).every((i) => i < 10), 'the first step draws from the first tenth');
+  state.step = 3; // the last step of a 4-step run: the whole window
+  pickTasks(sorted, four, state, rng, null);
+  assert.equal(state.paced, 1);
+  // Resumed with --steps 12: progress 4/11 alone would open 32.5 %; the window stays whole.
+  const twelve = resolveTrainConfig({ ...four, steps: 12, promptsPerStep: 16 });
+  state.step = 4;
+  const later = at(pickTasks(sorted, twelve, state, rng, null));
+  assert.equal(state.paced, 1);
+  assert.ok(later.some((i) => i >= 33), later.join(' '));
+  // A fresh 12-step run is paced by its own progress.
+  const fresh: TrainState = { ...state, step: 4, paced: undefined };
+  assert.ok(at(pickTasks(sorted, twelve, fresh, rng, null)).every((i) => i < 33));
+  // none: P tasks a step in input order, wrapping around.
+  const none = resolveTrainConfig({ curriculum: 'none', promptsPerStep: 40 });
+  assert.deepEqual(at(pickTasks(sorted, none, { ...state, step: 2 }, rng, null)), [...Array.from({ length: 20 }, (_, k) => 80 + k), ...Array.from({ length: 20 }, (_, k) => k)]);
 });

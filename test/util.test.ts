@@ -60,6 +60,12 @@ test('forEachLine: the lines of String.split, whatever the chunk size (multi-byt
   // A BOM'd JSON file reads as JSON (an editor may write one).
   fs.writeFileSync(f, '\ufeff{"format":"x"}');
   assert.deepEqual(readJson(f), { format: 'x' });
+  // Not JSON: one line, though V8's message quotes the text around the fault, newlines and all.
+  fs.writeFileSync(f, '# title\nline two\n');
+  assert.throws(() => readJson(f), (e: Error) => e instanceof UserError && e.message.startsWith(`${f}: not valid JSON (`) && !e.message.includes('\n'));
+  const cli = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js'), 'compare', f, f], { encoding: 'utf8' });
+  assert.equal(cli.status, 1);
+  assert.match(cli.stderr, /^pr-rl: .*not valid JSON \(.*\\n.*\)\n$/);
 });
 
 test('jsonl: bad line reported with its number; skip policy keeps the rest', () => {

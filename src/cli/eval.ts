@@ -6,7 +6,7 @@ import { EVAL_DEFAULTS, type EvalConfig } from '../eval/evaluate.ts';
 import { addConfigOptions, configFrom, MODEL_REF_HELP, wholeNumber } from './options.ts';
 
 const EVAL_HELP: { [K in keyof EvalConfig]: string } = {
-  k: 'sampled completions per task (0 = none); mean reward, exact, format-valid and pass@k come from these',
+  k: 'sampled completions per task (0 = none, at most 1024); mean reward, exact, format-valid and pass@k come from these',
   temperature: 'sampling temperature of the k samples',
   topP: 'nucleus sampling threshold of the k samples (1 = off)',
   topK: 'top-k filter of the k samples (0 = off)',

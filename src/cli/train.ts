@@ -27,12 +27,12 @@ const SFT_HELP: { [K in keyof SftConfig]: string } = {
 
 const TRAIN_HELP: { [K in keyof TrainConfig]: string } = {
   ...RUN_HELP,
-  curriculum: 'task order: size|files|tokens|random|adaptive|none (size = smallest changes first)',
-  pacing: 'how fast the curriculum opens: linear|root|step',
+  curriculum: 'task order: size|files|tokens|random|adaptive|none (size = smallest changes first, tokens = the tasks\' approximate prompt tokens, none = input order)',
+  pacing: 'how fast the curriculum opens (size|files|tokens): linear|root|step',
   pacingStart: 'fraction of the sorted tasks available at step 0',
-  groupSize: 'completions sampled per prompt (G ≥ 2)',
+  groupSize: 'completions sampled per prompt (2 ≤ G ≤ 1024)',
   promptsPerStep: 'prompts per optimizer step',
-  steps: 'GRPO steps (raise it with --resume to train longer)',
+  steps: 'GRPO steps (raise it with --resume to train longer: the pacing stretches, its window never narrows)',
   lr: 'learning rate (AdamW, constant after warm-up)',
   warmup: 'linear warm-up steps',
   weightDecay: 'decoupled weight decay',
@@ -70,9 +70,9 @@ export function registerTrain(program: Command): void {
 
   const trainCmd = program.command('train')
     .description('GRPO on the SWE-RL reward, in curriculum order; checkpoints and resumes exactly')
-    .option('--model <dir>', 'model folder to start from (e.g. the output of `pr-rl sft`); with --resume, the run\'s')
-    .option('--data <train.jsonl>', 'training tasks; with --resume, the run\'s unless given')
-    .option('--heldout <heldout.jsonl>', 'held-out tasks for the periodic evaluation')
+    .option('--model <dir>', 'model folder to start from (e.g. the output of `pr-rl sft`); with --resume, the run\'s (this only where that is gone)')
+    .option('--data <train.jsonl>', 'training tasks; with --resume, the run\'s (this only where that is gone)')
+    .option('--heldout <heldout.jsonl>', 'held-out tasks for the periodic evaluation; with --resume, the run\'s')
     .requiredOption('--out <dir>', 'run folder: metrics.jsonl, samples.jsonl, checkpoints/, final/')
     .option('--resume', 'continue from the newest complete checkpoint in --out', false);
   addConfigOptions(trainCmd, TRAIN_DEFAULTS, TRAIN_HELP).action(async (o) => {

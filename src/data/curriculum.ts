@@ -22,7 +22,8 @@ export function difficulty(t: Task, metric: Metric): number {
 /**
  * Tasks in curriculum order, as a new array: ascending difficulty, ties broken by prompt tokens (the
  * shorter prompt is the easier one: many tasks change the same number of lines), then by id (code-unit
- * order, so the result does not depend on locale); `random` = a seeded shuffle; `none` = input order.
+ * order, so the result does not depend on locale); `random` = a seeded shuffle; `none` = input order (the trainer walks it
+ * in that order, where `random` draws at random).
  */
 export function orderTasks(tasks: readonly Task[], kind: OrderKind, rng: Rng): Task[] {
   if (kind === 'none') return tasks.slice();
@@ -63,7 +64,12 @@ export function pacing(p: number, opts: PacingOptions): number {
 
 /** The prefix of `sorted` available at progress p (at least `min` tasks, at most all). */
 export function curriculumWindow<T>(sorted: readonly T[], p: number, opts: PacingOptions, min = 1): T[] {
-  const n = Math.max(Math.min(sorted.length, min), Math.ceil(pacing(p, opts) * sorted.length));
+  return pacedPrefix(sorted, pacing(p, opts), min);
+}
+
+/** The first `fraction` of `sorted` (at least `min` tasks, at most all). */
+export function pacedPrefix<T>(sorted: readonly T[], fraction: number, min = 1): T[] {
+  const n = Math.max(Math.min(sorted.length, min), Math.ceil(fraction * sorted.length));
   return sorted.slice(0, Math.min(n, sorted.length));
 }
 

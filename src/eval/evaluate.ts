@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ENGINES, kebab, seqLimit, type BackendKind, type Engine, type RewardMode } from '../config.ts';
+import { ENGINES, kebab, MAX_GROUP, seqLimit, type BackendKind, type Engine, type RewardMode } from '../config.ts';
 import { readTasks, taskSize, type Task } from '../data/task.ts';
 import { openModel, resolveModelDir } from '../model/open.ts';
 import type { Transformer } from '../model/transformer.ts';
@@ -69,7 +69,7 @@ export function resolveEvalConfig(partial: Partial<EvalConfig>): Readonly<EvalCo
   }
   const bad = (key: keyof EvalConfig, what: string) => new UserError(`eval: --${kebab(key)} ${what} (got ${JSON.stringify(c[key])})`);
   const isInt = (x: number, min: number) => Number.isInteger(x) && x >= min;
-  if (!isInt(c.k, 0)) throw bad('k', 'must be an integer ≥ 0');
+  if (!isInt(c.k, 0) || c.k > MAX_GROUP) throw bad('k', `must be an integer in [0, ${MAX_GROUP}]`);
   if (c.k === 0 && !c.greedy) throw bad('k', 'is 0 and --greedy is off: nothing to evaluate; give --k ≥ 1 or --greedy');
   if (!(c.temperature > 0 && isFinite(c.temperature))) throw bad('temperature', 'must be > 0 (use --greedy for argmax decoding)');
   if (!(c.topP > 0 && c.topP <= 1)) throw bad('topP', 'must be in (0, 1]');

@@ -197,7 +197,7 @@ export class OnnxPolicy {
    */
   async lastLogits(prompts: number[][], decodeLast = 0): Promise<Float32Array> {
     if (prompts.some((p) => p.length <= decodeLast)) throw new Error(`onnx.lastLogits: every prompt needs more than ${decodeLast} tokens`);
-    const P = Math.max(...prompts.map((p) => p.length));
+    const P = prompts.reduce((m, p) => Math.max(m, p.length), 0);
     const { cache, logits } = await this.prefill(prompts.map((p) => p.slice(0, p.length - decodeLast)), P, false);
     let out = logits;
     for (let i = decodeLast; i > 0; i--) out = await this.step(prompts.map((p) => [p[p.length - i]]), cache);

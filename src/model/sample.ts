@@ -56,7 +56,7 @@ export async function sampleTokens(dec: Decoder, prompts: number[][], opts: Samp
   const truncated = prompts.map(() => true);
   if (prompts.length === 0) return { tokens, truncated };
   if (prompts.some((p) => p.length === 0)) throw new UserError('generate: every prompt needs at least one token (e.g. the bos token)');
-  const P = Math.max(...prompts.map((p) => p.length));
+  const P = prompts.reduce((m, p) => Math.max(m, p.length), 0);
   const limit = config.max_position_embeddings;
   if (P + opts.maxNewTokens > limit) {
     throw new UserError(`generate: a ${P}-token prompt plus ${opts.maxNewTokens} new tokens exceeds the model's context of ${limit} (max_position_embeddings); shorten the prompt or lower max new tokens`);
@@ -106,7 +106,7 @@ export const oneRepeated = (prompts: number[][]) => prompts.every((p) => p.lengt
  * depend only on relative positions, so a row shifted right by its padding computes what it would alone.
  */
 export function leftPad(prompts: number[][], padId: number): { ids: number[][]; P: number } {
-  const P = Math.max(...prompts.map((p) => p.length));
+  const P = prompts.reduce((m, p) => Math.max(m, p.length), 0);
   return { ids: prompts.map((p) => [...new Array<number>(P - p.length).fill(padId), ...p]), P };
 }
 

@@ -53,7 +53,7 @@ export interface PackedBatch {
  */
 export function packBatch(pairs: readonly { prompt: readonly number[]; completion: readonly number[] }[], padId: number, from = 0): PackedBatch {
   const B = pairs.length;
-  const T = Math.max(...pairs.map((p) => p.prompt.length + p.completion.length));
+  const T = pairs.reduce((m, p) => Math.max(m, p.prompt.length + p.completion.length), 0);
   if (pairs.some((p) => p.prompt.length - 1 < from)) throw new Error(`packBatch: from ${from} is past a prompt's last token`);
   const W = T - 1 - from;
   const ids = new Int32Array(B * T).fill(padId);

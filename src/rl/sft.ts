@@ -122,7 +122,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
     for (let step = 0; step < cfg.steps; step++) {
       const pairs = nextBatch().map((e) => ({ prompt: e.prompt, completion: e.oracle }));
       // Predictions inside every prompt carry no loss: skip them in the output head.
-      const from = Math.min(...pairs.map((p) => p.prompt.length)) - 1;
+      const from = pairs.reduce((m, p) => Math.min(m, p.prompt.length), Infinity) - 1;
       const batch = packBatch(pairs, tokenizer.padId, from);
       const lr = lrAt(step, { kind: cfg.schedule, warmup: cfg.warmup, total: cfg.steps, lr: cfg.lr, minLrFrac: cfg.minLrFrac });
       const { value, grads } = onnx ? await onnxNll(onnx, model, batch.ids, batch.mask, from) : tf.variableGrads(() => completionNll(model, batch.ids, batch.mask, from));

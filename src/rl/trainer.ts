@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { kebab, resolveTrainConfig, seqLimit, type TrainConfig } from '../config.ts';
 import { readTasks, taskSize, type Task } from '../data/task.ts';
-import { orderTasks, curriculumWindow, AdaptiveSampler, type AdaptiveState } from '../data/curriculum.ts';
+import { orderTasks, pacing, pacedPrefix, AdaptiveSampler, type AdaptiveState } from '../data/curriculum.ts';
 import { initBackend } from '../model/backend.ts';
 import { loadModel, saveModel } from '../model/weights.ts';
 import { paramShapes, tokenLogprobs, Transformer, type LlamaConfig } from '../model/transformer.ts';
@@ -45,8 +45,10 @@ export interface TrainOptions {
 export type ScoreFn = (task: Task, completion: string) => { reward: number; formatOk: boolean; exact: boolean };
 
 /** Everything the loop carries from step to step; saved and restored whole. */
-interface TrainState {
+export interface TrainState {
   step: number;
+  /** The largest fraction of the sorted tasks the pacing has opened so far (absent in older checkpoints). */
+  paced?: number;
   rng: RngState;
   adaptive: AdaptiveState | null;
   rewardEma: number | null;
@@ -174,14 +176,20 @@ const std = (xs: number[]) => {
   return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)));
 };
 
-/** Picks this step's prompts from the curriculum's available window. */
-function pickTasks(sorted: EncodedTask[], cfg: TrainConfig, state: TrainState, rng: Rng, adaptive: AdaptiveSampler | null): EncodedTask[] {
-  if (adaptive) return adaptive.sample(cfg.promptsPerStep, rng).map((i: number) => sorted[i]);
-  const paced = cfg.curriculum !== 'random' && cfg.curriculum !== 'none';
-  const p = state.step / Math.max(1, cfg.steps - 1);
-  const window = paced ? curriculumWindow(sorted, p, { kind: cfg.pacing, start: cfg.pacingStart }, cfg.promptsPerStep) : sorted;
+/** Picks this step's prompts from the curriculum's available window (exported for tests). */
+export function pickTasks(sorted: EncodedTask[], cfg: TrainConfig, state: TrainState, rng: Rng, adaptive: AdaptiveSampler | null): EncodedTask[] {
+  const P = cfg.promptsPerStep;
+  if (adaptive) return adaptive.sample(P, rng).map((i: number) => sorted[i]);
+  // none: the tasks in input order, P a step, from the top again after the last.
+  if (cfg.curriculum === 'none') return Array.from({ length: P }, (_, i) => sorted[(state.step * P + i) % sorted.length]);
+  let window = sorted;
+  if (cfg.curriculum !== 'random') {
+    // Never narrower than a window already opened: a resume that raises --steps stretches the rest of the pacing, it does not go back.
+    state.paced = Math.max(state.paced ?? 0, pacing(state.step / Math.max(1, cfg.steps - 1), { kind: cfg.pacing, start: cfg.pacingStart }));
+    window = pacedPrefix(sorted, state.paced, P);
+  }
   const picked: EncodedTask[] = [];
-  for (let i = 0; i < cfg.promptsPerStep; i++) picked.push(window[rng.int(window.length)]);
+  for (let i = 0; i < P; i++) picked.push(window[rng.int(window.length)]);
   return picked;
 }
 
@@ -208,40 +216,56 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const ckptDir = path.join(opts.out, 'checkpoints');
   const resumeFrom = opts.resume ? latestCheckpoint(ckptDir, (m) => log(`train: ${m}`)) : null;
-  if (opts.resume && !resumeFrom) log(`train: --resume given but no complete checkpoint in ${ckptDir}; starting fresh`);
+  if (opts.resume && !resumeFrom) {
+    // Nothing to resume: a run stopped before its first checkpoint starts again in its folder, from the flags given.
+    if (!fs.existsSync(path.join(opts.out, 'config.json'))) throw new UserError(`${opts.out}: no run to resume (no config.json or checkpoint); start one without --resume`);
+    if (opts.model === undefined || opts.data === undefined) {
+      throw new UserError(`${opts.out}: the run stopped before its first checkpoint, so there is nothing to resume; start it again with --model and --data (with --resume, in this folder)`);
+    }
+    log(`train: --resume given but no complete checkpoint in ${ckptDir}; starting afresh in ${opts.out}`);
+  }
   const saved = resumeFrom ? loadCheckpoint<SavedState>(resumeFrom.dir) : null;
   if (!saved) refuseUsedFolder(opts.out, opts.resume); // a --resume with no checkpoint yet starts afresh in its own run folder, never in a model's
-  // On resume the run's model (its tokenizer, and the shape its checkpoint holds) and, unless given, its tasks.
+  // On resume the run's model (its tokenizer, and the shape its checkpoint holds), tasks and held-out
+  // tasks; a file given for one is used only where the run's is gone.
+  const runFile = (what: string, flag: string, runs: string | undefined, given: string | undefined, exists: (f: string) => boolean): string | undefined => {
+    if (runs !== undefined && exists(runs)) {
+      if (given !== undefined && path.resolve(given) !== runs) log(`train: warning: --resume keeps the run's ${what} ${runs}${flag === '--model' ? ' (its tokenizer)' : ''}; ignored: ${flag} ${given}`);
+      return runs;
+    }
+    if (runs !== undefined && given === undefined) throw new UserError(`${resumeFrom!.dir}: the run's ${what} ${runs} is not there; give ${flag}`);
+    if (runs !== undefined) log(`train: warning: the run's ${what} ${runs} is not there; using ${flag} ${given}${flag === '--data' ? ': the task order may not be the run\'s' : ''}`);
+    return given;
+  };
   let modelDir = opts.model;
   let dataFile = opts.data;
+  let heldoutFile = opts.heldout;
   if (saved) {
-    const runModel = saved.state.model;
-    if (runModel !== undefined && fs.existsSync(path.join(runModel, 'config.json'))) {
-      if (modelDir !== undefined && path.resolve(modelDir) !== runModel) log(`train: warning: --resume keeps the run's model ${runModel} (its tokenizer); ignored: --model ${modelDir}`);
-      modelDir = runModel;
-    } else if (modelDir === undefined) {
-      throw new UserError(`${resumeFrom!.dir}: the run's model folder ${runModel ?? '(not recorded by an older pr-rl)'} is not there; give --model`);
-    }
-    if (dataFile === undefined && saved.state.data !== undefined) {
-      dataFile = saved.state.data;
-      log(`train: tasks of the run: ${dataFile}`);
+    if (saved.state.model === undefined && modelDir === undefined) throw new UserError(`${resumeFrom!.dir}: the run's model folder is not recorded (an older pr-rl); give --model`);
+    modelDir = runFile('model', '--model', saved.state.model, modelDir, (d) => fs.existsSync(path.join(d, 'config.json')));
+    dataFile = runFile('tasks', '--data', saved.state.data, dataFile, fs.existsSync);
+    heldoutFile = runFile('held-out tasks', '--heldout', saved.state.heldout, heldoutFile, fs.existsSync);
+    if (saved.state.heldout === undefined && heldoutFile !== undefined) {
+      log(`train: warning: --resume keeps the run's settings; the run has no held-out tasks: ignored: --heldout ${heldoutFile}`);
+      heldoutFile = undefined;
     }
   }
-  if (modelDir === undefined || dataFile === undefined) {
-    throw new UserError(`train: --model and --data are required${opts.resume ? ' (a resumed run takes them from its checkpoint once it has one)' : ''}`);
-  }
+  if (modelDir === undefined || dataFile === undefined) throw new UserError('train: --model and --data are required');
   // On resume, the saved config wins (the model shape and the data order depend on it), except for
-  // the total number of steps, which a user may raise to train longer.
-  const cfg = resolveTrainConfig(saved ? { ...saved.state.config, ...(opts.config.steps ? { steps: opts.config.steps } : {}) } : opts.config);
+  // the total number of steps, which a user may raise to train longer (never below the run's step).
+  const cfg = resolveTrainConfig(saved ? { ...saved.state.config, ...(opts.config.steps !== undefined ? { steps: opts.config.steps } : {}) } : opts.config);
   if (saved) {
+    if (cfg.steps < saved.state.loop.step) {
+      throw new UserError(`train: --steps ${cfg.steps} is below the run's step ${saved.state.loop.step}: a run cannot be shortened; give --steps ${saved.state.loop.step} or more (or use one of its checkpoints as a model)`);
+    }
     const ignored = Object.entries(opts.config).filter(([k, v]) => k !== 'steps' && JSON.stringify(v) !== JSON.stringify(saved.state.config[k as keyof TrainConfig]))
       .map(([k, v]) => `--${kebab(k)} ${JSON.stringify(v)} (the run's: ${JSON.stringify(saved.state.config[k as keyof TrainConfig])})`);
     if (ignored.length) log(`train: warning: --resume keeps the run's settings (only --steps may change); ignored: ${ignored.join(', ')}`);
-    if (saved.state.data !== undefined && saved.state.data !== path.resolve(dataFile)) log(`train: warning: the run was started on ${saved.state.data}, resumed on ${dataFile}: the task order will not be the run's`);
+  } else if (['random', 'none', 'adaptive'].includes(cfg.curriculum)) {
+    const unused = (['pacing', 'pacingStart'] as const).filter((k) => opts.config[k] !== undefined).map((k) => `--${kebab(k)}`);
+    if (unused.length) log(`train: note: ${unused.join(' and ')} pace only --curriculum size|files|tokens; ignored with ${cfg.curriculum}`);
   }
-  // The held-out set is the run's too: a resume without --heldout goes on evaluating on it.
-  const heldoutFile = opts.heldout ?? saved?.state.heldout;
-  if (heldoutFile && !opts.heldout) log(`train: held-out tasks of the run: ${heldoutFile}`);
+  if (saved && heldoutFile) log(`train: held-out tasks of the run: ${heldoutFile}`);
   if (cfg.evalEvery > 0 && !heldoutFile) log(`train: note: --eval-every ${cfg.evalEvery} has nothing to evaluate without --heldout`);
   await initBackend(cfg.backend, log);
 
@@ -291,6 +315,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       const step = (l: string) => { try { return (JSON.parse(l) as { step?: unknown }).step; } catch { return undefined; } };
       writeFileAtomic(f, lines.filter((l) => { const k = step(l); return typeof k === 'number' && k <= state.step; }).map((l) => l + '\n').join(''));
     }
+    if (cfg.steps !== saved.state.config.steps) writeFileAtomic(path.join(opts.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
     log(`train: resumed from ${resumeFrom!.dir} at step ${state.step}`);
   }
 

@@ -321,6 +321,7 @@ export function readJson<T = unknown>(file: string): T {
   try {
     return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as T; // a BOM, as an editor may write
   } catch (e) {
-    throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
+    // V8 quotes the text around the fault, newlines and all: escaped, so that the error stays one line.
+    throw new UserError(`${file}: not valid JSON (${(e as Error).message.replace(/\r/g, '\\r').replace(/\n/g, '\\n')})`);
   }
 }
