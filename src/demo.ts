@@ -62,9 +62,31 @@ const EVAL: Partial<EvalConfig> = { ...SEQ, k: 0, greedy: true, maxNewTokens: 64
 
 export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) => process.stderr.write(l + '\n')): Promise<{ report: string; verdict: string }> {
   const cfg = { ...DEMO_DEFAULTS, ...partial };
-  if (!ENGINES.includes(cfg.engine)) throw new UserError(`demo: --engine must be one of ${ENGINES.join('|')} (got ${JSON.stringify(cfg.engine)})`);
+  // Every setting is checked before the first stage, in the demo's own flags' names (a bad --grpo-steps
+  // used to surface as "train: --steps …" after the tokenizer, the model and a 9-minute SFT).
+  const bad = (flag: string, what: string, v: unknown) => new UserError(`demo: --${flag} ${what} (got ${JSON.stringify(v)})`);
+  const int = (flag: string, v: number, min: number, max = Infinity) => {
+    if (!Number.isInteger(v) || v < min || v > max) throw bad(flag, max === Infinity ? `must be an integer ≥ ${min}` : `must be an integer in [${min}, ${max}]`, v);
+  };
+  const oneOf = (flag: string, v: string, xs: readonly string[]) => { if (!xs.includes(v)) throw bad(flag, `must be one of ${xs.join('|')}`, v); };
+  oneOf('engine', cfg.engine, ENGINES);
+  oneOf('backend', cfg.backend, ['auto', 'webgpu', 'wasm', 'cpu']);
+  oneOf('reward-mode', cfg.rewardMode, ['search_replace', 'whole_file']);
+  int('sft-steps', cfg.sftSteps, 1);
+  int('grpo-steps', cfg.grpoSteps, 1);
+  int('eval-tasks', cfg.evalTasks, 0);
+  int('seed', cfg.seed, 0, 2 ** 32 - 1);
   for (const f of [cfg.train, cfg.heldout])
     if (!fs.existsSync(f)) throw new UserError(`${f}: missing; regenerate the default data with: node --import tsx scripts/make-default-data.ts`);
+  const { resolveBpeConfig } = await import('./tokenizer/bpe.ts');
+  const bpeCfg = resolveBpeConfig({ vocabSize: cfg.vocabSize });
+  const { presetConfig } = await import('./model/weights.ts');
+  presetConfig(cfg.preset, { vocab_size: cfg.vocabSize, max_position_embeddings: SEQ.maxSeqLen }); // found, valid, small enough
+  const sftCfg = { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode };
+  const grpoCfg = { ...GRPO, steps: cfg.grpoSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode };
+  const evalCfg = { ...EVAL, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, limit: cfg.evalTasks, rewardMode: cfg.rewardMode };
+  const { refuseFileAsFolder } = await import('./util/fsx.ts');
+  refuseFileAsFolder(cfg.out);
   const t0 = Date.now();
   const dir = (name: string) => path.join(cfg.out, name);
   const stage = (name: string) => log(`\n== demo: ${name} (${fmtDuration((Date.now() - t0) / 1000)} elapsed)`);
@@ -72,29 +94,30 @@ export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) 
 
   stage('tokenizer');
   const { corpusTexts } = await import('./tokenizer/corpus.ts');
-  const { trainTokenizer, saveTokenizer, resolveBpeConfig } = await import('./tokenizer/bpe.ts');
-  const bpeCfg = resolveBpeConfig({ vocabSize: cfg.vocabSize });
+  const { trainTokenizer, saveTokenizer } = await import('./tokenizer/bpe.ts');
   const { bpe } = trainTokenizer(corpusTexts([cfg.train]), bpeCfg, log);
   saveTokenizer(dir('tokenizer'), bpe, bpeCfg);
+  log(`tokenizer: ${bpe.vocab.length} tokens (${bpe.merges.length} merges) → ${dir('tokenizer')}`);
 
   stage(`init ${cfg.preset} model`);
   const { initModelFolder } = await import('./model/weights.ts');
+  const { initBackend } = await import('./model/backend.ts');
+  await initBackend('cpu'); // as `pr-rl init` does (and no tfjs banner); each later stage sets its own backend
   await initModelFolder({ preset: cfg.preset, tokenizer: dir('tokenizer'), out: dir('init'), seed: cfg.seed, overrides: { max_position_embeddings: SEQ.maxSeqLen } });
 
   stage('SFT warm-up');
   const { sft } = await import('./rl/sft.ts');
-  await sft({ model: dir('init'), data: cfg.train, out: dir('sft'), force: true, config: { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode }, log });
+  await sft({ model: dir('init'), data: cfg.train, out: dir('sft'), force: true, config: sftCfg, log });
 
   stage('GRPO, curriculum size');
   const { train } = await import('./rl/trainer.ts');
   fs.rmSync(dir('grpo'), { recursive: true, force: true }); // the demo's own run of an earlier demo: a fresh run may not land on it
   await train({
     model: dir('sft'), data: cfg.train, heldout: cfg.heldout, out: dir('grpo'), resume: false,
-    config: { ...GRPO, steps: cfg.grpoSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode }, log,
+    config: grpoCfg, log,
   });
 
   const { runEval } = await import('./eval/evaluate.ts');
-  const evalCfg = { ...EVAL, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, limit: cfg.evalTasks, rewardMode: cfg.rewardMode };
   stage('held-out eval: SFT only');
   await runEval({ model: dir('sft'), data: cfg.heldout, out: dir('eval-sft.json'), config: evalCfg, log });
   stage('held-out eval: SFT + GRPO');

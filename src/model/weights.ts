@@ -262,26 +262,10 @@ export interface InitOptions {
 
 /** Writes a randomly initialised model folder; returns its config and parameter count. */
 export async function initModelFolder(opts: InitOptions): Promise<{ config: LlamaConfig; params: number }> {
-  const file = presetFile(opts.preset);
   const tokenizer = await loadTokenizer(opts.tokenizer);
   const vocab = opts.vocabSize || tokenizer.vocabSize;
   if (vocab < tokenizer.vocabSize) throw new UserError(`--vocab-size ${vocab} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);
-  const raw = {
-    ...readJson<Record<string, unknown>>(file),
-    ...opts.overrides,
-    vocab_size: vocab,
-    bos_token_id: tokenizer.bosId,
-    eos_token_id: tokenizer.eosId,
-    pad_token_id: tokenizer.padId,
-  };
-  const config = toLlamaConfig(raw, file);
-  // Float32 weights held in memory, the largest tensor in one typed array (at most 2^32 - 1 elements here).
-  const shapes = paramShapes(config);
-  const sizes = shapes.map(([, s]) => s.reduce((a, b) => a * b, 1));
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (Math.max(...sizes) > 2 ** 32 - 1 || total * 4 > os.totalmem()) {
-    throw new UserError(`${file}: ${(total / 1e9).toFixed(2)} G parameters (${(total * 4 / 2 ** 30).toFixed(1)} GiB as float32) cannot be held here (${(os.totalmem() / 2 ** 30).toFixed(0)} GiB of memory); use a smaller preset`);
-  }
+  const config = presetConfig(opts.preset, { ...opts.overrides, vocab_size: vocab, bos_token_id: tokenizer.bosId, eos_token_id: tokenizer.eosId, pad_token_id: tokenizer.padId });
   const model = Transformer.init(config, opts.seed);
   try {
     await saveModel(opts.out, model, opts.tokenizer);
@@ -290,6 +274,21 @@ export async function initModelFolder(opts: InitOptions): Promise<{ config: Llam
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * A preset's config with these fields set over it (vocabulary, special ids, overrides), checked: valid, and
+ * small enough to hold in memory as float32 (the largest tensor in one typed array, at most 2^32 - 1 elements).
+ */
+export function presetConfig(preset: string, fields: Record<string, unknown>): LlamaConfig {
+  const file = presetFile(preset);
+  const config = toLlamaConfig({ ...readJson<Record<string, unknown>>(file), ...fields }, file);
+  const sizes = paramShapes(config).map(([, s]) => s.reduce((a, b) => a * b, 1));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (sizes.some((n) => n > 2 ** 32 - 1) || total * 4 > os.totalmem()) {
+    throw new UserError(`${file}: ${(total / 1e9).toFixed(2)} G parameters (${(total * 4 / 2 ** 30).toFixed(1)} GiB as float32) cannot be held here (${(os.totalmem() / 2 ** 30).toFixed(0)} GiB of memory); use a smaller preset`);
+  }
+  return config;
 }
 
 /** The preset file for a name ("tiny" → models/tiny.json, here or in the package) or a path. */
