@@ -102,7 +102,7 @@ export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) 
   stage(`init ${cfg.preset} model`);
   const { initModelFolder } = await import('./model/weights.ts');
   const { initBackend } = await import('./model/backend.ts');
-  await initBackend('cpu'); // as `pr-rl init` does (and no tfjs banner); each later stage sets its own backend
+  await initBackend('cpu', () => {}); // as `pr-rl init` does (and no tfjs banner); each later stage sets its own backend
   await initModelFolder({ preset: cfg.preset, tokenizer: dir('tokenizer'), out: dir('init'), seed: cfg.seed, overrides: { max_position_embeddings: SEQ.maxSeqLen } });
 
   stage('SFT warm-up');
