@@ -60,7 +60,7 @@ const GRPO: Partial<TrainConfig> = {
 };
 const EVAL: Partial<EvalConfig> = { ...SEQ, k: 0, greedy: true, maxNewTokens: 64 };
 
-export async function demo(partial: Partial<DemoConfig> = {}, log = (l: string) => process.stderr.write(l + '\n')): Promise<{ report: string; verdict: string }> {
+export async function demo(partial: Partial<DemoConfig> = {}, log: (l: string) => void = (l) => process.stderr.write(l + '\n')): Promise<{ report: string; verdict: string }> {
   const cfg = { ...DEMO_DEFAULTS, ...partial };
   // Every setting is checked before the first stage, in the demo's own flags' names (a bad --grpo-steps
   // used to surface as "train: --steps …" after the tokenizer, the model and a 9-minute SFT).
