@@ -173,7 +173,12 @@ test('split: a held-out set far smaller than asked is warned about, with the rea
   const r = splitTasks(tasks, { heldout: 0.2, by: 'file', seed: 1 });
   assert.deepEqual([r.target, r.heldout.length, r.dropped], [60, 6, 54]);
   const w = shortfallWarning(r, 'file');
-  assert.match(w ?? '', /held out 6 tasks, asked for 60: 54 shared a change or task text .*kept on one side/);
+  assert.match(w ?? '', /held out 6 tasks, asked for 60: 54 shared a change or task text with train and were dropped \(moving them to train would split their file\): no change or task text is on both sides/);
+  // Far more than asked (whole files, none small enough) is warned about too.
+  const two = Array.from({ length: 33 }, (_, i) => task(`w${i}`, { path: `g${i % 2}.ts`, old: `z = ${i};\n`, new: `z = ${i + 1};\n` }));
+  const over = splitTasks(two, { heldout: 0.1, by: 'file', seed: 1 });
+  assert.ok(over.heldout.length > 2 * over.target, `${over.heldout.length} of ${over.target}`);
+  assert.match(shortfallWarning(over, 'file') ?? '', new RegExp(`held out ${over.heldout.length} tasks, asked for ${over.target}: --by file holds out whole files`));
   // Empty still warns; a clean split does not.
   const empty = splitTasks(tasks.slice(30), { heldout: 0.2, by: 'file', seed: 1 });
   assert.match(shortfallWarning(empty, 'file') ?? '', /held-out set is empty, asked for 54/);
@@ -184,5 +189,5 @@ test('split: a held-out set far smaller than asked is warned about, with the rea
   writeTasks(dir, tasks);
   const c = cli(dir, 'tasks.jsonl', '--heldout', '20%', '--by', 'file');
   assert.equal(c.status, 0, c.stderr);
-  assert.match(c.stderr, /warning: held out 6 tasks, asked for 60: .*kept on one side/);
+  assert.match(c.stderr, /warning: held out 6 tasks, asked for 60: .*no change or task text is on both sides/);
 });

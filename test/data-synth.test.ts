@@ -1,7 +1,7 @@
 // Run: node --import tsx --test test/data-synth.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { synthesize, globToRegex } from '../src/data/synth.ts';
@@ -341,4 +341,15 @@ test('make-default-data: the manifest\'s command reproduces every file, mined.js
   const b = tempDir('prrl-dd-');
   script([...manifest.command.split(' ').slice(4), '--out', b]);
   for (const f of files) assert.equal(fs.readFileSync(path.join(b, f), 'utf8'), fs.readFileSync(path.join(a, f), 'utf8'), f);
+});
+
+test('synth CLI: no task at all is said, with why (no file matched)', () => {
+  const dir = tempDir('prrl-synth-none-');
+  fs.writeFileSync(path.join(dir, 'm.py'), 'def f(a):\n    return a + 1\n');
+  execFileSync('git', ['-C', dir, 'init', '-q'], { stdio: 'ignore' });
+  execFileSync('git', ['-C', dir, 'add', '.']);
+  execFileSync('git', ['-C', dir, '-c', 'user.name=T', '-c', 'user.email=t@x', 'commit', '-qm', 'init']);
+  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js'), 'synth', dir, '--include', 'nothing/**', '--out', path.join(dir, 'out.jsonl')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^synth: 0 tasks → .*\nsynth: warning: no tasks: no JavaScript, TypeScript or Python file matched \(see --include/);
 });

@@ -248,4 +248,10 @@ test('cli: pr-rl tokenizer train writes a loadable folder; bad flags give one li
   const forced = spawnSync(process.execPath, [...again, '--force'], { encoding: 'utf8' });
   assert.equal(forced.status, 0, forced.stderr);
   assert.equal((await loadTokenizer(out)).vocabSize, 300);
+  // A file as --out: one line, before any training.
+  const file = path.join(dir, 'a-file');
+  fs.writeFileSync(file, 'hi\n');
+  const onFile = spawnSync(process.execPath, ['bin/pr-rl.js', 'tokenizer', 'train', '--data', path.join(dir, 'code.txt'), '--out', file], { encoding: 'utf8' });
+  assert.equal(onFile.status, 1);
+  assert.equal(onFile.stderr, `pr-rl: ${file}: a file, not a folder; give --out a folder\n`);
 });

@@ -115,6 +115,9 @@ function registerSynth(program: Command): void {
     writeJsonlAtomic(o.out, tasks);
     const kinds = Object.entries(summary.byKind).map(([k, v]) => `${k} ${v}`).join(', ');
     process.stderr.write(`synth: ${tasks.length} tasks → ${o.out} (${kinds}) from ${summary.files} files, ${summary.candidates} candidate bugs, ${summary.rejected} rejected, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    if (tasks.length === 0) {
+      process.stderr.write(`synth: warning: no tasks: ${summary.files === 0 ? 'no JavaScript, TypeScript or Python file matched (see --include, --rev, --max-file-bytes)' : 'no mutation fit the files (see --window, --max-window-bytes, --kinds)'}\n`);
+    }
   });
 }
 

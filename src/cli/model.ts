@@ -35,6 +35,8 @@ function registerTokenizer(program: Command): void {
     const { saveTokenizer } = await import('../tokenizer/save.ts');
     const { corpusTexts } = await import('../tokenizer/corpus.ts');
     const cfg = resolveBpeConfig(configFrom(train, BPE_DEFAULTS));
+    const { refuseFileAsFolder } = await import('../util/fsx.ts');
+    refuseFileAsFolder(opts.out); // before the training, not at the save
     if (!opts.force && fs.existsSync(path.join(opts.out, 'tokenizer.json'))) {
       throw new UserError(`tokenizer: ${opts.out} already holds a tokenizer; give --out a new folder, or --force to write over it`);
     }

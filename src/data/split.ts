@@ -144,17 +144,21 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
 }
 
 /**
- * A warning line when the held-out set came out under half the size asked for (or empty), with the reason,
- * so that a user does not evaluate on a far smaller set than intended without knowing; undefined otherwise.
+ * A warning line when the held-out set came out under half the size asked for (or empty), or over twice
+ * it (whole repos or files held out), with the reason, so that a user does not evaluate on a far smaller
+ * or larger set than intended without knowing; undefined otherwise.
  */
 export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefined {
   const got = r.heldout.length;
+  const whole = by === 'repo' ? 'repos' : 'files';
+  if (got > 2 * r.target && r.target > 0) return `split: warning: held out ${got} tasks, asked for ${r.target}: --by ${by} holds out whole ${whole}, and no smaller set of them came near the size`;
   if (got > 0 && got >= r.target / 2) return undefined;
   const why: string[] = [];
-  if (r.picked < r.target) why.push(`only ${r.picked} tasks fit in whole ${by === 'repo' ? 'repos' : 'files'}`);
+  if (r.picked < r.target) why.push(`only ${r.picked} tasks fit in whole ${whole}`);
   const lost = r.moved + r.dropped;
-  if (lost > 0)
-    why.push(`${lost} shared a change or task text with train and were ${r.moved ? 'moved to train' : 'dropped'} (tasks sharing a change or text are kept on one side)`);
+  if (lost > 0) {
+    why.push(`${lost} shared a change or task text with train and were ${r.moved ? 'moved to train' : `dropped (moving them to train would split their ${by === 'repo' ? 'repo' : 'file'})`}: no change or task text is on both sides`);
+  }
   const size = got === 0 ? 'the held-out set is empty' : `held out ${got} tasks`;
   return `split: warning: ${size}, asked for ${r.target}${why.length ? `: ${why.join('; ')}` : ''}`;
 }
