@@ -309,6 +309,20 @@ test('train CLI: Ctrl-C checkpoints after the current step and ends by SIGINT, -
   assert.equal(n, 2, c.stderr);
   assert.doesNotMatch(c.stderr, /stopped by SIGINT|^step 2\//m, 'the second Ctrl-C waited for the step to end');
   assert.equal(latestCheckpoint(path.join(run2, 'checkpoints')), null);
+  // Two Ctrl-C 100 ms apart inside a step (both reach node while the step holds the event loop, and are handed
+  // over in one turn; sent back to back, the kernel would merge them into one): the second is not lost.
+  const run3 = path.join(dir, 'runSig3');
+  let twice = false;
+  const d = await trainCli(['--model', model, '--data', data, '--out', run3, '--max-new-tokens', '120', '--ckpt-every', '1000', '--steps', '1000'], (err, child) => {
+    if (!twice && /^step 1\//m.test(err)) {
+      twice = true;
+      setTimeout(() => { child.kill('SIGINT'); setTimeout(() => child.kill('SIGINT'), 100); }, 1000); // inside step 2
+    }
+  });
+  assert.equal(d.signal, 'SIGINT', d.stderr);
+  // Node sees them only once the step lets go of the loop (its line may be printed), then quits: no checkpoint.
+  assert.doesNotMatch(d.stderr, /stopped by SIGINT|^step 3\//m, 'the second of two Ctrl-C was lost');
+  assert.equal(latestCheckpoint(path.join(run3, 'checkpoints')), null);
 });
 
 test('sft: an empty task file, no task that fits, or an --out holding a model is one clear error, and nothing is written', async () => {

@@ -21,16 +21,26 @@ export class Interrupted extends Error {
 
 /**
  * A run's stop on SIGINT/SIGTERM: the first signal is only noted (`signal`; `heard` says so to the user),
- * so that the run ends at a safe point and throws Interrupted; the handler removes itself at once, so a
+ * so that the run ends at a safe point and throws Interrupted; then the handler removes itself, so a
  * second signal has its default action and quits even in the middle of a long synchronous kernel.
+ * Not at once: signals that came while a kernel held the event loop are handed over together, and one
+ * behind the first would be dropped with a handler already gone; nor at the end of this turn of the loop,
+ * which a step resumed right after the first signal may reach only once it is done, with a second signal
+ * waiting in libuv's pipe then dropped. The handler goes after the next turn's poll, which hands over
+ * whatever came meanwhile; a second signal that reaches it quits (raised again, with no handler left).
  * train and sft each hold one while they run.
  */
 export function stopOnSignal(heard: (sig: NodeJS.Signals) => void): { signal: NodeJS.Signals | null; unhook: () => void } {
   const stop = { signal: null as NodeJS.Signals | null, unhook: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); } };
   const onSignal = (sig: NodeJS.Signals) => {
-    stop.unhook();
+    if (stop.signal) {
+      stop.unhook();
+      process.kill(process.pid, sig);
+      return;
+    }
     stop.signal = sig;
     heard(sig);
+    setImmediate(() => setImmediate(stop.unhook));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
