@@ -107,6 +107,14 @@ test('checkpoint: interrupted writes are ignored and the previous complete one i
   assert.match(checkpointProblem(c20)!, /newer than this pr-rl/);
   fs.writeFileSync(meta, '{"formatVer');
   assert.equal(latest(), 10);
+  // JSON that is no object, or a file entry without its size and hash: skipped too, never a TypeError.
+  fs.writeFileSync(meta, 'null');
+  assert.equal(checkpointProblem(c20), 'meta.json is not a JSON object');
+  assert.equal(latest(), 10);
+  fs.writeFileSync(meta, JSON.stringify({ ...m, files: { ...m.files, 'extra.bin': null } }));
+  assert.equal(checkpointProblem(c20), 'meta.json: no size and sha256 for extra.bin');
+  assert.throws(() => loadCheckpoint(c20), (e: Error) => e instanceof UserError && /no size and sha256 for extra\.bin/.test(e.message));
+  fs.writeFileSync(meta, '{"formatVer');
 
   // The next save (step 50) deletes the broken and temp leftovers that are older than it, keeps ckpt-10.
   saveCheckpoint(run, 50, content(50), 5);
@@ -114,6 +122,13 @@ test('checkpoint: interrupted writes are ignored and the previous complete one i
   assert.equal(latest(), 50);
   assert.equal(listCheckpoints(run).length, 2);
   fs.rmSync(run, { recursive: true, force: true });
+});
+
+test('checkpoint: a file where the checkpoints folder should be is one line', () => {
+  const run = tmpRun();
+  const file = path.join(run, 'checkpoints');
+  fs.writeFileSync(file, 'x');
+  assert.throws(() => latestCheckpoint(file), (e: Error) => e instanceof UserError && e.message === `${file}: a file, where the run's checkpoints folder should be`);
 });
 
 test('checkpoint: bad input is refused before anything is written', () => {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { tinySetup, tmpDir } from './helpers/tiny.ts';
 import { sft } from '../src/rl/sft.ts';
@@ -15,6 +15,8 @@ import { resolveTrainConfig } from '../src/config.ts';
 import { Rng } from '../src/util/rng.ts';
 import type { EncodedTask } from '../src/rl/sequences.ts';
 import { UserError } from '../src/util/errors.ts';
+import { loadTokenizer } from '../src/tokenizer/load.ts';
+import { loadModel, saveModel } from '../src/model/weights.ts';
 import { writeJsonlAtomic } from '../src/util/fsx.ts';
 import { latestCheckpoint } from '../src/rl/checkpoint.ts';
 import { openModel, resolveModelDir, type ModelRef } from '../src/model/open.ts';
@@ -405,4 +407,60 @@ test('pickTasks: the paced window never narrows (a resume that raises --steps go
   // none: P tasks a step in input order, wrapping around.
   const none = resolveTrainConfig({ curriculum: 'none', promptsPerStep: 40 });
   assert.deepEqual(at(pickTasks(sorted, none, { ...state, step: 2 }, rng, null)), [...Array.from({ length: 20 }, (_, k) => 80 + k), ...Array.from({ length: 20 }, (_, k) => k)]);
+});
+
+test('damaged or changed model and run folders: one line each, never a stack trace or a silent wrong answer', async () => {
+  const { data, model } = await setup;
+  const err = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  // config.json that is JSON but no object.
+  const nul = path.join(dir, 'nullConfig');
+  fs.cpSync(model, nul, { recursive: true });
+  fs.writeFileSync(path.join(nul, 'config.json'), 'null');
+  const g = cli('generate', '--model', nul, '--task', 'hi', '--max-new-tokens', '2', '--backend', 'cpu');
+  assert.equal(g.status, 1);
+  assert.match(g.stderr, /^pr-rl: .*nullConfig\/config\.json: not a JSON object\n$/m);
+  // An empty tokenizer.json: said so, not quoted from whatever the loader's buffer held.
+  fs.cpSync(model, nul, { recursive: true });
+  fs.writeFileSync(path.join(nul, 'tokenizer.json'), '');
+  await assert.rejects(loadTokenizer(nul), err(/tokenizer\.json: not valid JSON \(Unexpected end of JSON input\)$/));
+
+  // A run whose model folder got another tokenizer after the checkpoints were written: refused, not decoded wrongly.
+  const mA = path.join(dir, 'modelA');
+  fs.cpSync(model, mA, { recursive: true });
+  const run = path.join(dir, 'runTok');
+  await train({ model: mA, data, out: run, resume: false, config: { ...base, steps: 2, ckptEvery: 1 }, log: quiet, score: fakeScore });
+  const ckpt = latestCheckpoint(path.join(run, 'checkpoints'))!.dir;
+  const tj = path.join(mA, 'tokenizer.json');
+  const tok = JSON.parse(fs.readFileSync(tj, 'utf8'));
+  tok.added_tokens = [...(tok.added_tokens ?? [])]; // same vocabulary, other bytes: a changed file
+  fs.writeFileSync(tj, JSON.stringify(tok, null, 1));
+  await assert.rejects(openModel({ kind: 'checkpoint', dir: ckpt } as ModelRef), err(/is not the tokenizer this checkpoint was trained with/));
+  await assert.rejects(train({ out: run, resume: true, config: { steps: 3 }, log: quiet, score: fakeScore }), err(/is not the tokenizer this checkpoint was trained with/));
+  fs.cpSync(path.join(model, 'tokenizer.json'), tj);
+  // init and tokenizer train never write into a run (nor a tokenizer over a model's own).
+  const i = cli('init', '--tokenizer', model, '--out', run, '--force');
+  assert.equal(i.status, 1);
+  assert.match(i.stderr, /^pr-rl: init: .*runTok holds a GRPO run \(checkpoints, metrics\.jsonl\); give --out a new folder\n$/);
+  assert.ok(!fs.existsSync(path.join(run, 'model.safetensors')));
+  for (const out of [run, mA]) {
+    const t = cli('tokenizer', 'train', '--data', data, '--out', out, '--force');
+    assert.equal(t.status, 1, out);
+    assert.match(t.stderr, /^pr-rl: tokenizer: .* holds a (GRPO run \(checkpoints, metrics\.jsonl\)|model, whose tokenizer is part of it); give --out a new folder\n$/);
+  }
+  // Every checkpoint damaged: said so, not "stopped before its first checkpoint".
+  for (const c of fs.readdirSync(path.join(run, 'checkpoints'))) fs.rmSync(path.join(run, 'checkpoints', c, 'DONE'));
+  fs.rmSync(path.join(run, 'final'), { recursive: true });
+  await assert.rejects(train({ model: mA, data, out: run, resume: true, config: {}, log: quiet, score: fakeScore }), err(/runTok: none of its 2 checkpoint\(s\) is usable \(see above\)/));
+
+  // Weights that are not numbers: sft stops at the first loss it reads, and writes no model.
+  const nan = path.join(dir, 'nanModel');
+  const loaded = await loadModel(model);
+  for (const v of loaded.model.params.values()) v.assign(tf.fill(v.shape, NaN));
+  await saveModel(nan, loaded.model, model);
+  loaded.model.dispose();
+  const sftOut = path.join(dir, 'sftNan');
+  await assert.rejects(sft({ model: nan, data, out: sftOut, config: { backend: 'cpu', steps: 3, batchSize: 2 }, log: quiet }), err(/^sft: the loss is NaN at step 1 /));
+  assert.ok(!fs.existsSync(path.join(sftOut, 'model.safetensors')));
+  await assert.rejects(train({ model: nan, data, out: path.join(dir, 'runNan'), resume: false, config: { ...base, steps: 2 }, log: quiet, score: fakeScore }), err(/^train: the loss is NaN and the gradient norm NaN at step 1 /));
 });

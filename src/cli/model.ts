@@ -37,6 +37,8 @@ function registerTokenizer(program: Command): void {
     const cfg = resolveBpeConfig(configFrom(train, BPE_DEFAULTS));
     const { refuseFileAsFolder } = await import('../util/fsx.ts');
     refuseFileAsFolder(opts.out); // before the training, not at the save
+    const { refuseRunOrModel } = await import('../model/open.ts');
+    refuseRunOrModel(opts.out, 'tokenizer', true);
     if (!opts.force && fs.existsSync(path.join(opts.out, 'tokenizer.json'))) {
       throw new UserError(`tokenizer: ${opts.out} already holds a tokenizer; give --out a new folder, or --force to write over it`);
     }
@@ -68,6 +70,8 @@ function registerInit(program: Command): void {
       const path = await import('node:path');
       const { refuseFileAsFolder } = await import('../util/fsx.ts');
       refuseFileAsFolder(opts.out);
+      const { refuseRunOrModel } = await import('../model/open.ts');
+      refuseRunOrModel(opts.out, 'init', false);
       if (!opts.force && fs.existsSync(path.join(opts.out, 'config.json'))) throw new UserError(`${opts.out} already holds a model (use --force to overwrite)`);
       const { initBackend } = await import('../model/backend.ts');
       await initBackend('cpu');

@@ -14,6 +14,13 @@ export type ModelRef = { kind: 'model' | 'checkpoint'; dir: string };
 /** The files that make `dir` a GRPO run folder (a run's config.json is its training config), if any. */
 export const runMarks = (dir: string): string[] => ['checkpoints', 'metrics.jsonl'].filter((f) => fs.existsSync(path.join(dir, f)));
 
+/** Refuses an --out that holds a GRPO run (never written over), or with `model`, a model (its tokenizer is part of it). */
+export function refuseRunOrModel(out: string, what: string, model: boolean): void {
+  const run = runMarks(out);
+  if (run.length) throw new UserError(`${what}: ${out} holds a GRPO run (${run.join(', ')}); give --out a new folder`);
+  if (model && fs.existsSync(path.join(out, 'model.safetensors'))) throw new UserError(`${what}: ${out} holds a model, whose tokenizer is part of it; give --out a new folder`);
+}
+
 /**
  * What `dir` names: a checkpoint (meta.json), a run (its final/, else its newest complete checkpoint; a
  * run's own config.json is its training config), or a model folder (config.json).
@@ -43,6 +50,7 @@ export async function resolveModelDir(dir: string, log: (line: string) => void =
     return { kind: 'checkpoint', dir: newest.dir };
   }
   if (has('config.json')) return { kind: 'model', dir };
+  if (has('tensors.safetensors') || has('state.json')) throw new UserError(`${dir}: a checkpoint folder without its meta.json (damaged); use another checkpoint or the run's final/`);
   throw new UserError(`${dir}: not a model folder (config.json), a checkpoint folder (meta.json) or a run folder (final/ or checkpoints/)`);
 }
 

@@ -40,6 +40,7 @@ export function toLlamaConfig(raw: Record<string, unknown>, where: string): Llam
   const bad = (what: string): never => {
     throw new UserError(`${where}: ${what}`);
   };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) bad('not a JSON object');
   const type = (raw.model_type as string | undefined) ?? 'llama';
   if (!['llama', 'qwen2'].includes(type)) bad(`model_type "${type}" is not supported (pr-rl runs llama, qwen2 and SmolLM (llama) models)`);
   const int = (k: string, def?: number): number => {

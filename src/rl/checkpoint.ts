@@ -96,6 +96,7 @@ export function saveCheckpoint(runDir: string, step: number, content: Checkpoint
 /** Every `ckpt-<n>` folder in runDir, complete or not, ascending by step. */
 export function listCheckpoints(runDir: string): CheckpointRef[] {
   if (!fs.existsSync(runDir)) return [];
+  if (!fs.statSync(runDir).isDirectory()) throw new UserError(`${runDir}: a file, where the run's checkpoints folder should be`);
   const out: CheckpointRef[] = [];
   for (const e of fs.readdirSync(runDir, { withFileTypes: true })) {
     const m = NAME_RE.exec(e.name);
@@ -117,13 +118,15 @@ export function checkpointProblem(dir: string, hash = true): string | null {
   } catch {
     return 'meta.json is not valid JSON';
   }
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return 'meta.json is not a JSON object';
   if (typeof meta.formatVersion !== 'number') return 'meta.json has no formatVersion';
   if (meta.formatVersion > CKPT_FORMAT_VERSION) return `format version ${meta.formatVersion} is newer than this pr-rl reads (${CKPT_FORMAT_VERSION})`;
   if (!fs.existsSync(path.join(dir, DONE_FILE))) return 'no DONE marker (interrupted while writing)';
   const m = NAME_RE.exec(path.basename(dir));
   if (m && Number(m[1]) !== meta.step) return `meta.json says step ${meta.step}`;
-  if (!meta.files || !meta.files[TENSORS_FILE] || !meta.files[STATE_FILE]) return 'meta.json lists no data files';
+  if (!meta.files || typeof meta.files !== 'object' || !meta.files[TENSORS_FILE] || !meta.files[STATE_FILE]) return 'meta.json lists no data files';
   for (const [f, want] of Object.entries(meta.files)) {
+    if (want === null || typeof want !== 'object' || typeof want.bytes !== 'number' || typeof want.sha256 !== 'string') return `meta.json: no size and sha256 for ${f}`;
     const file = path.join(dir, f);
     if (!fs.existsSync(file)) return `${f} is missing`;
     const size = fs.statSync(file).size;

@@ -11,7 +11,7 @@ import { resolveSftConfig, seqLimit, type SftConfig } from '../config.ts';
 import { readTasks } from '../data/task.ts';
 import { initBackend } from '../model/backend.ts';
 import { loadModel, saveModel } from '../model/weights.ts';
-import { runMarks } from '../model/open.ts';
+import { refuseRunOrModel } from '../model/open.ts';
 import { tokenLogprobs, type Transformer } from '../model/transformer.ts';
 import { AdamW, clipGradNorm, lrAt } from '../model/optim.ts';
 import { OnnxGradients } from '../model/onnxtrain.ts';
@@ -61,8 +61,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   // A trained model is hours of work: only written over when asked (its own --model included); a GRPO run's
   // folder never (its config.json would become the model's).
   refuseFileAsFolder(opts.out);
-  const run = runMarks(opts.out);
-  if (run.length) throw new UserError(`sft: ${opts.out} holds a GRPO run (${run.join(', ')}); give --out a new folder`);
+  refuseRunOrModel(opts.out, 'sft', false);
   if (!opts.force && fs.existsSync(path.join(opts.out, 'model.safetensors'))) {
     throw new UserError(`sft: ${opts.out} already holds a model; give --out a new folder, or --force to write over it`);
   }
@@ -140,9 +139,14 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
       for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
 
       // The step a run stops at is logged too: its loss is that of the model it leaves.
-      const isLog = step === 0 || done === cfg.steps || done % 10 === 0 || stop.signal !== null;
+      // And a step that saves the model: its loss is checked before it is written.
+      const isLog = step === 0 || done === cfg.steps || done % 10 === 0 || stop.signal !== null || (cfg.saveEvery > 0 && done % cfg.saveEvery === 0);
       if (isLog) {
         const loss = (await value.data())[0];
+        if (!Number.isFinite(loss)) {
+          value.dispose();
+          throw new UserError(`sft: the loss is ${loss} at step ${done} (diverged, or the model's weights are not finite); ${opts.out} is not written with it: lower --lr, or check the model`);
+        }
         if (step === 0) firstLoss = loss;
         lastLoss = loss;
         const secs = (Date.now() - t0) / 1000;

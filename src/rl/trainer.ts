@@ -3,6 +3,7 @@
 // lives in one TrainState that checkpoints save and restore whole, so a resumed run continues
 // exactly. The losses live in grpo.ts, sampling in model/engine.ts (tfjs or onnx), scoring in reward.ts.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -18,7 +19,7 @@ import { OnnxGradients } from '../model/onnxtrain.ts';
 import { AdamW, clipGradNorm, lrAt, packAdamW, unpackAdamW } from '../model/optim.ts';
 import { advantages, grpoLoss, readStats, type GrpoStats } from './grpo.ts';
 import { reward } from './reward.ts';
-import { saveCheckpoint, latestCheckpoint, loadCheckpoint, type TensorData } from './checkpoint.ts';
+import { saveCheckpoint, latestCheckpoint, listCheckpoints, loadCheckpoint, type TensorData } from './checkpoint.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 import { Rng, type RngState } from '../util/rng.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
@@ -68,6 +69,21 @@ interface SavedState {
   data?: string;
   /** The --heldout file (absolute), which a resume without --heldout goes on using. */
   heldout?: string;
+  /** sha256 of the model folder's tokenizer.json: a checkpoint's tokens are that tokenizer's (absent in older checkpoints). */
+  tokenizer?: string;
+}
+
+/** sha256 of a model folder's tokenizer.json, or null when it has none. */
+function tokenizerHash(modelDir: string): string | null {
+  const f = path.join(modelDir, 'tokenizer.json');
+  return fs.existsSync(f) ? createHash('sha256').update(fs.readFileSync(f)).digest('hex') : null;
+}
+
+/** Refuses a checkpoint whose run's model folder has another tokenizer now than the one it was trained with. */
+function checkTokenizer(state: Partial<SavedState>, modelDir: string, where: string): void {
+  if (state.tokenizer !== undefined && tokenizerHash(modelDir) !== state.tokenizer) {
+    throw new UserError(`${where}: ${path.join(modelDir, 'tokenizer.json')} is not the tokenizer this checkpoint was trained with (the model folder changed since); put that tokenizer back, or use the run's final/, which keeps its own`);
+  }
 }
 
 /**
@@ -127,6 +143,7 @@ export async function loadCheckpointModel(dir: string): Promise<{ model: Transfo
   if (!fs.existsSync(path.join(from, 'tokenizer.json'))) {
     throw new UserError(`${dir}: its tokenizer is that of ${from} (the run's --model), which has no tokenizer.json any more`);
   }
+  checkTokenizer(ck.state, from, dir);
   const tokenizer = await loadTokenizer(from);
   const model = new Transformer(modelConfig);
   for (const [name, shape] of paramShapes(modelConfig)) {
@@ -218,6 +235,8 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const resumeFrom = opts.resume ? latestCheckpoint(ckptDir, (m) => log(`train: ${m}`)) : null;
   if (opts.resume && !resumeFrom) {
     // Nothing to resume: a run stopped before its first checkpoint starts again in its folder, from the flags given.
+    const damaged = listCheckpoints(ckptDir).length;
+    if (damaged) throw new UserError(`${opts.out}: none of its ${damaged} checkpoint(s) is usable (see above); restore one, or start the run again in a new folder`);
     if (!fs.existsSync(path.join(opts.out, 'config.json'))) throw new UserError(`${opts.out}: no run to resume (no config.json or checkpoint); start one without --resume`);
     if (opts.model === undefined || opts.data === undefined) {
       throw new UserError(`${opts.out}: the run stopped before its first checkpoint, so there is nothing to resume; start it again with --model and --data (with --resume, in this folder)`);
@@ -269,6 +288,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   if (cfg.evalEvery > 0 && !heldoutFile) log(`train: note: --eval-every ${cfg.evalEvery} has nothing to evaluate without --heldout`);
   await initBackend(cfg.backend, log);
 
+  if (saved) checkTokenizer(saved.state, modelDir, resumeFrom!.dir);
   const { model, tokenizer } = await loadModel(modelDir);
   const ref = cfg.beta > 0 ? (await loadModel(modelDir)).model : null;
   const onnx = cfg.engine === 'onnx' ? await OnnxGradients.create(model) : null;
@@ -323,11 +343,12 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   // Interrupted); a second one quits at once, leaving the newest complete checkpoint (they are atomic).
   const stop = stopOnSignal((sig) => log(`train: ${sig} received, checkpointing after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once)`));
 
+  const tokenizerSha = tokenizerHash(modelDir);
   const checkpoint = async () => {
     const optState = await opt.state();
     const tensors = { ...packAdamW(optState, opt.shapes()), ...(await paramTensors(model, 'model.')), ...(ref ? await paramTensors(ref, 'ref.') : {}) };
     const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(modelDir), data: path.resolve(dataFile),
-      ...(heldoutFile ? { heldout: path.resolve(heldoutFile) } : {}) };
+      ...(heldoutFile ? { heldout: path.resolve(heldoutFile) } : {}), ...(tokenizerSha ? { tokenizer: tokenizerSha } : {}) };
     saveCheckpoint(ckptDir, state.step, { tensors, state: savedState }, cfg.keepLast);
   };
 
@@ -471,6 +492,10 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       log(`step ${state.step}/${cfg.steps} | reward ${rm.toFixed(3)}±${last.reward_std.toFixed(3)} | fmt ${pct(last.format_ok)} | exact ${pct(last.exact)} | zero-std ${pct(fracZeroStd)} | kl ${klV.toFixed(4)} | clip ${pct(clipV)} | len ${complLen.toFixed(0)} | trunc ${pct(last.truncated)} | size ${last.task_size.toFixed(1)} | ${secs.toFixed(1)} s | ${Math.round(last.tokens_per_s)} tok/s | eta ${fmtDuration(eta)}`);
       fs.appendFileSync(metricsFile, JSON.stringify(last) + '\n');
       fs.appendFileSync(samplesFile, samples.map((s) => JSON.stringify(s) + '\n').join(''));
+      if (!Number.isFinite(lossV) || !Number.isFinite(gradNorm)) {
+        // The update is applied and the weights are no longer numbers: nothing after this is worth saving.
+        throw new UserError(`train: the loss is ${lossV} and the gradient norm ${gradNorm} at step ${state.step} (diverged, or the model's weights are not finite); nothing of this step is saved: resume from the newest checkpoint with a lower --lr, or check the model`);
+      }
 
       if (heldout.length && cfg.evalEvery > 0 && (state.step % cfg.evalEvery === 0 || state.step === cfg.steps)) {
         const sampler = await openSampler(model, cfg.engine);

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { readJson } from '../util/fsx.ts';
 
 export interface Tokenizer {
   encode(text: string): number[];
@@ -25,6 +26,8 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
     if (!fs.existsSync(path.join(abs, f))) {
       throw new UserError(`${dir}: no ${f} (a tokenizer folder needs tokenizer.json and tokenizer_config.json; make one with \`pr-rl tokenizer train\`)`);
     }
+    // Read here first: transformers.js quotes a bad file in its error, and an empty one as whatever its buffer held.
+    readJson(path.join(dir, f));
   }
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
