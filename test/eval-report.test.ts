@@ -166,3 +166,17 @@ test('report renders in headless Chromium: charts drawn, samples listed, no erro
     await browser.close();
   }
 });
+
+test('report --eval: files evaluated on different task sets are said not comparable', async () => {
+  const run = syntheticRun();
+  const a = path.join(run, 'a.json');
+  const b = path.join(run, 'b.json');
+  await syntheticEval(a);
+  fs.copyFileSync(a, b);
+  const note = /evaluated on 2 different task sets: their rows are not comparable/;
+  assert.doesNotMatch(buildReport({ run, evals: [a, b], log: () => {} }).html, note);
+  const other = JSON.parse(fs.readFileSync(b, 'utf8'));
+  other.taskSetHash = 'f'.repeat(other.taskSetHash.length);
+  fs.writeFileSync(b, JSON.stringify(other));
+  assert.match(buildReport({ run, evals: [a, b], log: () => {} }).html, note);
+});

@@ -220,8 +220,10 @@ test('train: a fresh run refuses a folder holding a run or a model; --resume say
   const lines: string[] = [];
   const other = path.join(dir, 'otherModel');
   fs.cpSync(model, other, { recursive: true });
-  await train({ model: other, data, out: run, resume: true, config: { steps: 3, lr: 0.5, seed: 9 }, log: (l) => lines.push(l), score: fakeScore });
-  assert.match(lines.join('\n'), /--resume keeps the run's settings \(only --steps may change\); ignored: --lr 0\.5 \(the run's: 0\.01\), --seed 9 \(the run's: \d+\)/);
+  await train({ model: other, data, out: run, resume: true, config: { steps: 3, lr: 0.5, seed: 9, backend: 'wasm' }, log: (l) => lines.push(l), score: fakeScore });
+  assert.match(lines.join('\n'), /--resume keeps the run's settings \(only --steps, --backend and --engine may change\); ignored: --lr 0\.5 \(the run's: 0\.01\), --seed 9 \(the run's: \d+\)/);
+  assert.match(lines.join('\n'), /note: --backend wasm \(the run's: cpu\): the rest of the run may differ from an uninterrupted one by float rounding/);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8')).backend, 'wasm');
   assert.match(lines.join('\n'), /--resume keeps the run's model .* \(its tokenizer\); ignored: --model .*otherModel/);
   assert.deepEqual(metrics(run).map((m) => m.step), [1, 2, 3]);
   await assert.rejects(train({ model, data, out: path.join(dir, 'greedy'), resume: false, config: { ...base, temperature: 0 }, log: quiet }), err(/--temperature must be > 0/));

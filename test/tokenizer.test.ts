@@ -223,6 +223,12 @@ test('corpus: folders walked in order (binary skipped), tasks.jsonl gives text, 
   assert.deepEqual(texts.slice(0, 2), ['A', 'B']);
   const rest = texts.slice(2).join('\n');
   for (const s of ['Fix the bug', '### f.py\nOLD', '### f.py\nNEW', '<<<<<<< SEARCH', '### g.py\nCTX']) assert.ok(rest.includes(s), s);
+  // A tokenizer written inside the data folder (an earlier --out, or a model folder) is no training text.
+  fs.mkdirSync(path.join(dir, 'src', 'tok'));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'notes.txt']) fs.writeFileSync(path.join(dir, 'src', 'tok', f), '{}');
+  fs.writeFileSync(path.join(dir, 'src', 'tokenizer.json'), '{}');
+  fs.writeFileSync(path.join(dir, 'src', 'tokenizer_config.json'), '{}');
+  assert.deepEqual([...corpusTexts([path.join(dir, 'src')])], ['A', 'B']);
 });
 
 test('cli: pr-rl tokenizer train writes a loadable folder; bad flags give one line', async () => {

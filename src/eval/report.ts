@@ -130,7 +130,10 @@ function evalTable(files: string[], evals: EvalResult[]): string {
   const head = `<tr><th>eval.json</th><th>tasks</th>${names.map((m) => `<th>${escapeHtml(m)}</th>`).join('')}</tr>`;
   const rows = evals.map((e, i) => `<tr><td class="path">${escapeHtml(files[i])}<div class="sub">${escapeHtml(e.model ?? '')}</div></td><td>${Object.keys(e.tasks).length}</td>${
     names.map((m) => { const iv = e.summary[m]; return `<td>${iv ? `<b>${f(iv.mean)}</b><div class="sub">[${f(iv.lo)}, ${f(iv.hi)}]</div>` : '–'}</td>`; }).join('')}</tr>`);
-  return `<section><h2>Evaluations</h2><p class="note">mean over tasks with 95 % CI (reward: Student t; rates: Wilson)</p><div class="scroll"><table class="evals">${head}${rows.join('')}</table></div></section>`;
+  // Rows over different task sets are not comparable (compare refuses them): said above the table.
+  const sets = new Set(evals.map((e) => e.taskSetHash));
+  const mixed = sets.size > 1 ? ` <b>These files were evaluated on ${sets.size} different task sets: their rows are not comparable.</b>` : '';
+  return `<section><h2>Evaluations</h2><p class="note">mean over tasks with 95 % CI (reward: Student t; rates: Wilson).${mixed}</p><div class="scroll"><table class="evals">${head}${rows.join('')}</table></div></section>`;
 }
 
 function samplesTable(samples: Sample[], total: number): string {

@@ -270,16 +270,20 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     }
   }
   if (modelDir === undefined || dataFile === undefined) throw new UserError('train: --model and --data are required');
-  // On resume, the saved config wins (the model shape and the data order depend on it), except for
-  // the total number of steps, which a user may raise to train longer (never below the run's step).
-  const cfg = resolveTrainConfig(saved ? { ...saved.state.config, ...(opts.config.steps !== undefined ? { steps: opts.config.steps } : {}) } : opts.config);
+  // On resume, the saved config wins (the model shape and the data order depend on it), except for the
+  // total number of steps, which a user may raise to train longer (never below the run's step), and where
+  // the arithmetic runs (--backend, --engine: a run started on a GPU goes on elsewhere, up to float rounding).
+  const changeable = (['steps', 'backend', 'engine'] as const).filter((k) => opts.config[k] !== undefined);
+  const cfg = resolveTrainConfig(saved ? { ...saved.state.config, ...Object.fromEntries(changeable.map((k) => [k, opts.config[k]])) } : opts.config);
   if (saved) {
     if (cfg.steps < saved.state.loop.step) {
       throw new UserError(`train: --steps ${cfg.steps} is below the run's step ${saved.state.loop.step}: a run cannot be shortened; give --steps ${saved.state.loop.step} or more (or use one of its checkpoints as a model)`);
     }
-    const ignored = Object.entries(opts.config).filter(([k, v]) => k !== 'steps' && JSON.stringify(v) !== JSON.stringify(saved.state.config[k as keyof TrainConfig]))
+    const moved = (['backend', 'engine'] as const).filter((k) => cfg[k] !== saved.state.config[k]);
+    if (moved.length) log(`train: note: ${moved.map((k) => `--${k} ${cfg[k]} (the run's: ${saved.state.config[k]})`).join(', ')}: the rest of the run may differ from an uninterrupted one by float rounding`);
+    const ignored = Object.entries(opts.config).filter(([k, v]) => !(changeable as readonly string[]).includes(k) && JSON.stringify(v) !== JSON.stringify(saved.state.config[k as keyof TrainConfig]))
       .map(([k, v]) => `--${kebab(k)} ${JSON.stringify(v)} (the run's: ${JSON.stringify(saved.state.config[k as keyof TrainConfig])})`);
-    if (ignored.length) log(`train: warning: --resume keeps the run's settings (only --steps may change); ignored: ${ignored.join(', ')}`);
+    if (ignored.length) log(`train: warning: --resume keeps the run's settings (only --steps, --backend and --engine may change); ignored: ${ignored.join(', ')}`);
   } else if (['random', 'none', 'adaptive'].includes(cfg.curriculum)) {
     const unused = (['pacing', 'pacingStart'] as const).filter((k) => opts.config[k] !== undefined).map((k) => `--${kebab(k)}`);
     if (unused.length) log(`train: note: ${unused.join(' and ')} pace only --curriculum size|files|tokens; ignored with ${cfg.curriculum}`);
@@ -335,7 +339,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       const step = (l: string) => { try { return (JSON.parse(l) as { step?: unknown }).step; } catch { return undefined; } };
       writeFileAtomic(f, lines.filter((l) => { const k = step(l); return typeof k === 'number' && k <= state.step; }).map((l) => l + '\n').join(''));
     }
-    if (cfg.steps !== saved.state.config.steps) writeFileAtomic(path.join(opts.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+    if (JSON.stringify(cfg) !== JSON.stringify(saved.state.config)) writeFileAtomic(path.join(opts.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
     log(`train: resumed from ${resumeFrom!.dir} at step ${state.step}`);
   }
 

@@ -1,6 +1,6 @@
-// Training text for the tokenizer: plain text files, folders of them (walked in sorted order,
-// binary files, dot-folders and node_modules skipped), and tasks JSONL files (task text, old and
-// new file contents, context files, and the SEARCH/REPLACE markers the policy will write).
+// Training text for the tokenizer: plain text files, folders of them (walked in sorted order; binary
+// files, dot-folders, node_modules and tokenizer or model folders skipped), and tasks JSONL files (task
+// text, old and new file contents, context files, and the SEARCH/REPLACE markers the policy will write).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -40,12 +40,17 @@ export function* taskTexts(t: Task): Generator<string> {
   for (const f of t.context) yield `### ${f.path}\n${f.content}`;
 }
 
-function* walk(dir: string): Generator<string> {
+/** Tokenizer files: vocabularies, not text (a tokenizer or model folder inside --data, e.g. an earlier --out). */
+const TOKENIZER_FILES = new Set(['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']);
+
+function* walk(dir: string, top = true): Generator<string> {
   const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const tokenizerHere = entries.some((e) => e.name === 'tokenizer.json');
+  if (tokenizerHere && !top) return;
   for (const e of entries) {
-    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    if (e.name.startsWith('.') || e.name === 'node_modules' || (tokenizerHere && TOKENIZER_FILES.has(e.name))) continue;
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) yield* walk(full);
+    if (e.isDirectory()) yield* walk(full, false);
     else if (e.isFile()) yield full;
   }
 }
