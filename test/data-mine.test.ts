@@ -127,6 +127,10 @@ test('repos of one folder name are told apart by their parent folders', async ()
   execFileSync('git', ['clone', '-q', '--bare', path.join(top, 'b', 'repo'), path.join(top, 'c', 'repo.git')], { env: gitEnv() });
   const bare = await mine([path.join(top, 'a', 'repo'), path.join(top, 'c', 'repo.git')], { contextFiles: 0 });
   assert.deepEqual(bare.tasks.map((t) => t.repo), ['a/repo', 'c/repo']);
+  // Beside its work tree (the usual `git clone --bare repo repo.git`): the folder names tell them apart.
+  execFileSync('git', ['clone', '-q', '--bare', path.join(top, 'b', 'repo'), path.join(top, 'a', 'repo.git')], { env: gitEnv() });
+  const beside = await mine([path.join(top, 'a', 'repo'), path.join(top, 'a', 'repo.git')], { contextFiles: 0 });
+  assert.deepEqual(beside.tasks.map((t) => t.repo), ['repo', 'repo.git']);
   // One repository given as its folder, its .git folder and with a trailing slash: mined once, with a warning.
   const a = path.join(top, 'a', 'repo');
   const once = await mine([a, path.join(a, '.git'), a + '/'], { contextFiles: 0 });

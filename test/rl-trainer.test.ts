@@ -16,7 +16,7 @@ import { Rng } from '../src/util/rng.ts';
 import type { EncodedTask } from '../src/rl/sequences.ts';
 import { UserError } from '../src/util/errors.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
-import { loadModel, saveModel } from '../src/model/weights.ts';
+import { loadModel, nonFiniteParam, saveModel } from '../src/model/weights.ts';
 import { writeJsonlAtomic } from '../src/util/fsx.ts';
 import { latestCheckpoint } from '../src/rl/checkpoint.ts';
 import { openModel, resolveModelDir, type ModelRef } from '../src/model/open.ts';
@@ -458,6 +458,10 @@ test('damaged or changed model and run folders: one line each, never a stack tra
   // Weights that are not numbers: sft stops at the first loss it reads, and writes no model.
   const nan = path.join(dir, 'nanModel');
   const loaded = await loadModel(model);
+  assert.equal(await nonFiniteParam(loaded.model), null);
+  const second = [...loaded.model.params.keys()][1];
+  loaded.model.params.get(second)!.assign(tf.fill(loaded.model.params.get(second)!.shape, Infinity));
+  assert.equal(await nonFiniteParam(loaded.model), second, 'the weights a save is refused for');
   for (const v of loaded.model.params.values()) v.assign(tf.fill(v.shape, NaN));
   await saveModel(nan, loaded.model, model);
   loaded.model.dispose();

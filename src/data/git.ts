@@ -208,25 +208,26 @@ export function parseLog(buf: Buffer): CommitInfo[] {
  * output ends, since until then another change may follow.
  */
 export class LogParser {
-  private rest: Buffer = Buffer.alloc(0);
+  /** Bytes not parsed yet, as they came: joined only when a record may have ended (a huge record is not copied again at each chunk). */
+  private parts: Buffer[] = [];
 
   /** The commits that the output so far completes. */
   push(chunk: Buffer): CommitInfo[] {
-    const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
-    // No record ends before the next one starts: without a 0x1e in the new bytes, none is complete yet
-    // (so a huge record that spans many chunks is not parsed again at each).
-    if (!chunk.includes(0x1e)) { this.rest = buf; return []; }
-    return this.parse(buf, false);
+    this.parts.push(chunk);
+    // No record ends before the next one starts: without a 0x1e in the new bytes, none is complete yet.
+    return chunk.includes(0x1e) ? this.parse(false) : [];
   }
 
   /** The commits left once the output has ended. */
   end(): CommitInfo[] {
-    const out = this.parse(this.rest, true);
-    if (this.rest.length) throw new Error(`git log: output ends inside a record (${this.rest.length} bytes left)`);
+    const out = this.parse(true);
+    const left = this.parts.reduce((n, b) => n + b.length, 0);
+    if (left) throw new Error(`git log: output ends inside a record (${left} bytes left)`);
     return out;
   }
 
-  private parse(buf: Buffer, ended: boolean): CommitInfo[] {
+  private parse(ended: boolean): CommitInfo[] {
+    const buf = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
     const out: CommitInfo[] = [];
     let i = 0;
     for (;;) {
@@ -235,7 +236,7 @@ export class LogParser {
       out.push(r.commit);
       i = r.next;
     }
-    this.rest = i === 0 ? buf : Buffer.from(buf.subarray(i)); // a copy: a small tail must not hold a big chunk
+    this.parts = i === buf.length ? [] : [i === 0 ? buf : Buffer.from(buf.subarray(i))]; // a copy: a small tail must not hold a big chunk
     return out;
   }
 }

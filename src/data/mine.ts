@@ -179,16 +179,24 @@ type Prepared = { skip: PassReason } | { drop: TaskReason; detail?: string } | {
  * told apart by as many parent folders as it takes ("alt/r1" and "work/r1"), so `split --by repo` can.
  */
 export function uniqueNames(infos: RepoInfo[]): RepoInfo[] {
-  // The root's folders, the last one as the repo is named (a bare "proj.git" is "proj", like a work tree "proj").
-  const parts = infos.map((x) => [...x.root.split(/[\\/]+/).filter(Boolean).slice(0, -1), x.name]);
+  // The root's folders, the last one as the repo is named (a bare "proj.git" is "proj", like a work tree
+  // "proj"); where that leaves two roots one name (a bare clone beside its work tree), their folders as they are.
+  const split = (x: RepoInfo) => x.root.split(/[\\/]+/).filter(Boolean);
+  return distinct(infos, infos.map((x) => [...split(x).slice(0, -1), x.name])) ?? distinct(infos, infos.map(split))!;
+}
+
+/** Names from as few of each root's last `parts` as tell the roots apart, or null when all of them do not. */
+function distinct(infos: RepoInfo[], parts: string[][]): RepoInfo[] | null {
   const depth = infos.map(() => 1);
   const nameOf = (i: number) => parts[i].slice(-depth[i]).join('/') || infos[i].name;
+  const clashes = () => infos.map((x, i) => infos.some((y, j) => y.root !== x.root && nameOf(j) === nameOf(i)));
   for (;;) {
-    const clashing = infos.map((x, i) => depth[i] < parts[i].length && infos.some((y, j) => y.root !== x.root && nameOf(j) === nameOf(i)));
+    const clashing = clashes().map((c, i) => c && depth[i] < parts[i].length);
     if (!clashing.includes(true)) break;
     clashing.forEach((c, i) => { if (c) depth[i]++; });
   }
-  return infos.map((x, i) => ({ ...x, name: depth[i] === 1 ? x.name : nameOf(i) }));
+  if (clashes().includes(true)) return null;
+  return infos.map((x, i) => ({ ...x, name: nameOf(i) }));
 }
 
 async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, emit: (t: Task) => void | Promise<void>, warnings: string[]): Promise<number> {

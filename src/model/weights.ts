@@ -277,6 +277,17 @@ export async function initModelFolder(opts: InitOptions): Promise<{ config: Llam
   }
 }
 
+/** The name of a parameter holding NaN or ±Infinity (a diverged run), or null: checked before a model or checkpoint is written. */
+export async function nonFiniteParam(model: Transformer): Promise<string | null> {
+  for (const [name, v] of model.params) {
+    const bad = tf.tidy(() => tf.logicalNot(tf.isFinite(v)).any());
+    const any = (await bad.data())[0];
+    bad.dispose();
+    if (any) return name;
+  }
+  return null;
+}
+
 /**
  * A preset's config with these fields set over it (vocabulary, special ids, overrides), checked: valid, and
  * small enough to hold in memory as float32 (the largest tensor in one typed array, at most 2^32 - 1 elements).

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveSftConfig, seqLimit, type SftConfig } from '../config.ts';
 import { readTasks } from '../data/task.ts';
 import { initBackend } from '../model/backend.ts';
-import { loadModel, saveModel } from '../model/weights.ts';
+import { loadModel, nonFiniteParam, saveModel } from '../model/weights.ts';
 import { refuseRunOrModel } from '../model/open.ts';
 import { tokenLogprobs, type Transformer } from '../model/transformer.ts';
 import { AdamW, clipGradNorm, lrAt } from '../model/optim.ts';
@@ -105,7 +105,13 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   // (sft() then throws Interrupted). A second one quits at once, even in the middle of a step or of the
   // save; saveModel removes config.json first and writes it last, so a save cut short leaves no folder
   // that loads as a model.
-  const stop = stopOnSignal((sig) => log(`sft: ${sig} received, saving the model after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once)`));
+  // The loss checked above is the model's before this step's update: the weights written are checked too.
+  const save = async () => {
+    const bad = await nonFiniteParam(model);
+    if (bad) throw new UserError(`sft: the weights are not finite after step ${done} (${bad}; diverged); ${opts.out} is not written with them: lower --lr, or check the model`);
+    await saveModel(opts.out, model, opts.model);
+  };
+  const stop = stopOnSignal((sig) => log(`sft: ${sig} received, saving the model after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits without it)`));
 
   const metricsFile = path.join(opts.out, 'sft-metrics.jsonl');
   const t0 = Date.now();
@@ -156,9 +162,9 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
       }
       value.dispose();
       if (stop.signal) break;
-      if (cfg.saveEvery > 0 && done % cfg.saveEvery === 0 && done < cfg.steps) await saveModel(opts.out, model, opts.model);
+      if (cfg.saveEvery > 0 && done % cfg.saveEvery === 0 && done < cfg.steps) await save();
     }
-    await saveModel(opts.out, model, opts.model);
+    await save();
   } finally {
     stop.unhook();
     await onnx?.release();

@@ -11,7 +11,7 @@ import { kebab, resolveTrainConfig, seqLimit, type TrainConfig } from '../config
 import { readTasks, taskSize, type Task } from '../data/task.ts';
 import { orderTasks, pacing, pacedPrefix, AdaptiveSampler, type AdaptiveState } from '../data/curriculum.ts';
 import { initBackend } from '../model/backend.ts';
-import { loadModel, saveModel } from '../model/weights.ts';
+import { loadModel, nonFiniteParam, saveModel } from '../model/weights.ts';
 import { paramShapes, tokenLogprobs, Transformer, type LlamaConfig } from '../model/transformer.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/load.ts';
 import { openSampler, type PolicySampler } from '../model/engine.ts';
@@ -237,9 +237,10 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     // Nothing to resume: a run stopped before its first checkpoint starts again in its folder, from the flags given.
     const damaged = listCheckpoints(ckptDir).length;
     if (damaged) throw new UserError(`${opts.out}: none of its ${damaged} checkpoint(s) is usable (see above); restore one, or start the run again in a new folder`);
-    if (!fs.existsSync(path.join(opts.out, 'config.json'))) throw new UserError(`${opts.out}: no run to resume (no config.json or checkpoint); start one without --resume`);
     if (opts.model === undefined || opts.data === undefined) {
-      throw new UserError(`${opts.out}: the run stopped before its first checkpoint, so there is nothing to resume; start it again with --model and --data (with --resume, in this folder)`);
+      throw new UserError(fs.existsSync(path.join(opts.out, 'config.json'))
+        ? `${opts.out}: the run stopped before its first checkpoint, so there is nothing to resume; start it again with --model and --data (with --resume, in this folder)`
+        : `${opts.out}: no run to resume (no config.json or checkpoint); start one without --resume`);
     }
     log(`train: --resume given but no complete checkpoint in ${ckptDir}; starting afresh in ${opts.out}`);
   }
@@ -339,16 +340,22 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       const step = (l: string) => { try { return (JSON.parse(l) as { step?: unknown }).step; } catch { return undefined; } };
       writeFileAtomic(f, lines.filter((l) => { const k = step(l); return typeof k === 'number' && k <= state.step; }).map((l) => l + '\n').join(''));
     }
-    if (JSON.stringify(cfg) !== JSON.stringify(saved.state.config)) writeFileAtomic(path.join(opts.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+    writeFileAtomic(path.join(opts.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n'); // the settings this resume runs with (an earlier resume may have written others)
     log(`train: resumed from ${resumeFrom!.dir} at step ${state.step}`);
   }
 
   // A SIGINT/SIGTERM ends the run after the current step and its checkpoint (train() then throws
   // Interrupted); a second one quits at once, leaving the newest complete checkpoint (they are atomic).
-  const stop = stopOnSignal((sig) => log(`train: ${sig} received, checkpointing after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once)`));
+  const stop = stopOnSignal((sig) => log(`train: ${sig} received, checkpointing after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits without it)`));
 
   const tokenizerSha = tokenizerHash(modelDir);
+  // The loss checked after each step is the policy's before that step's update: what is written is checked too.
+  const refuseNonFinite = async () => {
+    const bad = await nonFiniteParam(model);
+    if (bad) throw new UserError(`train: the weights are not finite after step ${state.step} (${bad}; diverged); nothing of this step is saved: resume from the newest checkpoint with a lower --lr, or check the model`);
+  };
   const checkpoint = async () => {
+    await refuseNonFinite();
     const optState = await opt.state();
     const tensors = { ...packAdamW(optState, opt.shapes()), ...(await paramTensors(model, 'model.')), ...(ref ? await paramTensors(ref, 'ref.') : {}) };
     const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(modelDir), data: path.resolve(dataFile),
@@ -511,7 +518,10 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       if ((cfg.ckptEvery > 0 && state.step % cfg.ckptEvery === 0) || state.step === cfg.steps || stop.signal) await checkpoint();
     }
     if (opts.stopAfter !== undefined && state.step < cfg.steps && !stop.signal) await checkpoint();
-    if (state.step >= cfg.steps) await saveModel(path.join(opts.out, 'final'), model, modelDir);
+    if (state.step >= cfg.steps) {
+      await refuseNonFinite();
+      await saveModel(path.join(opts.out, 'final'), model, modelDir);
+    }
   } finally {
     stop.unhook();
     unlock();

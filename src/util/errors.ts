@@ -21,13 +21,12 @@ export class Interrupted extends Error {
 
 /**
  * A run's stop on SIGINT/SIGTERM: the first signal is only noted (`signal`; `heard` says so to the user),
- * so that the run ends at a safe point and throws Interrupted; then the handler removes itself, so a
- * second signal has its default action and quits even in the middle of a long synchronous kernel.
- * Not at once: signals that came while a kernel held the event loop are handed over together, and one
- * behind the first would be dropped with a handler already gone; nor at the end of this turn of the loop,
- * which a step resumed right after the first signal may reach only once it is done, with a second signal
- * waiting in libuv's pipe then dropped. The handler goes after the next turn's poll, which hands over
- * whatever came meanwhile; a second signal that reaches it quits (raised again, with no handler left).
+ * so that the run ends at a safe point and throws Interrupted; a second one quits (raised again with no
+ * handler left). The handler stays until the run unhooks it: removing it at the first signal would give a
+ * later one its default action even inside a long synchronous kernel, but a signal that came while a
+ * kernel held the event loop waits in libuv's pipe and is dropped with the handler (two presses during one
+ * kernel, or one during a kernel run before the removal), so the run would go on. A second signal is seen
+ * when the loop next turns: train turns it before each prompt's rollouts, sft after each step.
  * train and sft each hold one while they run.
  */
 export function stopOnSignal(heard: (sig: NodeJS.Signals) => void): { signal: NodeJS.Signals | null; unhook: () => void } {
@@ -40,7 +39,6 @@ export function stopOnSignal(heard: (sig: NodeJS.Signals) => void): { signal: No
     }
     stop.signal = sig;
     heard(sig);
-    setImmediate(() => setImmediate(stop.unhook));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
