@@ -168,6 +168,8 @@ const num = (min: number, max = Infinity) => (v: unknown) =>
 /** Most completions a step samples per prompt, or prompts per step: beyond it a step's batch cannot be held anyway. */
 export const MAX_GROUP = 1024;
 const bool = (v: unknown) => (typeof v === 'boolean' ? undefined : 'must be true or false');
+/** The rules' checks, for settings named by other flags (the demo's): each says what is wrong, or undefined. */
+export { int as intRule, oneOf as oneOfRule };
 
 const RUN_RULES: Rule<RunConfig> = {
   backend: oneOf(['auto', 'webgpu', 'wasm', 'cpu']),

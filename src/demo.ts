@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENGINES, type Engine, type SftConfig, type TrainConfig } from './config.ts';
+import { ENGINES, intRule, oneOfRule, type Engine, type SftConfig, type TrainConfig } from './config.ts';
 import type { EvalConfig } from './eval/evaluate.ts';
 import { UserError } from './util/errors.ts';
 import { fmtDuration } from './util/progress.ts';
@@ -64,23 +64,20 @@ export async function demo(partial: Partial<DemoConfig> = {}, log: (l: string) =
   const cfg = { ...DEMO_DEFAULTS, ...partial };
   // Every setting is checked before the first stage, in the demo's own flags' names (a bad --grpo-steps
   // used to surface as "train: --steps …" after the tokenizer, the model and a 9-minute SFT).
-  const bad = (flag: string, what: string, v: unknown) => new UserError(`demo: --${flag} ${what} (got ${JSON.stringify(v)})`);
-  const int = (flag: string, v: number, min: number, max = Infinity) => {
-    if (!Number.isInteger(v) || v < min || v > max) throw bad(flag, max === Infinity ? `must be an integer ≥ ${min}` : `must be an integer in [${min}, ${max}]`, v);
-  };
-  const oneOf = (flag: string, v: string, xs: readonly string[]) => { if (!xs.includes(v)) throw bad(flag, `must be one of ${xs.join('|')}`, v); };
-  oneOf('engine', cfg.engine, ENGINES);
-  oneOf('backend', cfg.backend, ['auto', 'webgpu', 'wasm', 'cpu']);
-  oneOf('reward-mode', cfg.rewardMode, ['search_replace', 'whole_file']);
-  int('sft-steps', cfg.sftSteps, 1);
-  int('grpo-steps', cfg.grpoSteps, 1);
-  int('eval-tasks', cfg.evalTasks, 0);
-  int('seed', cfg.seed, 0, 2 ** 32 - 1);
+  const checks: [flag: string, v: unknown, rule: (v: unknown) => string | undefined][] = [
+    ['engine', cfg.engine, oneOfRule(ENGINES)], ['backend', cfg.backend, oneOfRule(['auto', 'webgpu', 'wasm', 'cpu'])],
+    ['reward-mode', cfg.rewardMode, oneOfRule(['search_replace', 'whole_file'])], ['sft-steps', cfg.sftSteps, intRule(1)],
+    ['grpo-steps', cfg.grpoSteps, intRule(1)], ['eval-tasks', cfg.evalTasks, intRule(0)], ['seed', cfg.seed, intRule(0, 2 ** 32 - 1)],
+  ];
+  for (const [flag, v, rule] of checks) {
+    const what = rule(v);
+    if (what) throw new UserError(`demo: --${flag} ${what} (got ${JSON.stringify(v)})`);
+  }
   for (const f of [cfg.train, cfg.heldout])
     if (!fs.existsSync(f)) throw new UserError(`${f}: missing; regenerate the default data with: node --import tsx scripts/make-default-data.ts`);
-  const { resolveBpeConfig } = await import('./tokenizer/bpe.ts');
+  const { resolveBpeConfig, trainTokenizer, saveTokenizer } = await import('./tokenizer/bpe.ts');
   const bpeCfg = resolveBpeConfig({ vocabSize: cfg.vocabSize });
-  const { presetConfig } = await import('./model/weights.ts');
+  const { presetConfig, initModelFolder } = await import('./model/weights.ts');
   presetConfig(cfg.preset, { vocab_size: cfg.vocabSize, max_position_embeddings: SEQ.maxSeqLen }); // found, valid, small enough
   const sftCfg = { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode };
   const grpoCfg = { ...GRPO, steps: cfg.grpoSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode };
@@ -94,13 +91,11 @@ export async function demo(partial: Partial<DemoConfig> = {}, log: (l: string) =
 
   stage('tokenizer');
   const { corpusTexts } = await import('./tokenizer/corpus.ts');
-  const { trainTokenizer, saveTokenizer } = await import('./tokenizer/bpe.ts');
   const { bpe } = trainTokenizer(corpusTexts([cfg.train]), bpeCfg, log);
   saveTokenizer(dir('tokenizer'), bpe, bpeCfg);
   log(`tokenizer: ${bpe.vocab.length} tokens (${bpe.merges.length} merges) → ${dir('tokenizer')}`);
 
   stage(`init ${cfg.preset} model`);
-  const { initModelFolder } = await import('./model/weights.ts');
   const { initBackend } = await import('./model/backend.ts');
   await initBackend('cpu', () => {}); // as `pr-rl init` does (and no tfjs banner); each later stage sets its own backend
   await initModelFolder({ preset: cfg.preset, tokenizer: dir('tokenizer'), out: dir('init'), seed: cfg.seed, overrides: { max_position_embeddings: SEQ.maxSeqLen } });

@@ -46,9 +46,11 @@ const GENERATED_PATH = /(^|\/)(dist|coverage|__generated__|generated)\/|(\.pb\.g
 const MINIFIED_PATH = /\.min\.(js|css|mjs)$|[.-]bundle\.js$|\.map$/i;
 const BINARY_EXT = /\.(png|jpe?g|gif|bmp|ico|webp|avif|pdf|zip|gz|tgz|bz2|xz|7z|tar|jar|war|class|so|dylib|dll|exe|o|a|wasm|woff2?|ttf|otf|eot|mp[34]|mov|avi|webm|ogg|wav|flac|psd|sqlite|db|bin|npy|npz|pt|pth|onnx|safetensors|pkl|parquet)$/i;
 
+/** A name that is not UTF-8 comes out of git's output with U+FFFD in it: not the file's path, so never written. */
+export const notUtf8Path = (p: string) => p.includes('\uFFFD');
+
 export const PATH_FILTERS: { name: FileReason; drop: (path: string) => boolean }[] = [
-  // A name that is not UTF-8 comes out of git's output with U+FFFD in it: not the file's path, so never written.
-  { name: 'non-utf8-path', drop: (p) => p.includes('\uFFFD') },
+  { name: 'non-utf8-path', drop: (p) => notUtf8Path(p) },
   { name: 'lockfile', drop: (p) => LOCKFILES.has(p.slice(p.lastIndexOf('/') + 1)) },
   { name: 'vendored', drop: (p) => VENDORED.test(p) },
   { name: 'minified', drop: (p) => MINIFIED_PATH.test(p) },

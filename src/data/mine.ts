@@ -149,15 +149,19 @@ export async function mine(repos: string[], partial: Partial<MineConfig> = {}, s
   const warnings: string[] = [];
   let commits = 0;
   // Every folder checked before anything is mined; one repository named twice (r, r/.git, r/) is mined once.
-  const opened = repos.map((r) => openRepo(r, cfg.rev));
-  const first = opened.map((x) => opened.findIndex((y) => y.root === x.root));
-  first.forEach((f, i) => { if (f !== i) warnings.push(`${repos[i]} is ${repos[f]} again: mined once`); });
-  const keep = opened.map((_, i) => i).filter((i) => first[i] === i);
-  const infos = uniqueNames(keep.map((i) => opened[i]));
-  if (cfg.rev !== 'HEAD') {
-    infos.forEach((info, k) => { if (!commitOf(info.root, cfg.rev)) throw new UserError(`${repos[keep[k]]}: --rev "${cfg.rev}" names no commit`); });
+  const given: string[] = [];
+  const opened: RepoInfo[] = [];
+  for (const r of repos) {
+    const info = openRepo(r, cfg.rev);
+    const seen = opened.findIndex((y) => y.root === info.root);
+    if (seen >= 0) warnings.push(`${r} is ${given[seen]} again: mined once`);
+    else { given.push(r); opened.push(info); }
   }
-  for (let k = 0; k < infos.length; k++) commits += await mineRepo(repos[keep[k]], infos[k], cfg, stats, dedupe, sink ?? ((t) => { tasks.push(t); }), warnings);
+  const infos = uniqueNames(opened);
+  if (cfg.rev !== 'HEAD') {
+    infos.forEach((info, k) => { if (!commitOf(info.root, cfg.rev)) throw new UserError(`${given[k]}: --rev "${cfg.rev}" names no commit`); });
+  }
+  for (let k = 0; k < infos.length; k++) commits += await mineRepo(given[k], infos[k], cfg, stats, dedupe, sink ?? ((t) => { tasks.push(t); }), warnings);
   return { tasks, stats, commits, seconds: (performance.now() - t0) / 1000, warnings };
 }
 

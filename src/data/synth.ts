@@ -12,6 +12,7 @@ import { scan, langOf, enclosingFn, type Scan, type FnRange } from './codescan.t
 import { lineMutations, MUTATION_KINDS, type Mutation, type MutationKind } from './mutate.ts';
 import type { Task } from './task.ts';
 import { gitRaw, partialClone, repoName as nameOfRepo, repoRoot } from './git.ts';
+import { notUtf8Path } from './filter.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -86,7 +87,7 @@ function readTree(repo: string, rev: string): { sha: string; time: number; files
   const files: Blob[] = [];
   for (const rec of git(repo, ['ls-tree', '-r', '-z', '--long', '--full-tree', sha]).toString('utf8').split('\0')) {
     const m = /^(\d+) (\w+) ([0-9a-f]+)\s+(\d+|-)\t([\s\S]+)$/.exec(rec);
-    if (m && m[2] === 'blob' && m[1] !== '120000' && !m[5].includes('\uFFFD')) files.push({ path: m[5], oid: m[3], size: Number(m[4]) });
+    if (m && m[2] === 'blob' && m[1] !== '120000' && !notUtf8Path(m[5])) files.push({ path: m[5], oid: m[3], size: Number(m[4]) });
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { sha, time, files };

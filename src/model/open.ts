@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { checkpointProblem, latestCheckpoint } from '../rl/checkpoint.ts';
+import { checkpointProblem, latestCheckpoint, listCheckpoints } from '../rl/checkpoint.ts';
 import type { Transformer } from './transformer.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
 
@@ -35,7 +35,8 @@ export async function resolveModelDir(dir: string, log: (line: string) => void =
   if (has('final', 'config.json')) {
     // final/ is written just after its step's checkpoint; a checkpoint written later is of a resumed run's later step.
     if (has('checkpoints')) {
-      const newest = latestCheckpoint(path.join(dir, 'checkpoints'), () => {});
+      // Sizes only, no hashing: this is a note, and the newest checkpoint may hold a GB of moments.
+      const newest = listCheckpoints(path.join(dir, 'checkpoints')).reverse().find((c) => checkpointProblem(c.dir, false) === null);
       const mtime = (f: string) => fs.statSync(f).mtimeMs;
       if (newest && mtime(path.join(newest.dir, 'meta.json')) > mtime(path.join(dir, 'final', 'config.json'))) {
         log(`${dir}: note: its final/ is older than its newest checkpoint (the run was resumed past its end); give ${newest.dir} to use that step`);

@@ -79,9 +79,9 @@ function tokenizerHash(modelDir: string): string | null {
   return fs.existsSync(f) ? createHash('sha256').update(fs.readFileSync(f)).digest('hex') : null;
 }
 
-/** Refuses a checkpoint whose run's model folder has another tokenizer now than the one it was trained with. */
-function checkTokenizer(state: Partial<SavedState>, modelDir: string, where: string): void {
-  if (state.tokenizer !== undefined && tokenizerHash(modelDir) !== state.tokenizer) {
+/** Refuses a checkpoint whose run's model folder has another tokenizer now (hash `now`) than the one it was trained with. */
+function checkTokenizer(state: Partial<SavedState>, modelDir: string, where: string, now = tokenizerHash(modelDir)): void {
+  if (state.tokenizer !== undefined && now !== state.tokenizer) {
     throw new UserError(`${where}: ${path.join(modelDir, 'tokenizer.json')} is not the tokenizer this checkpoint was trained with (the model folder changed since); put that tokenizer back, or use the run's final/, which keeps its own`);
   }
 }
@@ -293,7 +293,8 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   if (cfg.evalEvery > 0 && !heldoutFile) log(`train: note: --eval-every ${cfg.evalEvery} has nothing to evaluate without --heldout`);
   await initBackend(cfg.backend, log);
 
-  if (saved) checkTokenizer(saved.state, modelDir, resumeFrom!.dir);
+  const tokenizerSha = tokenizerHash(modelDir); // checked against the checkpoint's, and recorded in the next ones
+  if (saved) checkTokenizer(saved.state, modelDir, resumeFrom!.dir, tokenizerSha);
   const { model, tokenizer } = await loadModel(modelDir);
   const ref = cfg.beta > 0 ? (await loadModel(modelDir)).model : null;
   const onnx = cfg.engine === 'onnx' ? await OnnxGradients.create(model) : null;
@@ -348,7 +349,6 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   // Interrupted); a second one quits at once, leaving the newest complete checkpoint (they are atomic).
   const stop = stopOnSignal((sig) => log(`train: ${sig} received, checkpointing after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits without it)`));
 
-  const tokenizerSha = tokenizerHash(modelDir);
   // The loss checked after each step is the policy's before that step's update: what is written is checked too.
   const refuseNonFinite = async () => {
     const bad = await nonFiniteParam(model);
@@ -518,10 +518,8 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       if ((cfg.ckptEvery > 0 && state.step % cfg.ckptEvery === 0) || state.step === cfg.steps || stop.signal) await checkpoint();
     }
     if (opts.stopAfter !== undefined && state.step < cfg.steps && !stop.signal) await checkpoint();
-    if (state.step >= cfg.steps) {
-      await refuseNonFinite();
-      await saveModel(path.join(opts.out, 'final'), model, modelDir);
-    }
+    // The weights are those of the last step's checkpoint, checked when it was written (or loaded from one).
+    if (state.step >= cfg.steps) await saveModel(path.join(opts.out, 'final'), model, modelDir);
   } finally {
     stop.unhook();
     unlock();

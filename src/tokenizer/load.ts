@@ -26,8 +26,6 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
     if (!fs.existsSync(path.join(abs, f))) {
       throw new UserError(`${dir}: no ${f} (a tokenizer folder needs tokenizer.json and tokenizer_config.json; make one with \`pr-rl tokenizer train\`)`);
     }
-    // Read here first: transformers.js quotes a bad file in its error, and an empty one as whatever its buffer held.
-    readJson(path.join(dir, f));
   }
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
@@ -38,6 +36,8 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   try {
     tok = await AutoTokenizer.from_pretrained(abs, { local_files_only: true });
   } catch (e) {
+    // transformers.js quotes a file that is not JSON in its error, an empty one as whatever its buffer held: said plainly.
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) readJson(path.join(dir, f));
     throw new UserError(`${dir}: transformers.js could not load the tokenizer (${(e as Error).message.split('\n')[0]})`);
   }
 

@@ -277,16 +277,15 @@ const LINE_CHUNK = 1 << 24;
  */
 export function forEachLine(file: string, each: (line: string, n: number) => void, chunkBytes = LINE_CHUNK): void {
   const st = inputFile(file);
-  const cannotRead = (e: unknown) => new UserError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   let fd: number;
-  try { fd = fs.openSync(file, 'r'); } catch (e) { throw cannotRead(e); }
+  try { fd = fs.openSync(file, 'r'); } catch (e) { throw cannotRead(file, e); }
   try {
     const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(st.size, 1)));
     let carry: Buffer | null = null; // the start of a line the chunk cut
     let n = 0;
     for (;;) {
       let got: number;
-      try { got = fs.readSync(fd, chunk, 0, chunk.length, null); } catch (e) { throw cannotRead(e); }
+      try { got = fs.readSync(fd, chunk, 0, chunk.length, null); } catch (e) { throw cannotRead(file, e); }
       if (got === 0) break;
       const buf: Buffer = carry ? Buffer.concat([carry, chunk.subarray(0, got)]) : chunk.subarray(0, got);
       let start = 0;
@@ -310,10 +309,12 @@ function inputFile(file: string): fs.Stats {
   return st;
 }
 
+const cannotRead = (file: string, e: unknown) => new UserError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+
 /** A text file's contents; a missing file or a folder is one clear UserError. */
 export function readTextFile(file: string): string {
   inputFile(file);
-  try { return fs.readFileSync(file, 'utf8'); } catch (e) { throw new UserError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+  try { return fs.readFileSync(file, 'utf8'); } catch (e) { throw cannotRead(file, e); }
 }
 
 export function readJson<T = unknown>(file: string): T {
