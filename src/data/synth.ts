@@ -11,7 +11,7 @@ import { structuredPatch } from 'diff';
 import { scan, langOf, enclosingFn, type Scan, type FnRange } from './codescan.ts';
 import { lineMutations, MUTATION_KINDS, type Mutation, type MutationKind } from './mutate.ts';
 import type { Task } from './task.ts';
-import { gitRaw, partialClone, repoName as nameOfRepo, repoRoot } from './git.ts';
+import { gitRaw, lsTree, partialClone, repoName as nameOfRepo, repoRoot } from './git.ts';
 import { notUtf8Path } from './filter.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
@@ -68,10 +68,11 @@ function kindsOf(spec: string): MutationKind[] {
 
 // ---- git ---------------------------------------------------------------------------------------
 
-/** git with the miner's safe settings (git.ts: no hooks, filters' programs, signatures or fetches); a failure is one line. */
-function git(repo: string, args: string[], input?: string): Buffer {
-  try { return gitRaw(repo, args, input); } catch (e) { throw partialClone(repo, (e as Error).message) ?? new UserError(`${repo}: ${(e as Error).message}`); }
+/** A git call with the miner's safe settings (git.ts: no hooks, filters' programs, signatures or fetches); a failure is one line. */
+function oneLine<T>(repo: string, call: () => T): T {
+  try { return call(); } catch (e) { throw partialClone(repo, (e as Error).message) ?? new UserError(`${repo}: ${(e as Error).message}`); }
 }
+const git = (repo: string, args: string[], input?: string) => oneLine(repo, () => gitRaw(repo, args, input));
 
 interface Blob { path: string; oid: string; size: number }
 
@@ -84,11 +85,9 @@ function readTree(repo: string, rev: string): { sha: string; time: number; files
     throw new UserError(`${repo}: "${rev}" names no commit (empty repository or unborn HEAD? commit something or pass --rev)`);
   }
   const time = Number(git(repo, ['show', '-s', '--format=%ct', sha]).toString().trim());
-  const files: Blob[] = [];
-  for (const rec of git(repo, ['ls-tree', '-r', '-z', '--long', '--full-tree', sha]).toString('utf8').split('\0')) {
-    const m = /^(\d+) (\w+) ([0-9a-f]+)\s+(\d+|-)\t([\s\S]+)$/.exec(rec);
-    if (m && m[2] === 'blob' && m[1] !== '120000' && !notUtf8Path(m[5])) files.push({ path: m[5], oid: m[3], size: Number(m[4]) });
-  }
+  const files: Blob[] = oneLine(repo, () => lsTree(repo, sha))
+    .filter((e) => e.type === 'blob' && e.mode !== '120000' && !notUtf8Path(e.path))
+    .map((e) => ({ path: e.path, oid: e.sha, size: e.size }));
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { sha, time, files };
 }
