@@ -263,7 +263,7 @@ test('a commit whose blob is missing: stop names it, skip counts it as unreadabl
   assert.ok(r.warnings.some((w) => /Add two/.test(w)));
 });
 
-test('import: filters drop and count records (a file over --max-file-bytes before or after, not text, no change, no text); a BOM file patches; counts checked', async () => {
+test('import: filters drop and count records (a file over --max-file-bytes before or after, not text, no change, no text); a BOM file patches, its BOM kept; counts checked', async () => {
   const f = fixture();
   f.write('bom.py', '\ufeffx = 1\n');
   f.write('a.py', 'a = 1\n');
@@ -274,14 +274,19 @@ test('import: filters drop and count records (a file over --max-file-bytes befor
   const file = path.join(tmpDir(), 'swe.jsonl');
   fs.writeFileSync(file, [
     rec('bom', 'diff --git a/bom.py b/bom.py\n--- a/bom.py\n+++ b/bom.py\n@@ -1 +1 @@\n-\ufeffx = 1\n+\ufeffx = 2\n'),
+    rec('bare', 'diff --git a/bom.py b/bom.py\n--- a/bom.py\n+++ b/bom.py\n@@ -1 +1 @@\n-x = 1\n+x = 3\n'), // made from the text without its BOM
+    rec('unbom', 'diff --git a/bom.py b/bom.py\n--- a/bom.py\n+++ b/bom.py\n@@ -1 +1 @@\n-\ufeffx = 1\n+x = 1\n'), // removes the BOM only
     rec('grows', `diff --git a/big.py b/big.py\nnew file mode 100644\n--- /dev/null\n+++ b/big.py\n@@ -0,0 +1,100 @@\n${big}\n`),
     rec('mode', 'diff --git a/a.py b/a.py\nold mode 100644\nnew mode 100755\n'),
     rec('blank', '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n', '   '),
     rec('gen', '--- a/gen.py\n+++ b/gen.py\n@@ -2 +2 @@\n-g = 1\n+g = 2\n'),
   ].join('\n') + '\n');
   const r = await importRecords(file, { repo: f.dir, contextFiles: 0, maxFileBytes: 1000 }); // the default --on-bad-line stop: drops are no bad lines
-  assert.deepEqual(r.tasks.map((t) => t.id), ['bom']);
-  assert.deepEqual(r.tasks[0].changes, [{ path: 'bom.py', old: 'x = 1\n', new: 'x = 2\n' }], 'the BOM dropped from both sides, as mine reads files');
+  assert.deepEqual(r.tasks.map((t) => [t.id, t.changes]), [
+    ['bom', [{ path: 'bom.py', old: '\ufeffx = 1\n', new: '\ufeffx = 2\n' }]],
+    ['bare', [{ path: 'bom.py', old: '\ufeffx = 1\n', new: '\ufeffx = 3\n' }]],
+    ['unbom', [{ path: 'bom.py', old: '\ufeffx = 1\n', new: 'x = 1\n' }]],
+  ], 'the BOM kept on both sides, as mine reads files');
   assert.equal(r.bad, 0);
   assert.deepEqual(Object.fromEntries(r.stats.dropped), { 'file-too-large': 1, empty: 1, 'no-text': 1, 'file-generated': 1 });
   for (const [k, v] of [['maxFileBytes', -1], ['contextFiles', 1.5], ['contextBytes', -5]] as const) {

@@ -397,9 +397,9 @@ test('minified: a line over 5 000 characters or over 300 a line on average (text
   assert.ok(minified > 500 && minified < 2500, `${minified} of 3000 minified: both kinds should be common`);
 });
 
-test('decodeText reads bytes as TextDecoder (UTF-8, fatal, BOM dropped) does: ASCII, valid and invalid UTF-8', () => {
+test('decodeText reads bytes as TextDecoder (UTF-8, fatal, BOM kept) does: ASCII, valid and invalid UTF-8', () => {
   const rng = new Rng(4);
-  const fatal = new TextDecoder('utf-8', { fatal: true });
+  const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   // Pieces that make valid text, invalid sequences (lone continuation, truncated, overlong, surrogate, > U+10FFFF), a BOM.
   const pieces = [[0x61], [0x0a], [0x7e], [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [0xef, 0xbb, 0xbf],
     [0x80], [0xc3], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xff]];
@@ -420,6 +420,27 @@ test('decodeText reads bytes as TextDecoder (UTF-8, fatal, BOM dropped) does: AS
   // A decoded view into a larger buffer reads only its own bytes.
   const big = Buffer.from('xxhello\u00e9yy');
   assert.deepEqual(decodeText(big.subarray(2, big.length - 2)), { text: 'hello\u00e9' });
+});
+
+test('a commit that only adds or removes a UTF-8 BOM is a change with the BOM in its texts; a file\'s BOM stays in later tasks', async () => {
+  const f = fixture();
+  f.write('a.py', 'x = 1\n');
+  f.write('b.py', '\ufeffy = 1\n');
+  f.commit('initial');
+  f.write('a.py', '\ufeffx = 1\n');
+  f.commit('Add a BOM to a.py');
+  f.write('b.py', 'y = 1\n');
+  f.commit('Remove the BOM from b.py');
+  f.write('a.py', '\ufeffx = 2\n');
+  f.commit('Set x to 2');
+  assert.equal(fs.readFileSync(path.join(f.dir, 'a.py')).subarray(0, 3).toString('hex'), 'efbbbf');
+  const r = await mine([f.dir], { contextFiles: 0 });
+  assert.deepEqual(r.tasks.map((t) => [t.text, t.changes, t.stats.added, t.stats.removed]), [
+    ['Set x to 2', [{ path: 'a.py', old: '\ufeffx = 1\n', new: '\ufeffx = 2\n' }], 1, 1],
+    ['Remove the BOM from b.py', [{ path: 'b.py', old: '\ufeffy = 1\n', new: 'y = 1\n' }], 1, 1],
+    ['Add a BOM to a.py', [{ path: 'a.py', old: 'x = 1\n', new: '\ufeffx = 1\n' }], 1, 1],
+  ]);
+  assert.equal(r.stats.dropped.get('empty'), undefined);
 });
 
 test('--max-changed-lines counts the whole change: files under it alone but over it together drop the task; exactly at it is kept', async () => {

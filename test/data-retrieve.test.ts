@@ -74,6 +74,7 @@ test('tokenizer and Python import scanner edge cases', () => {
   // Python imports: CR and CRLF line ends, two "import" words on a line, an import word inside another line.
   const py = 'import os\r\nfrom a import b\rx = importlib.import_module("z")\n  import sys, re  # import x\n';
   assert.deepEqual(parseImports('m.py', py), ['os', 'a', 'a.b', 'sys', 're']);
+  assert.deepEqual(parseImports('m.py', '\ufeff' + py), ['os', 'a', 'a.b', 'sys', 're'], 'a file\'s BOM (kept in its text) hides no import');
 });
 
 /** Writes `text` into the repo's object store as a blob and gives its tree entry at `file`. */

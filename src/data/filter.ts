@@ -66,7 +66,8 @@ export function pathReason(path: string): FileReason | null {
 // ---- file level: content --------------------------------------------------------------------------
 
 /**
- * Decodes a file's bytes as text (UTF-8, a leading BOM dropped, as TextDecoder does), or says why it is not
+ * Decodes a file's bytes as text (UTF-8; a leading BOM is kept, as TextDecoder with `ignoreBOM` keeps it: a
+ * commit that only adds or removes one changes the file, and the texts must show it), or says why it is not
  * a text file worth showing to the policy. Checked with simdutf (isAscii, isUtf8) and copied out by
  * Buffer.toString: ASCII, most source files, becomes a one-byte string with no decoding (TextDecoder with
  * `fatal` was 2 % of mining time).
@@ -77,10 +78,8 @@ export function decodeText(bytes: Uint8Array): { text: string } | { reason: File
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let text: string;
   if (isAscii(buf)) text = buf.toString('latin1');
-  else if (isUtf8(buf)) {
-    text = buf.toString('utf8');
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  } else return { reason: 'non-utf8' };
+  else if (isUtf8(buf)) text = buf.toString('utf8');
+  else return { reason: 'non-utf8' };
   const reason = contentReason(text);
   return reason ? { reason } : { text };
 }

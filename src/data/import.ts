@@ -127,7 +127,6 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
     if (!oldPath && !newPath) throw new BadRecord('patch has a file section without file names');
     if (p.isBinary) throw new BadRecord(`${newPath ?? oldPath}: a binary patch (its content is not in the patch)`);
     let old: string | null = null;
-    let bom = false;
     if (oldPath) {
       let size: number;
       try { size = (await reader.info(`${base}:${oldPath}`)).size; } catch { throw new BadRecord(`${oldPath} does not exist at ${base.slice(0, 12)}`); }
@@ -135,16 +134,18 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
       const bytes = await reader.contents(`${base}:${oldPath}`);
       const dec = decodeText(bytes);
       if (!('text' in dec)) throw new Dropped(`file-${dec.reason}`, oldPath);
-      old = dec.text;
-      // The patch's lines carry a leading BOM as the file does: applied to the text with it, then dropped again.
-      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bom = true;
+      old = dec.text; // a leading BOM kept, as mine reads files
     }
     let next: string | null = null;
     if (newPath) {
-      let applied = applyPatch(bom ? '\ufeff' + old : old ?? '', p);
-      if (applied === false && bom) applied = applyPatch(old!, p); // a patch made from the text without its BOM
+      let applied = applyPatch(old ?? '', p);
+      if (applied === false && old?.charCodeAt(0) === 0xfeff) {
+        // A patch made from the text without its BOM (git's diff of the file has it in its first line): the BOM stays.
+        const bare = applyPatch(old.slice(1), p);
+        if (bare !== false) applied = '\ufeff' + bare;
+      }
       if (applied === false) throw new BadRecord(`patch does not apply to ${oldPath ?? newPath} at ${base.slice(0, 12)}`);
-      next = applied.charCodeAt(0) === 0xfeff ? applied.slice(1) : applied;
+      next = applied;
       const size = Buffer.byteLength(next);
       if (size > cfg.maxFileBytes) throw new Dropped('file-too-large', `${newPath}: ${size} bytes after the patch`);
       const reason = contentReason(next);

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 
 const JS_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;
 const JS_IMPORT = /(?:\bimport|\bexport)\s[^;'"`]*?\bfrom\s*['"]([^'"\n]+)['"]|\bimport\s*\(?\s*['"]([^'"\n]+)['"]|\brequire\s*\(\s*['"]([^'"\n]+)['"]\s*\)/g;
-const PY_IMPORT = /^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([^\n#)]*)|import[ \t]+([\w. \t,]+))/gm;
+const PY_IMPORT = /^\ufeff?[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([^\n#)]*)|import[ \t]+([\w. \t,]+))/gm;
 
 export type Lang = 'js' | 'py' | '';
 export const langOf = (file: string): Lang => (JS_EXT.test(file) ? 'js' : file.endsWith('.py') ? 'py' : '');
