@@ -107,6 +107,64 @@ test('a merge of no PR is no candidate: counted and explained apart from the dro
   assert.ok(r.stats.explanations.some((e) => /"Merge branch 'topic'": not a candidate \(merge-of-no-pr\)/.test(e)), r.stats.explanations.join('\n'));
 });
 
+test('group: every commit a PR merge brought in, and the merge itself, carry the merge\'s sha; mainline commits and those of a merge of no PR do not', async () => {
+  const f = fixture();
+  const head = () => f.git('rev-parse', 'HEAD');
+  const merge = (branch: string, message: string) => { tick(); f.git('merge', '-q', '--no-ff', branch, '-m', message); return head(); };
+  const commit = (file: string, message: string) => { f.write(file, `${file}\n`); return f.commit(message); };
+  commit('base.txt', 'initial');
+  commit('m1.txt', 'Main one');
+  // PR #1: two commits, with main merged into the branch between them.
+  f.git('checkout', '-q', '-b', 'feature');
+  commit('f1.txt', 'Feature one');
+  f.git('checkout', '-q', 'main');
+  commit('m2.txt', 'Main two');
+  f.git('checkout', '-q', 'feature');
+  merge('main', "Merge branch 'main' into feature");
+  commit('f2.txt', 'Feature two');
+  f.git('checkout', '-q', 'main');
+  const pr1 = merge('feature', 'Merge pull request #1 from ada/feature\n\nThe feature');
+  // One branch merged twice: each PR claims only what it brought (the older merge first).
+  f.git('checkout', '-q', '-b', 'twice');
+  commit('t1.txt', 'Twice one');
+  f.git('checkout', '-q', 'main');
+  const pr2 = merge('twice', 'Merge pull request #2 from ada/twice\n\nFirst part');
+  f.git('checkout', '-q', 'twice');
+  commit('t2.txt', 'Twice two');
+  f.git('checkout', '-q', 'main');
+  const pr3 = merge('twice', 'Merge pull request #3 from ada/twice\n\nSecond part');
+  // A long-lived branch merged by a merge of no PR: its own commits stay apart, the PR merged into it is a group.
+  f.git('checkout', '-q', '-b', 'develop');
+  commit('d1.txt', 'Develop one');
+  f.git('checkout', '-q', '-b', 'topic');
+  commit('g1.txt', 'Topic one');
+  f.git('checkout', '-q', 'develop');
+  const pr4 = merge('topic', 'Merge pull request #4 from ada/topic\n\nThe topic');
+  f.git('checkout', '-q', 'main');
+  merge('develop', "Merge branch 'develop'");
+  commit('m3.txt', 'Main three (#5)');
+
+  const groups = (tasks: Task[]) => Object.fromEntries(tasks.map((t) => [t.text, t.group]));
+  const want = {
+    'Main three': undefined, 'Develop one': undefined, 'Topic one': pr4, 'Twice two': pr3, 'Twice one': pr2,
+    'Feature two': pr1, 'Main two': undefined, 'Feature one': pr1, 'Main one': undefined,
+  };
+  // The commits alone (with merges, a one-commit PR's commit is the merge's duplicate and dropped).
+  const commits = await mine([f.dir], { sources: 'squash,commit', contextFiles: 0 });
+  assert.deepEqual(groups(commits.tasks), want);
+  const all = await mine([f.dir], { contextFiles: 0 });
+  assert.deepEqual(groups(all.tasks.filter((t) => t.source === 'merge')), { 'The feature': pr1, 'First part': pr2, 'Second part': pr3, 'The topic': pr4 });
+  for (const t of all.tasks) {
+    if (t.source !== 'merge') assert.equal(t.group, want[t.text as keyof typeof want], t.text);
+    assert.equal(validateTask(JSON.parse(JSON.stringify(t)), t.id).group, t.group);
+    if (!t.group) assert.equal('group' in t, false, 'no key at all where there is no group');
+  }
+  // A --max-commits window gives its commits the groups the whole history gives them.
+  const window = await mine([f.dir], { sources: 'squash,commit', contextFiles: 0, maxCommits: 6 });
+  assert.ok(window.tasks.length >= 3 && window.tasks.length < commits.tasks.length);
+  for (const t of window.tasks) assert.equal(t.group, want[t.text as keyof typeof want], t.text);
+});
+
 test('repos of one folder name are told apart by their parent folders', async () => {
   const info = (root: string) => ({ root, name: path.basename(root), head: 'h', shallow: false });
   const names = (...roots: string[]) => uniqueNames(roots.map(info)).map((x) => x.name);

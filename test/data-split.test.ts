@@ -5,14 +5,15 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { splitTasks, parseHeldout, leaks, changeKey, textKey, shortfallWarning } from '../src/data/split.ts';
+import { Rng } from '../src/util/rng.ts';
 import type { Task } from '../src/data/task.ts';
 import { UserError } from '../src/util/errors.ts';
 import { writeJsonlAtomic } from '../src/util/fsx.ts';
 import { tempDir } from './helpers/tmp.ts';
 
-function task(id: string, o: { time?: number; repo?: string; text?: string; old?: string; new?: string; path?: string } = {}): Task {
+function task(id: string, o: { time?: number; repo?: string; text?: string; old?: string; new?: string; path?: string; group?: string } = {}): Task {
   return {
-    id, repo: o.repo ?? 'r', base: 'b', source: 'commit', time: o.time, text: o.text ?? `task ${id}`,
+    id, repo: o.repo ?? 'r', base: 'b', source: 'commit', time: o.time, ...(o.group ? { group: o.group } : {}), text: o.text ?? `task ${id}`,
     changes: [{ path: o.path ?? `${id}.ts`, old: o.old ?? `const ${id} = 1;\n`, new: o.new ?? `const ${id} = 2;\n` }],
     context: [], stats: { added: 1, removed: 1, files: 1, hunks: 1, promptTokens: 10, language: 'typescript' },
   };
@@ -75,6 +76,58 @@ test('split by repo: whole repos held out; colliding held-out tasks are dropped,
   assert.throws(() => splitTasks(tasks.filter((t) => t.repo === 'a'), { heldout: 0.5, by: 'repo', seed: 1 }), UserError);
 });
 
+test('split by time: a PR (Task.group: a merge and the commits it brought in) goes whole to one side, held out at its merge\'s time', () => {
+  const tasks = Array.from({ length: 20 }, (_, i) => task(`t${String(i).padStart(2, '0')}`, { time: 1000 + i }));
+  // t19 merged a PR whose commits t03 and t05 were written long before: they landed with it, newest.
+  for (const i of [3, 5, 19]) tasks[i].group = 'pr19';
+  // The PR of t10, t16 and t17 straddles the boundary: its held-out part goes to train.
+  for (const i of [10, 16, 17]) tasks[i].group = 'pr17';
+  // The same sha in another repo is another PR.
+  tasks[0] = task('t00', { time: 1000, repo: 'other', group: 'pr19' });
+  const r = splitTasks(tasks, { heldout: 5, by: 'time', seed: 1 });
+  assert.deepEqual(r.heldout.map((t) => t.id), ['t03', 't05', 't18', 't19']);
+  assert.deepEqual([r.picked, r.moved, r.sharedGroup, r.sharedChange, r.sharedText], [5, 1, 1, 0, 0]);
+  assert.ok(r.train.some((t) => t.id === 't00'));
+  assert.deepEqual(leaks(r.train, r.heldout), []);
+  assert.equal(shortfallWarning(r, 'time'), undefined);
+  // The check sees a PR on both sides.
+  assert.deepEqual(leaks(tasks.filter((t) => t.id !== 't05'), [tasks[5]]), ['t05: PR pr19 also in train']);
+});
+
+test('split by repo, file and random: a PR stays on one side; random picks whole PRs, and without PRs the same tasks as before', () => {
+  // By repo: PRs of the same sha in two repos are two PRs, so each repo goes whole where it is picked.
+  const tasks: Task[] = [];
+  for (const repo of ['a', 'b', 'c', 'd']) for (let i = 0; i < 4; i++) tasks.push(task(`${repo}${i}`, { repo, group: i < 2 ? 'pr' : undefined }));
+  const r = splitTasks(tasks, { heldout: 4, by: 'repo', seed: 3 });
+  assert.equal(r.heldout.length, 4);
+  assert.equal(new Set(r.heldout.map((t) => t.repo)).size, 1);
+  assert.deepEqual([r.dropped, r.sharedGroup], [0, 0]);
+  assert.deepEqual(leaks(r.train, r.heldout), []);
+  // By file: a held-out file's task whose PR touched another file in train is dropped, and counted.
+  const files = Array.from({ length: 40 }, (_, i) => task(`f${i}`, { path: `p${i % 10}.ts`, group: i === 1 || i === 2 ? 'pr' : undefined }));
+  let split = 0;
+  for (let seed = 1; seed <= 20; seed++) {
+    const byFile = splitTasks(files, { heldout: 0.1, by: 'file', seed });
+    assert.deepEqual(leaks(byFile.train, byFile.heldout), []);
+    const held = byFile.heldout.length + byFile.dropped === 4 && ['p1.ts', 'p2.ts'].includes(byFile.heldout[0].changes[0].path);
+    if (held) split++;
+    assert.deepEqual([byFile.dropped, byFile.sharedGroup], held ? [1, 1] : [0, 0], `seed ${seed}`);
+  }
+  assert.ok(split > 0, 'some seed holds out a file of the PR');
+  // Random: 50 PRs of 4 tasks; 10 % is 5 whole PRs, nothing moved (task by task, most PRs would straddle).
+  const prs = Array.from({ length: 200 }, (_, i) => task(`u${i}`, { group: `pr${i % 50}` }));
+  for (const seed of [1, 2, 3]) {
+    const x = splitTasks(prs, { heldout: 0.1, by: 'random', seed });
+    assert.deepEqual([x.heldout.length, x.moved, x.sharedGroup], [20, 0, 0], `seed ${seed}`);
+    assert.equal(new Set(x.heldout.map((t) => t.group)).size, 5);
+    assert.deepEqual(leaks(x.train, x.heldout), []);
+  }
+  // Tasks of no PR are picked as they were: the seeded shuffle of all tasks, its first 10 %.
+  const clean = Array.from({ length: 200 }, (_, i) => task(`v${i}`));
+  const want = new Rng(7).shuffle([...clean.keys()]).slice(0, 20).sort((a, b) => a - b).map((i) => clean[i].id);
+  assert.deepEqual(splitTasks(clean, { heldout: 0.1, by: 'random', seed: 7 }).heldout.map((t) => t.id), want);
+});
+
 test('split random and file: seeded, sized, leak-free on a set full of collisions', () => {
   const tasks = Array.from({ length: 200 }, (_, i) =>
     task(`t${i}`, { text: `fix ${i % 37}`, old: `x = ${i % 53};\n`, new: `x = ${(i % 53) + 1};\n`, path: `f${i % 9}.ts` }));
@@ -104,11 +157,11 @@ const cli = (cwd: string, ...args: string[]) => spawnSync('node', [path.join(ROO
 
 test('split CLI: default output names, counts printed', () => {
   const dir = tempDir('prrl-split-');
-  const tasks = Array.from({ length: 10 }, (_, i) => task(`t${i}`, { time: i, text: i === 9 ? 'task t0' : undefined }));
+  const tasks = Array.from({ length: 10 }, (_, i) => task(`t${i}`, { time: i, text: i === 9 ? 'task t0' : undefined, group: i === 1 || i === 7 ? 'pr' : undefined }));
   writeTasks(dir, tasks);
-  const r = cli(dir, 'tasks.jsonl', '--heldout', '20%');
+  const r = cli(dir, 'tasks.jsonl', '--heldout', '30%');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /train 9 .*held-out 1 .*1 shared text → 1 moved to train/);
+  assert.match(r.stderr, /train 9 .*held-out 1 .*0 shared change, 1 shared text, 1 shared PR → 2 moved to train, 0 dropped/);
   const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Task);
   assert.deepEqual(read('tasks.heldout.jsonl').map((t) => t.id), ['t8']);
   assert.equal(read('tasks.train.jsonl').length, 9);

@@ -123,7 +123,7 @@ function registerSynth(program: Command): void {
 
 function registerSplit(program: Command): void {
   program.command('split <tasks>')
-    .description('split tasks into train and held-out files with no shared change or task text across them')
+    .description('split tasks into train and held-out files with no shared change, task text or PR across them')
     .option('--heldout <size>', 'held-out size: percentage, fraction or count', '10%')
     .option('--by <how>', 'time (newest held out) | repo | file | random', 'time')
     .option('--seed <n>', 'random seed (repo/file/random)', '1')
@@ -149,7 +149,7 @@ function registerSplit(program: Command): void {
       const r = splitTasks(tasks, { heldout, by: o.by as 'time', seed });
       writeJsonlFilesAtomic([[outTrain, r.train], [outHeldout, r.heldout]]); // both or neither
       process.stderr.write(`split: ${tasks.length} tasks → train ${r.train.length} (${outTrain}), held-out ${r.heldout.length} (${outHeldout}), by ${o.by}; ` +
-        `leakage fixed: ${r.sharedChange} shared change, ${r.sharedText} shared text → ${r.moved} moved to train, ${r.dropped} dropped\n`);
+        `leakage fixed: ${r.sharedChange} shared change, ${r.sharedText} shared text, ${r.sharedGroup} shared PR → ${r.moved} moved to train, ${r.dropped} dropped\n`);
       const warning = shortfallWarning(r, o.by as 'time');
       if (warning) process.stderr.write(warning + '\n');
     });

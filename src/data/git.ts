@@ -153,12 +153,14 @@ export interface LogOptions {
   maxCount?: number;
   /** Rename detection similarity, e.g. 50 (git's default). */
   renames?: number;
+  /** false: the commits without their changes (`changes` empty), the same commits in the same order, far faster. */
+  changes?: boolean;
 }
 
-/** The arguments of the one `git log` call the miner makes (also used by the benchmark's peer). */
+/** The arguments of the `git log` call the miner makes (also used by the benchmark's peer). */
 export function logArgs(o: LogOptions = {}): string[] {
-  const a = ['log', '-z', '--raw', '--no-abbrev', '--encoding=UTF-8', '--topo-order', `-M${o.renames ?? 50}%`, '--diff-merges=first-parent', '--no-color', '--no-ext-diff',
-    '--format=%x1e%H%x00%T%x00%P%x00%an%x00%ae%x00%at%x00%B'];
+  const a = ['log', '-z', '--encoding=UTF-8', '--topo-order', '--no-color', '--format=%x1e%H%x00%T%x00%P%x00%an%x00%ae%x00%at%x00%B'];
+  if (o.changes !== false) a.push('--raw', '--no-abbrev', `-M${o.renames ?? 50}%`, '--diff-merges=first-parent', '--no-ext-diff');
   if (o.maxCount && o.maxCount > 0) a.push(`--max-count=${o.maxCount}`);
   a.push('--end-of-options', o.rev ?? 'HEAD', '--'); // a rev is never read as an option (git ≥ 2.24)
   return a;

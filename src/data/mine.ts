@@ -2,8 +2,9 @@
 // ("Merge pull request #N …", GitLab "See merge request …!N"; base = first parent), squash merges
 // ("title (#N)") and plain commits (task = message). One `git log --raw`, streamed, lists every commit
 // with its first-parent diff, one `git cat-file --batch-command` serves every blob. Filters live in
-// filter.ts, context retrieval in retrieve.ts; tasks go to the caller's sink as they are made (the CLI
-// writes them through jsonlthread.ts's JsonlThreadWriter, atomically).
+// filter.ts, context retrieval in retrieve.ts, which PR merge brought each commit in (Task.group) in
+// prgroups.ts; tasks go to the caller's sink as they are made (the CLI writes them through
+// jsonlthread.ts's JsonlThreadWriter, atomically).
 
 import { TreeReader, type TreeChange } from './trees.ts';
 import { BlobReader, commitOf, countCommits, isAbsent, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange, type RepoInfo } from './git.ts';
@@ -12,6 +13,7 @@ import type { FileDiff } from './linediff.ts';
 import { diffCommit } from './diffpool.ts';
 import { Retriever, type RetrieveOptions } from './retrieve.ts';
 import { BlobTexts } from './blobcache.ts';
+import { readPrGroups } from './prgroups.ts';
 import { mainLanguage } from './lang.ts';
 import type { FileChange, Task, TaskSource } from './task.ts';
 import { Progress } from '../util/progress.ts';
@@ -219,6 +221,11 @@ async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>,
   const retriever = new Retriever(trees, texts, cfg);
   // A window of the log: commits n … n + READ_AHEAD are read in; each is dropped once mined.
   const commits = streamCommits(info.root, logOpts);
+  // Read beside the log (a second, diff-less walk of the same commits); needed by the first task.
+  const stopGroups = new AbortController();
+  const groupsRead = readPrGroups(info.root, logOpts, (c) => classify(c)?.source === 'merge', stopGroups.signal);
+  groupsRead.catch(() => { /* surfaced when awaited */ });
+  let groups: Map<string, string> | undefined;
   const log: (CommitInfo | undefined)[] = [];
   const treeOf = new Map<string, string>(); // base trees without asking git (parents come after children)
   let ended = false;
@@ -264,7 +271,7 @@ async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>,
       if ('error' in prep) throw prep.error;
       if ('drop' in prep) { stats.drop(prep.drop, what, prep.detail); return null; }
       submodules += prep.loaded.filter((x) => 'skip' in x && x.skip === 'submodule').length; // as the summary's "files skipped" counts them
-      const draft = finish(info.name, c, prep.cls, prep.loaded, prep.diffs, cfg, stats, dedupe, what);
+      const draft = finish(info.name, c, groups!.get(c.sha), prep.cls, prep.loaded, prep.diffs, cfg, stats, dedupe, what);
       if (!draft) return null;
       if (!base) return draft.task;
       const changed = draft.task.changes.map((ch, i) => ({ ...ch, oldSha: draft.oldShas[i] }));
@@ -294,6 +301,7 @@ async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>,
       const base = bases[n];
       delete bases[n];
       if ('skip' in prep) stats.pass(prep.skip, describe(c));
+      else groups ??= await groupsRead.catch((e) => { throw unreadable(e); });
       const task = 'skip' in prep ? null : await make(c, prep, base);
       if (!task) {
         // The index follows every base tree, task or not, so that each move is one commit's difference
@@ -307,6 +315,8 @@ async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>,
   } finally {
     bar.done();
     await Promise.allSettled(ahead.filter(Boolean));
+    stopGroups.abort();
+    await groupsRead.catch(() => {});
     await commits.return(undefined);
     await reader.close();
   }
@@ -346,7 +356,7 @@ async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<M
 }
 
 /** In-order stage: file skips, line stats (`lineDiffs`: of the files not skipped), task filters and dedupe; the task without context, or null. */
-function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], lineDiffs: (FileDiff | null)[], cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, what: string): { task: Task; diffs: FileDiff[]; oldShas: string[]; bytes: number } | null {
+function finish(name: string, c: CommitInfo, group: string | undefined, cls: Cls, loaded: Loaded[], lineDiffs: (FileDiff | null)[], cfg: Readonly<MineConfig>, stats: FilterStats, dedupe: Deduper, what: string): { task: Task; diffs: FileDiff[]; oldShas: string[]; bytes: number } | null {
   const kept: { change: RawChange; old: string | null; new: string | null }[] = [];
   const skipped = new Map<FileReason, number>();
   for (const l of loaded) {
@@ -372,7 +382,8 @@ function finish(name: string, c: CommitInfo, cls: Cls, loaded: Loaded[], lineDif
     changes.push({ path: k.change.path, ...(k.change.status === 'R' && k.change.oldPath ? { oldPath: k.change.oldPath } : {}), old: k.old, new: k.new });
   }
   const bytes = promptBytes({ text: cls.text, changes });
-  const task = makeTask({ id: `${name}@${c.sha.slice(0, 12)}`, repo: name, base: c.parents[0], source: cls.source as TaskSource, text: cls.text, time: c.time, changes, context: [] }, diffs, bytes);
+  const task = makeTask({ id: `${name}@${c.sha.slice(0, 12)}`, repo: name, base: c.parents[0], source: cls.source as TaskSource, text: cls.text, time: c.time,
+    ...(group ? { group } : {}), changes, context: [] }, diffs, bytes);
   const reason = taskReason({ text: task.text, files: task.stats.files, added: task.stats.added, removed: task.stats.removed, promptTokens: task.stats.promptTokens }, cfg);
   if (reason) { stats.drop(reason, what); return null; }
   if (dedupe.isDuplicate(changes.map((ch, i) => ({ path: ch.path, changed: diffs[i].changed })))) { stats.drop('duplicate', what); return null; }

@@ -1,7 +1,8 @@
 // Train/held-out split without leakage (`pr-rl split`): held-out tasks are the newest (time), whole
-// repos or files (repo, file), or a seeded sample (random). Then no normalized change (old→new diff)
-// and no normalized task text may appear on both sides: every group of tasks linked by a shared change
-// or text goes whole to one side. Reading and writing files is the CLI's job.
+// repos or files (repo, file), or a seeded sample (random). Then no normalized change (old→new diff),
+// no normalized task text and no PR (a merge and the commits it brought in, Task.group) may appear on
+// both sides: every group of tasks linked by a shared change, text or PR goes whole to one side. Reading
+// and writing files is the CLI's job.
 
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
@@ -29,9 +30,10 @@ export interface SplitResult {
   /** Held-out tasks moved to train (time/random) or dropped (repo/file) because they collided. */
   moved: number;
   dropped: number;
-  /** Held-out tasks whose change / text also occurred in train before the fix-up. */
+  /** Held-out tasks whose change / text / PR (Task.group) also occurred in train before the fix-up. */
   sharedChange: number;
   sharedText: number;
+  sharedGroup: number;
 }
 
 /** "10%" → 0.1, "0.1" → 0.1, "100" → 100. */
@@ -66,6 +68,9 @@ export function textKey(t: Task): string {
   return sha1(norm(t.text).toLowerCase());
 }
 
+/** The task's PR within its repo (Task.group), or undefined. */
+export const groupKey = (t: Task): string | undefined => (t.group === undefined ? undefined : `${t.repo}\0${t.group}`);
+
 export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitResult {
   const n = tasks.length;
   if (n < 2) throw new UserError(`split: need at least 2 tasks, got ${n}`);
@@ -75,12 +80,30 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   const target = opts.heldout < 1 ? Math.min(Math.max(1, Math.round(opts.heldout * n)), n - 1) : opts.heldout;
   const rng = new Rng(opts.seed);
   const held = new Uint8Array(n);
-  const byId = (a: number, b: number) => (tasks[a].id < tasks[b].id ? -1 : tasks[a].id > tasks[b].id ? 1 : 0);
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  const byId = (a: number, b: number) => cmp(tasks[a].id, tasks[b].id);
+  const gk = tasks.map(groupKey);
+  // time and random pick whole PRs (a task of none is a unit of its own), so that only the one PR at the
+  // boundary can straddle it: picked task by task, a PR's merge and its commits would mostly part.
+  const units: number[][] = []; // in the order of their first tasks: without PRs, one per task in input order
+  const unitOf = new Map<string, number[]>();
+  gk.forEach((k, i) => {
+    const u = k === undefined ? undefined : unitOf.get(k);
+    if (u) u.push(i);
+    else { units.push([i]); if (k !== undefined) unitOf.set(k, units[units.length - 1]); }
+  });
 
   if (opts.by === 'random') {
-    for (const i of rng.shuffle([...Array(n).keys()]).slice(0, target)) held[i] = 1;
+    for (const i of rng.shuffle(units).flat().slice(0, target)) held[i] = 1;
   } else if (opts.by === 'time') {
-    const order = [...Array(n).keys()].sort((a, b) => (tasks[a].time ?? -Infinity) - (tasks[b].time ?? -Infinity) || byId(a, b));
+    // A PR's commits landed when it was merged: its newest time is theirs, and its tasks sort together.
+    const time = tasks.map((t) => t.time ?? -Infinity);
+    const unit = tasks.map((t) => t.id);
+    for (const u of units) if (u.length > 1) {
+      const newest = u.reduce((m, i) => Math.max(m, time[i]), -Infinity);
+      for (const i of u) { time[i] = newest; unit[i] = gk[i]!; }
+    }
+    const order = [...Array(n).keys()].sort((a, b) => time[a] - time[b] || cmp(unit[a], unit[b]) || byId(a, b));
     for (const i of order.slice(n - target)) held[i] = 1;
   } else {
     const groups = new Map<string, number[]>();
@@ -110,9 +133,10 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x])));
   const ck = tasks.map(changeKey);
   const tk = tasks.map(textKey);
-  for (const keys of [ck, tk]) {
+  for (const keys of [ck, tk, gk]) {
     const first = new Map<string, number>();
     keys.forEach((k, i) => {
+      if (k === undefined) return;
       const j = first.get(k);
       if (j === undefined) first.set(k, i);
       else parent[find(i)] = find(j);
@@ -121,11 +145,14 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   const picked = held.reduce((a, b) => a + b, 0);
   const trainChange = new Set(ck.filter((_, i) => !held[i]));
   const trainText = new Set(tk.filter((_, i) => !held[i]));
+  const trainGroup = new Set(gk.filter((k, i) => k !== undefined && !held[i]));
   let sharedChange = 0;
   let sharedText = 0;
+  let sharedGroup = 0;
   for (let i = 0; i < n; i++) if (held[i]) {
     if (trainChange.has(ck[i])) sharedChange++;
     if (trainText.has(tk[i])) sharedText++;
+    if (gk[i] !== undefined && trainGroup.has(gk[i])) sharedGroup++;
   }
   const touchesTrain = new Set<number>();
   for (let i = 0; i < n; i++) if (!held[i]) touchesTrain.add(find(i));
@@ -140,7 +167,7 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
     else if (moveToTrain) { train.push(tasks[i]); moved++; }
     else dropped++;
   }
-  return { train, heldout, target, picked, moved, dropped, sharedChange, sharedText };
+  return { train, heldout, target, picked, moved, dropped, sharedChange, sharedText, sharedGroup };
 }
 
 /**
@@ -157,7 +184,8 @@ export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefine
   if (r.picked < r.target) why.push(`only ${r.picked} tasks fit in whole ${whole}`);
   const lost = r.moved + r.dropped;
   if (lost > 0) {
-    why.push(`${lost} shared a change or task text with train and were ${r.moved ? 'moved to train' : `dropped (moving them to train would split their ${by === 'repo' ? 'repo' : 'file'})`}: no change or task text is on both sides`);
+    const what = r.sharedGroup ? 'a change, task text or PR' : 'a change or task text';
+    why.push(`${lost} shared ${what} with train and were ${r.moved ? 'moved to train' : `dropped (moving them to train would split their ${by === 'repo' ? 'repo' : 'file'})`}: no ${what.slice(2)} is on both sides`);
   }
   const size = got === 0 ? 'the held-out set is empty' : `held out ${got} tasks`;
   return `split: warning: ${size}, asked for ${r.target}${why.length ? `: ${why.join('; ')}` : ''}`;
@@ -175,10 +203,12 @@ export function checkSplitPaths(input: string, outTrain: string, outHeldout: str
 export function leaks(train: readonly Task[], heldout: readonly Task[]): string[] {
   const tc = new Set(train.map(changeKey));
   const tt = new Set(train.map(textKey));
+  const tg = new Set(train.map(groupKey));
   const out: string[] = [];
   for (const t of heldout) {
     if (tc.has(changeKey(t))) out.push(`${t.id}: change also in train`);
     if (tt.has(textKey(t))) out.push(`${t.id}: text also in train`);
+    if (t.group !== undefined && tg.has(groupKey(t))) out.push(`${t.id}: PR ${t.group.slice(0, 12)} also in train`);
   }
   return out;
 }

@@ -52,6 +52,11 @@ export interface Task {
   text: string;
   /** Author time of the change, unix seconds (used by --by time splits). */
   time?: number;
+  /**
+   * Mined tasks only, where a PR merge brought the commit in: that merge's sha (also on the merge's own task).
+   * The merge's change is the sum of its branch's commits, so `split` keeps a group on one side.
+   */
+  group?: string;
   changes: FileChange[];
   context: ContextFile[];
   stats: TaskStats;
@@ -69,6 +74,7 @@ export function validateTask(x: unknown, where: string): Task {
   if (!t || typeof t !== 'object') throw bad('not an object');
   if (typeof t.id !== 'string' || !t.id) throw bad('missing id');
   if (typeof t.text !== 'string') throw bad('missing text');
+  if (t.group !== undefined && (typeof t.group !== 'string' || !t.group)) throw bad('group must be a non-empty string');
   if (!Array.isArray(t.changes) || t.changes.length === 0) throw bad('no changes');
   for (const c of t.changes) {
     if (!c || typeof c.path !== 'string') throw bad('change without path');
