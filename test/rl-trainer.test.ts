@@ -157,6 +157,21 @@ test('train --engine onnx: rollouts and gradients on onnxruntime; step 1 is the 
   assert.deepEqual(weights(r), weights(o));
 });
 
+test('--engine onnx: weights that are not numbers give a NaN loss, logged and stopped on as tfjs\'s (never 0)', async () => {
+  const { data, model } = await setup;
+  const err = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
+  const nan = path.join(dir, 'nanModelOnnx');
+  const loaded = await loadModel(model);
+  for (const v of loaded.model.params.values()) v.assign(tf.fill(v.shape, NaN));
+  await saveModel(nan, loaded.model, model);
+  loaded.model.dispose();
+  await assert.rejects(sft({ model: nan, data, out: path.join(dir, 'sftNanOnnx'), config: { backend: 'cpu', steps: 3, batchSize: 2, engine: 'onnx' }, log: quiet }), err(/^sft: the loss is NaN at step 1 /));
+  // μ = 1 and no KL: the loss is taken at logp = 0 (one onnx run), where a NaN policy looked finite.
+  const run = path.join(dir, 'runNanOnnx');
+  await assert.rejects(train({ model: nan, data, out: run, resume: false, config: { ...base, steps: 2, engine: 'onnx' }, log: quiet, score: fakeScore }), err(/^train: the loss is NaN and the gradient norm NaN at step 1 /));
+  assert.equal(metrics(run)[0].loss, null, 'metrics.jsonl: the loss (NaN is written as null)');
+});
+
 test('openSampler onnx samples the weights as they are when opened (a new snapshot after an update)', async () => {
   const { model: dirModel } = await setup;
   const { loadModel } = await import('../src/model/weights.ts');

@@ -303,6 +303,8 @@ export class OnnxGradients {
    * are the loss's (the chain rule through logp). For losses that are not a fixed weighting of logp (GRPO).
    * `valueFree`: the loss, its gradient and whatever it records do not depend on logp's values (GRPO with
    * μ = 1 and no KL: ρ = exp(logp − stopGradient(logp)) = 1), so it is taken at logp = 0 and one run does.
+   * That holds only for finite logp: where the run's logp holds NaN or ±Infinity (weights that are not
+   * numbers), the value is NaN, as tfjs's would be (ρ = exp(NaN − NaN)), not the loss at logp = 0.
    */
   async lossGrads(model: Transformer, ids: tf.Tensor2D, from: number, loss: (logp: tf.Tensor2D) => tf.Scalar, valueFree = false): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
     const [B, T] = ids.shape;
@@ -311,8 +313,12 @@ export class OnnxGradients {
     const { value, grad } = tf.valueAndGrad(loss)(logp);
     const w = (await grad.data()) as Float32Array;
     tf.dispose([logp, grad]);
-    const { grads } = await this.run(model, ids, from, w);
-    return { value, grads: grads! };
+    const out = await this.run(model, ids, from, w);
+    if (valueFree && !out.logp.every(Number.isFinite)) {
+      value.dispose();
+      return { value: tf.scalar(NaN), grads: out.grads! };
+    }
+    return { value, grads: out.grads! };
   }
 
   async release(): Promise<void> {
