@@ -172,6 +172,25 @@ test('--engine onnx: weights that are not numbers give a NaN loss, logged and st
   assert.equal(metrics(run)[0].loss, null, 'metrics.jsonl: the loss (NaN is written as null)');
 });
 
+test('the divergence stops sft and train share: a loss, a gradient norm or one parameter not finite is one line; finite passes', async () => {
+  const { refuseNonFiniteLoss, refuseNonFiniteWeights } = await import('../src/rl/diverged.ts');
+  const words = { cmd: 'train', unsaved: { loss: 'nothing of this step is saved', weights: 'nothing of this step is saved' }, todo: 'resume from the newest checkpoint with a lower --lr, or check the model' };
+  const err = (message: string) => (e: unknown) => e instanceof UserError && e.message === message;
+  refuseNonFiniteLoss(words, 3, 0.5, 2);
+  refuseNonFiniteLoss(words, 3, -0);
+  assert.throws(() => refuseNonFiniteLoss(words, 3, 0.5, NaN), err('train: the loss is 0.5 and the gradient norm NaN at step 3 (diverged, or the model\'s weights are not finite); nothing of this step is saved: resume from the newest checkpoint with a lower --lr, or check the model'));
+  assert.throws(() => refuseNonFiniteLoss({ ...words, cmd: 'sft', unsaved: { loss: 'out is not written with it', weights: '' }, todo: 'lower --lr' }, 1, -Infinity), err('sft: the loss is -Infinity at step 1 (diverged, or the model\'s weights are not finite); out is not written with it: lower --lr'));
+  const { model } = await loadModel((await setup).model);
+  try {
+    await refuseNonFiniteWeights(words, model, 2);
+    const second = [...model.params.keys()][1];
+    model.params.get(second)!.assign(tf.fill(model.params.get(second)!.shape, Infinity));
+    await assert.rejects(refuseNonFiniteWeights({ ...words, unsaved: { loss: '', weights: 'out is not written with them' } }, model, 2), err(`train: the weights are not finite after step 2 (${second}; diverged); out is not written with them: resume from the newest checkpoint with a lower --lr, or check the model`));
+  } finally {
+    model.dispose();
+  }
+});
+
 test('openSampler onnx samples the weights as they are when opened (a new snapshot after an update)', async () => {
   const { model: dirModel } = await setup;
   const { loadModel } = await import('../src/model/weights.ts');

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveSftConfig, seqLimit, type SftConfig } from '../config.ts';
 import { readTasks } from '../data/task.ts';
 import { initBackend } from '../model/backend.ts';
-import { loadModel, nonFiniteParam, saveModel } from '../model/weights.ts';
+import { loadModel, saveModel } from '../model/weights.ts';
 import { refuseRunOrModel } from '../model/open.ts';
 import { tokenLogprobs, type Transformer } from '../model/transformer.ts';
 import { AdamW, clipGradNorm, lrAt } from '../model/optim.ts';
@@ -20,6 +20,7 @@ import { fmtDuration } from '../util/progress.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
 import { cannotWrite, refuseFileAsFolder } from '../util/fsx.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
+import { refuseNonFiniteLoss, refuseNonFiniteWeights, type DivergedWords } from './diverged.ts';
 
 export interface SftOptions {
   model: string;
@@ -105,10 +106,10 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   // (sft() then throws Interrupted). A second one quits at once, even in the middle of a step or of the
   // save; saveModel removes config.json first and writes it last, so a save cut short leaves no folder
   // that loads as a model.
-  // The loss checked above is the model's before this step's update: the weights written are checked too.
+  // The loss checked below is the model's before this step's update: the weights written are checked too.
+  const diverged: DivergedWords = { cmd: 'sft', unsaved: { loss: `${opts.out} is not written with it`, weights: `${opts.out} is not written with them` }, todo: 'lower --lr, or check the model' };
   const save = async () => {
-    const bad = await nonFiniteParam(model);
-    if (bad) throw new UserError(`sft: the weights are not finite after step ${done} (${bad}; diverged); ${opts.out} is not written with them: lower --lr, or check the model`);
+    await refuseNonFiniteWeights(diverged, model, done);
     await saveModel(opts.out, model, opts.model);
   };
   const stop = stopOnSignal((sig) => log(`sft: ${sig} received, saving the model after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits without it)`));
@@ -147,12 +148,10 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
       // The step a run stops at is logged too: its loss is that of the model it leaves.
       // And a step that saves the model: its loss is checked before it is written.
       const isLog = step === 0 || done === cfg.steps || done % 10 === 0 || stop.signal !== null || (cfg.saveEvery > 0 && done % cfg.saveEvery === 0);
+      const loss = isLog ? (await value.data())[0] : NaN;
+      value.dispose();
       if (isLog) {
-        const loss = (await value.data())[0];
-        if (!Number.isFinite(loss)) {
-          value.dispose();
-          throw new UserError(`sft: the loss is ${loss} at step ${done} (diverged, or the model's weights are not finite); ${opts.out} is not written with it: lower --lr, or check the model`);
-        }
+        refuseNonFiniteLoss(diverged, done, loss);
         if (step === 0) firstLoss = loss;
         lastLoss = loss;
         const secs = (Date.now() - t0) / 1000;
@@ -160,7 +159,6 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
         log(`sft ${done}/${cfg.steps} | loss ${loss.toFixed(4)} | lr ${lr.toExponential(2)} | ${fmtDuration(secs)} | ${Math.round(tokensSeen / secs)} tok/s | eta ${fmtDuration(eta)}`);
         fs.appendFileSync(metricsFile, JSON.stringify({ step: done, loss, lr, tokens: tokensSeen, seconds: secs }) + '\n');
       }
-      value.dispose();
       if (stop.signal) break;
       if (cfg.saveEvery > 0 && done % cfg.saveEvery === 0 && done < cfg.steps) await save();
     }

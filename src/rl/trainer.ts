@@ -11,7 +11,7 @@ import { kebab, resolveTrainConfig, seqLimit, type TrainConfig } from '../config
 import { readTasks, taskSize, type Task } from '../data/task.ts';
 import { orderTasks, pacing, pacedPrefix, AdaptiveSampler, type AdaptiveState } from '../data/curriculum.ts';
 import { initBackend } from '../model/backend.ts';
-import { loadModel, nonFiniteParam, saveModel } from '../model/weights.ts';
+import { loadModel, saveModel } from '../model/weights.ts';
 import { paramShapes, tokenLogprobs, Transformer, type LlamaConfig } from '../model/transformer.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/load.ts';
 import { openSampler, type PolicySampler } from '../model/engine.ts';
@@ -21,6 +21,7 @@ import { advantages, grpoLoss, readStats, type GrpoStats } from './grpo.ts';
 import { reward } from './reward.ts';
 import { saveCheckpoint, latestCheckpoint, listCheckpoints, loadCheckpoint, type TensorData } from './checkpoint.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
+import { refuseNonFiniteLoss, refuseNonFiniteWeights, type DivergedWords } from './diverged.ts';
 import { Rng, type RngState } from '../util/rng.ts';
 import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
@@ -350,12 +351,10 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   const stop = stopOnSignal((sig) => log(`train: ${sig} received, checkpointing after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits without it)`));
 
   // The loss checked after each step is the policy's before that step's update: what is written is checked too.
-  const refuseNonFinite = async () => {
-    const bad = await nonFiniteParam(model);
-    if (bad) throw new UserError(`train: the weights are not finite after step ${state.step} (${bad}; diverged); nothing of this step is saved: resume from the newest checkpoint with a lower --lr, or check the model`);
-  };
+  // The update is applied by then and the weights may no longer be numbers: nothing after that is worth saving.
+  const diverged: DivergedWords = { cmd: 'train', unsaved: { loss: 'nothing of this step is saved', weights: 'nothing of this step is saved' }, todo: 'resume from the newest checkpoint with a lower --lr, or check the model' };
   const checkpoint = async () => {
-    await refuseNonFinite();
+    await refuseNonFiniteWeights(diverged, model, state.step);
     const optState = await opt.state();
     const tensors = { ...packAdamW(optState, opt.shapes()), ...(await paramTensors(model, 'model.')), ...(ref ? await paramTensors(ref, 'ref.') : {}) };
     const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(modelDir), data: path.resolve(dataFile),
@@ -503,10 +502,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       log(`step ${state.step}/${cfg.steps} | reward ${rm.toFixed(3)}±${last.reward_std.toFixed(3)} | fmt ${pct(last.format_ok)} | exact ${pct(last.exact)} | zero-std ${pct(fracZeroStd)} | kl ${klV.toFixed(4)} | clip ${pct(clipV)} | len ${complLen.toFixed(0)} | trunc ${pct(last.truncated)} | size ${last.task_size.toFixed(1)} | ${secs.toFixed(1)} s | ${Math.round(last.tokens_per_s)} tok/s | eta ${fmtDuration(eta)}`);
       fs.appendFileSync(metricsFile, JSON.stringify(last) + '\n');
       fs.appendFileSync(samplesFile, samples.map((s) => JSON.stringify(s) + '\n').join(''));
-      if (!Number.isFinite(lossV) || !Number.isFinite(gradNorm)) {
-        // The update is applied and the weights are no longer numbers: nothing after this is worth saving.
-        throw new UserError(`train: the loss is ${lossV} and the gradient norm ${gradNorm} at step ${state.step} (diverged, or the model's weights are not finite); nothing of this step is saved: resume from the newest checkpoint with a lower --lr, or check the model`);
-      }
+      refuseNonFiniteLoss(diverged, state.step, lossV, gradNorm);
 
       if (heldout.length && cfg.evalEvery > 0 && (state.step % cfg.evalEvery === 0 || state.step === cfg.steps)) {
         const sampler = await openSampler(model, cfg.engine);
