@@ -6,10 +6,14 @@
 import { UserError } from './util/errors.ts';
 import type { LossType } from './rl/grpo.ts';
 
-export type BackendKind = 'auto' | 'webgpu' | 'wasm' | 'cpu';
+/** tfjs backends (model/backend.ts): auto = webgpu if a real GPU adapter exists, else wasm. */
+export const BACKENDS = ['auto', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendKind = (typeof BACKENDS)[number];
 export type CurriculumKind = 'size' | 'files' | 'tokens' | 'random' | 'adaptive' | 'none';
 export type PacingKind = 'linear' | 'root' | 'step';
-export type RewardMode = 'search_replace' | 'whole_file';
+/** Answer formats (data/prompt.ts, rl/reward.ts): SWE-RL SEARCH/REPLACE edits, or whole new files. */
+export const REWARD_MODES = ['search_replace', 'whole_file'] as const;
+export type RewardMode = (typeof REWARD_MODES)[number];
 /** Engines (model/engine.ts, model/onnxtrain.ts): tfjs on the backend, or onnxruntime-node on the CPU. */
 export const ENGINES = ['tfjs', 'onnx'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -172,7 +176,7 @@ const bool = (v: unknown) => (typeof v === 'boolean' ? undefined : 'must be true
 export { int as intRule, oneOf as oneOfRule };
 
 const RUN_RULES: Rule<RunConfig> = {
-  backend: oneOf(['auto', 'webgpu', 'wasm', 'cpu']),
+  backend: oneOf(BACKENDS),
   seed: int(0, 2 ** 32 - 1),
   maxSeqLen: int(16),
 };
@@ -188,7 +192,7 @@ const SFT_RULES: Rule<SftConfig> = {
   weightDecay: num(0, 1),
   maxGradNorm: num(0),
   saveEvery: int(0),
-  rewardMode: oneOf(['search_replace', 'whole_file']),
+  rewardMode: oneOf(REWARD_MODES),
   engine: oneOf(ENGINES),
 };
 
@@ -216,7 +220,7 @@ const TRAIN_RULES: Rule<TrainConfig> = {
   topP: (v) => (typeof v === 'number' && v > 0 && v <= 1 ? undefined : 'must be in (0, 1]'),
   topK: int(0),
   maxNewTokens: int(1),
-  rewardMode: oneOf(['search_replace', 'whole_file']),
+  rewardMode: oneOf(REWARD_MODES),
   engine: oneOf(ENGINES),
   evalEvery: int(0),
   evalTasks: int(1),

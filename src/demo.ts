@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENGINES, intRule, oneOfRule, type Engine, type SftConfig, type TrainConfig } from './config.ts';
+import { BACKENDS, ENGINES, intRule, oneOfRule, REWARD_MODES, type BackendKind, type Engine, type RewardMode, type SftConfig, type TrainConfig } from './config.ts';
 import type { EvalConfig } from './eval/evaluate.ts';
 import { UserError } from './util/errors.ts';
 import { fmtDuration } from './util/progress.ts';
@@ -23,7 +23,7 @@ export interface DemoConfig {
   preset: string;
   vocabSize: number;
   seed: number;
-  backend: 'auto' | 'webgpu' | 'wasm' | 'cpu';
+  backend: BackendKind;
   /** Engine of SFT and GRPO gradients, rollouts and evals: tfjs on the backend, or onnx (onnxruntime-node on the CPU). */
   engine: Engine;
   sftSteps: number;
@@ -31,7 +31,7 @@ export interface DemoConfig {
   /** Held-out tasks evaluated (0 = all). */
   evalTasks: number;
   /** Answer format the policy learns and is scored on. */
-  rewardMode: 'search_replace' | 'whole_file';
+  rewardMode: RewardMode;
 }
 
 export const DEMO_DEFAULTS: DemoConfig = {
@@ -65,8 +65,8 @@ export async function demo(partial: Partial<DemoConfig> = {}, log: (l: string) =
   // Every setting is checked before the first stage, in the demo's own flags' names (a bad --grpo-steps
   // used to surface as "train: --steps …" after the tokenizer, the model and a 9-minute SFT).
   const checks: [flag: string, v: unknown, rule: (v: unknown) => string | undefined][] = [
-    ['engine', cfg.engine, oneOfRule(ENGINES)], ['backend', cfg.backend, oneOfRule(['auto', 'webgpu', 'wasm', 'cpu'])],
-    ['reward-mode', cfg.rewardMode, oneOfRule(['search_replace', 'whole_file'])], ['sft-steps', cfg.sftSteps, intRule(1)],
+    ['engine', cfg.engine, oneOfRule(ENGINES)], ['backend', cfg.backend, oneOfRule(BACKENDS)],
+    ['reward-mode', cfg.rewardMode, oneOfRule(REWARD_MODES)], ['sft-steps', cfg.sftSteps, intRule(1)],
     ['grpo-steps', cfg.grpoSteps, intRule(1)], ['eval-tasks', cfg.evalTasks, intRule(0)], ['seed', cfg.seed, intRule(0, 2 ** 32 - 1)],
   ];
   for (const [flag, v, rule] of checks) {

@@ -72,3 +72,28 @@ test('a usage error is one line on stderr and exit 1, not the help text', () => 
     assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
   }
 });
+
+test('the backends and reward modes are config.ts\'s lists: every command refuses a value outside them in its usual words', async () => {
+  const { BACKENDS, REWARD_MODES, resolveSftConfig, resolveTrainConfig } = await import('../src/config.ts');
+  const { resolveEvalConfig } = await import('../src/eval/evaluate.ts');
+  const { resolveGenerateConfig } = await import('../src/model/generate.ts');
+  const { initBackend } = await import('../src/model/backend.ts');
+  assert.deepEqual([BACKENDS, REWARD_MODES], [['auto', 'webgpu', 'wasm', 'cpu'], ['search_replace', 'whole_file']]);
+  const bad = 'foo' as never;
+  const cases: [() => unknown, string][] = [
+    [() => resolveTrainConfig({ backend: bad }), 'train: --backend must be one of auto|webgpu|wasm|cpu (got "foo")'],
+    [() => resolveSftConfig({ rewardMode: bad }), 'sft: --reward-mode must be one of search_replace|whole_file (got "foo")'],
+    [() => resolveEvalConfig({ backend: bad }), 'eval: --backend must be one of auto|webgpu|wasm|cpu (got "foo")'],
+    [() => resolveEvalConfig({ rewardMode: bad }), 'eval: --reward-mode must be search_replace or whole_file (got "foo")'],
+    [() => resolveGenerateConfig({ backend: bad }), 'generate: --backend must be one of auto|webgpu|wasm|cpu (got "foo")'],
+    [() => resolveGenerateConfig({ rewardMode: bad }), 'generate: --reward-mode must be search_replace or whole_file (got "foo")'],
+  ];
+  for (const [f, message] of cases) assert.throws(f, { message });
+  await assert.rejects(initBackend(bad), { message: '--backend foo is not one of auto, webgpu, wasm, cpu' });
+  for (const [cmd, flag] of [['train', '--backend'], ['eval', '--backend'], ['generate', '--backend'], ['demo', '--backend'], ['sft', '--reward-mode'], ['reward', '--mode']]) {
+    const line = run(cmd, '--help').stdout.split('\n').find((l) => l.trimStart().startsWith(flag + ' '));
+    assert.ok(line?.includes(flag === '--backend' ? BACKENDS.join('|') : REWARD_MODES.join('|')), `${cmd} ${flag}: ${line}`);
+  }
+  const choice = run('reward', '--tasks', 'a', '--outputs', 'b', '--mode', 'foo');
+  assert.match(choice.stderr, /^pr-rl: option '--mode <mode>' argument 'foo' is invalid\. Allowed choices are search_replace, whole_file\./);
+});

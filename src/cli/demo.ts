@@ -1,6 +1,7 @@
 // CLI command `demo`: the whole pipeline on the embedded default data (src/demo.ts).
 
 import type { Command } from 'commander';
+import { BACKENDS, REWARD_MODES } from '../config.ts';
 import { DEMO_DEFAULTS, type DemoConfig } from '../demo.ts';
 import { addConfigOptions, configFrom } from './options.ts';
 
@@ -11,12 +12,12 @@ const HELP: { [K in keyof DemoConfig]: string } = {
   preset: 'model preset (models/<preset>.json)',
   vocabSize: 'tokenizer vocabulary size',
   seed: 'random seed for every stage',
-  backend: 'tensor backend: auto|webgpu|wasm|cpu',
+  backend: `tensor backend: ${BACKENDS.join('|')}`,
   engine: 'gradients, rollouts and evals: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels: ~4× wasm training, ~2× sampling)',
   sftSteps: 'SFT warm-up steps',
   grpoSteps: 'GRPO steps',
   evalTasks: 'held-out tasks evaluated (0 = all)',
-  rewardMode: 'answer format: whole_file (the seeds\' "output the new file") | search_replace',
+  rewardMode: `answer format: ${REWARD_MODES.join('|')} (whole_file = the seeds' "output the new file")`,
 };
 
 export function registerDemo(program: Command): void {

@@ -2,6 +2,7 @@
 // src/eval/. `eval` flags map 1:1 to EvalConfig (src/eval/evaluate.ts).
 
 import { Option, type Command } from 'commander';
+import { BACKENDS, REWARD_MODES } from '../config.ts';
 import { EVAL_DEFAULTS, type EvalConfig } from '../eval/evaluate.ts';
 import { addConfigOptions, configFrom, MODEL_REF_HELP, wholeNumber } from './options.ts';
 
@@ -13,10 +14,10 @@ const EVAL_HELP: { [K in keyof EvalConfig]: string } = {
   greedy: 'also score one greedy (argmax) completion per task: greedy_* metrics',
   maxNewTokens: 'completion budget in tokens',
   seed: 'sampling seed (each task draws from its own stream, derived from the seed and the task id)',
-  backend: 'tensor backend: auto|webgpu|wasm|cpu',
+  backend: `tensor backend: ${BACKENDS.join('|')}`,
   engine: 'sampler: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels, ~2× wasm)',
   maxSeqLen: 'skip tasks whose prompt + max-new-tokens exceeds this (0 = the model\'s limit)',
-  rewardMode: 'reward: search_replace|whole_file (use what the model was trained with)',
+  rewardMode: `reward: ${REWARD_MODES.join('|')} (use what the model was trained with)`,
   limit: 'evaluate only the first N tasks (0 = all)',
 };
 

@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { addConfigOptions, configFrom, MODEL_REF_HELP, wholeNumber } from './options.ts';
+import { BACKENDS, REWARD_MODES } from '../config.ts';
 import { BPE_DEFAULTS, type BpeConfig } from '../tokenizer/bpe.ts';
 import { GENERATE_DEFAULTS, type GenerateConfig } from '../model/generate.ts';
 import { UserError } from '../util/errors.ts';
@@ -91,9 +92,9 @@ const GENERATE_HELP: { [K in keyof GenerateConfig]: string } = {
   topP: 'nucleus sampling probability mass (1 = off)',
   topK: 'keep only the k most likely tokens (0 = off)',
   seed: 'sampling seed',
-  backend: 'tfjs backend: auto|webgpu|wasm|cpu (auto = webgpu on a real GPU, else wasm)',
+  backend: `tfjs backend: ${BACKENDS.join('|')} (auto = webgpu on a real GPU, else wasm)`,
   engine: 'sampler: tfjs (on --backend) or onnx (onnxruntime CPU, all cores)',
-  rewardMode: 'answer format a task\'s prompt asks for: search_replace|whole_file (use what the model was trained with)',
+  rewardMode: `answer format a task's prompt asks for: ${REWARD_MODES.join('|')} (use what the model was trained with)`,
 };
 
 /** `pr-rl generate`: print one completion for a task or a text. */

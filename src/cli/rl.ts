@@ -1,6 +1,7 @@
 // CLI commands of the rl area: flag parsing only, the work is done in src/rl/.
 
 import { Option, type Command } from 'commander';
+import { REWARD_MODES, type RewardMode } from '../config.ts';
 
 export function registerRl(program: Command): void {
   registerReward(program);
@@ -13,8 +14,8 @@ function registerReward(program: Command): void {
     .requiredOption('--tasks <tasks.jsonl>', 'the tasks the completions answer')
     .requiredOption('--outputs <outputs.jsonl>', 'one JSON line per completion: {"id", "text"} or {"task_id", "completion"}')
     .option('--out <scores.jsonl>', 'write one JSON record per output here instead of printing a line each')
-    .addOption(new Option('--mode <mode>', 'output format: search_replace|whole_file').choices(['search_replace', 'whole_file']).default('search_replace'))
-    .action(async (o: { tasks: string; outputs: string; out?: string; mode: 'search_replace' | 'whole_file' }) => {
+    .addOption(new Option('--mode <mode>', `output format: ${REWARD_MODES.join('|')}`).choices(REWARD_MODES).default('search_replace'))
+    .action(async (o: { tasks: string; outputs: string; out?: string; mode: RewardMode }) => {
       const { runReward } = await import('../rl/reward.ts');
       await runReward(o);
     });

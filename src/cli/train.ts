@@ -1,11 +1,11 @@
 // CLI commands `sft` and `train`: flags map 1:1 to SftConfig / TrainConfig (src/config.ts).
 
 import type { Command } from 'commander';
-import { SFT_DEFAULTS, TRAIN_DEFAULTS, type SftConfig, type TrainConfig } from '../config.ts';
+import { BACKENDS, REWARD_MODES, SFT_DEFAULTS, TRAIN_DEFAULTS, type SftConfig, type TrainConfig } from '../config.ts';
 import { addConfigOptions, configFrom } from './options.ts';
 
 const RUN_HELP = {
-  backend: 'tensor backend: auto|webgpu|wasm|cpu (auto = webgpu when a GPU adapter exists, else wasm)',
+  backend: `tensor backend: ${BACKENDS.join('|')} (auto = webgpu when a GPU adapter exists, else wasm)`,
   seed: 'random seed (data order, sampling)',
   maxSeqLen: 'longest prompt + completion in tokens; longer tasks are skipped',
 };
@@ -21,7 +21,7 @@ const SFT_HELP: { [K in keyof SftConfig]: string } = {
   weightDecay: 'decoupled weight decay',
   maxGradNorm: 'clip gradients to this global norm (0 = off)',
   saveEvery: 'write the model folder every N steps (0 = only at the end)',
-  rewardMode: 'answer format to learn: search_replace|whole_file (use the same for train and eval)',
+  rewardMode: `answer format to learn: ${REWARD_MODES.join('|')} (use the same for train and eval)`,
   engine: 'gradients: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels, ~6× wasm on the demo SFT)',
 };
 
@@ -48,7 +48,7 @@ const TRAIN_HELP: { [K in keyof TrainConfig]: string } = {
   topP: 'nucleus sampling threshold (1 = off)',
   topK: 'top-k sampling (0 = off)',
   maxNewTokens: 'completion budget in tokens',
-  rewardMode: 'reward: search_replace|whole_file',
+  rewardMode: `reward: ${REWARD_MODES.join('|')}`,
   engine: 'gradients and rollouts: tfjs (on --backend) or onnx (onnxruntime-node CPU kernels: ~4× wasm training, ~2× sampling)',
   evalEvery: 'evaluate on held-out tasks every N steps (0 = never)',
   evalTasks: 'held-out tasks in each periodic evaluation',

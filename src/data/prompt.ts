@@ -5,8 +5,10 @@
 
 import { diffArrays } from 'diff';
 import type { Task } from './task.ts';
+import type { RewardMode } from '../config.ts';
 
-export type OutputMode = 'search_replace' | 'whole_file';
+/** The answer format a prompt asks for (config.ts's REWARD_MODES). */
+export type OutputMode = RewardMode;
 
 export const THINK_START = '<think>';
 export const THINK_END = '</think>';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ENGINES, kebab, MAX_GROUP, seqLimit, type BackendKind, type Engine, type RewardMode } from '../config.ts';
+import { BACKENDS, ENGINES, kebab, MAX_GROUP, REWARD_MODES, seqLimit, type BackendKind, type Engine, type RewardMode } from '../config.ts';
 import { readTasks, taskSize, type Task } from '../data/task.ts';
 import { openModel, resolveModelDir } from '../model/open.ts';
 import type { Transformer } from '../model/transformer.ts';
@@ -77,10 +77,10 @@ export function resolveEvalConfig(partial: Partial<EvalConfig>): Readonly<EvalCo
   if (typeof c.greedy !== 'boolean') throw bad('greedy', 'must be true or false');
   if (!isInt(c.maxNewTokens, 1)) throw bad('maxNewTokens', 'must be an integer ≥ 1');
   if (!(isInt(c.seed, 0) && c.seed < 2 ** 32)) throw bad('seed', 'must be an integer in [0, 2^32)');
-  if (!['auto', 'webgpu', 'wasm', 'cpu'].includes(c.backend)) throw bad('backend', 'must be one of auto|webgpu|wasm|cpu');
+  if (!BACKENDS.includes(c.backend)) throw bad('backend', `must be one of ${BACKENDS.join('|')}`);
   if (!ENGINES.includes(c.engine)) throw bad('engine', `must be one of ${ENGINES.join('|')}`);
   if (!isInt(c.maxSeqLen, 0)) throw bad('maxSeqLen', 'must be an integer ≥ 0');
-  if (!['search_replace', 'whole_file'].includes(c.rewardMode)) throw bad('rewardMode', 'must be search_replace or whole_file');
+  if (!REWARD_MODES.includes(c.rewardMode)) throw bad('rewardMode', `must be ${REWARD_MODES.join(' or ')}`);
   if (!isInt(c.limit, 0)) throw bad('limit', 'must be an integer ≥ 0');
   return Object.freeze(c);
 }

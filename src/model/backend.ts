@@ -6,9 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmKernels } from './wasm-kernels.ts';
 import { registerWebgpuKernels } from './webgpu-kernels.ts';
 import { UserError } from '../util/errors.ts';
+import { BACKENDS, type BackendKind } from '../config.ts';
 
-export type BackendKind = 'auto' | 'webgpu' | 'wasm' | 'cpu';
-export const BACKEND_KINDS: readonly BackendKind[] = ['auto', 'webgpu', 'wasm', 'cpu'];
+export type { BackendKind };
 
 export interface BackendInfo {
   /** tf.getBackend() after init: 'cpu' | 'wasm' | 'webgpu'. */
@@ -25,7 +25,7 @@ let current: { kind: BackendKind; info: BackendInfo } | null = null;
  * Sets the tfjs backend for `kind` and logs it once. `auto` = webgpu on a real GPU adapter, else wasm.
  */
 export async function initBackend(kind: BackendKind, log: (line: string) => void = (l) => console.error(l)): Promise<BackendInfo> {
-  if (!BACKEND_KINDS.includes(kind)) throw new UserError(`--backend ${kind} is not one of ${BACKEND_KINDS.join(', ')}`);
+  if (!BACKENDS.includes(kind)) throw new UserError(`--backend ${kind} is not one of ${BACKENDS.join(', ')}`);
   tf.enableProdMode(); // no "install tfjs-node" banner or kernel re-registration warnings
   if (current && (current.kind === kind || current.info.backend === kind) && tf.getBackend() === current.info.backend) return current.info;
   let info: BackendInfo;

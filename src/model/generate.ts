@@ -3,7 +3,7 @@
 // prompts come from data/prompt.ts, sampling from sample.ts (or onnx.ts), the backend from backend.ts.
 
 import * as fs from 'node:fs';
-import { ENGINES, type BackendKind, type Engine, type RewardMode } from '../config.ts';
+import { BACKENDS, ENGINES, REWARD_MODES, type BackendKind, type Engine, type RewardMode } from '../config.ts';
 import { readTasks, validateTask, type Task } from '../data/task.ts';
 import { UserError } from '../util/errors.ts';
 import { openModel, resolveModelDir } from './open.ts';
@@ -41,9 +41,9 @@ export function resolveGenerateConfig(partial: Partial<GenerateConfig>): Readonl
   need(typeof c.topP === 'number' && c.topP > 0 && c.topP <= 1, 'top-p', 'must be in (0, 1]', c.topP);
   need(Number.isInteger(c.topK) && c.topK >= 0, 'top-k', 'must be an integer ≥ 0', c.topK);
   need(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32, 'seed', 'must be an integer in [0, 2^32)', c.seed);
-  need(['auto', 'webgpu', 'wasm', 'cpu'].includes(c.backend), 'backend', 'must be one of auto|webgpu|wasm|cpu', c.backend);
+  need(BACKENDS.includes(c.backend), 'backend', `must be one of ${BACKENDS.join('|')}`, c.backend);
   need(ENGINES.includes(c.engine), 'engine', `must be one of ${ENGINES.join('|')}`, c.engine);
-  need(['search_replace', 'whole_file'].includes(c.rewardMode), 'reward-mode', 'must be search_replace or whole_file', c.rewardMode);
+  need(REWARD_MODES.includes(c.rewardMode), 'reward-mode', `must be ${REWARD_MODES.join(' or ')}`, c.rewardMode);
   return Object.freeze(c);
 }
 
