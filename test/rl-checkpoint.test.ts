@@ -5,10 +5,11 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CKPT_FORMAT_VERSION, checkpointProblem, latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint, type TensorData } from '../src/rl/checkpoint.ts';
+import { CKPT_FORMAT_VERSION, checkpointProblem, latestCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, saveCheckpoint, type TensorData } from '../src/rl/checkpoint.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { countReads } from './helpers/fsreads.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmpRun = () => tempDir('prrl-ckpt-');
@@ -64,7 +65,17 @@ test('checkpoint: interrupted writes are ignored and the previous complete one i
   saveCheckpoint(run, 20, content(20), 5);
   const c20 = path.join(run, 'ckpt-000020');
   const warnings: string[] = [];
-  const latest = () => latestCheckpoint(run, (m) => warnings.push(m))?.step;
+  // loadLatestCheckpoint (what a resume reads) picks the same one, with the same warnings.
+  const latest = () => {
+    const n = warnings.length;
+    const step = latestCheckpoint(run, (m) => warnings.push(m))?.step;
+    const said = warnings.slice(n);
+    const loaded = loadLatestCheckpoint(run, (m) => warnings.push(m));
+    assert.equal(loaded?.step, step);
+    assert.deepEqual(warnings.slice(n + said.length), said);
+    if (loaded) assert.deepEqual(loaded.state, content(step!).state);
+    return step;
+  };
 
   // 1. a temp folder (crash before the rename), even a fully written one, is never a checkpoint
   fs.cpSync(c20, path.join(run, '.tmp-ckpt-000030'), { recursive: true });
@@ -121,6 +132,28 @@ test('checkpoint: interrupted writes are ignored and the previous complete one i
   assert.deepEqual(names(run), ['ckpt-000010', 'ckpt-000050']);
   assert.equal(latest(), 50);
   assert.equal(listCheckpoints(run).length, 2);
+  fs.rmSync(run, { recursive: true, force: true });
+});
+
+test('checkpoint: loadLatestCheckpoint reads and hashes the newest checkpoint\'s files once, and still refuses a damaged one', async () => {
+  const run = tmpRun();
+  saveCheckpoint(run, 1, content(1), 5);
+  saveCheckpoint(run, 2, content(2), 5);
+  const tensorsOf = (step: number) => (f: string) => f.endsWith(path.join(`ckpt-00000${step}`, 'tensors.safetensors'));
+  const { result, reads } = await countReads(tensorsOf(2), () => loadLatestCheckpoint(run));
+  assert.equal(result?.step, 2);
+  assert.deepEqual(bits(result!.tensors['adamw.m.0'].data), bits(content(2).tensors['adamw.m.0'].data));
+  assert.equal(reads, 1, 'the newest tensors.safetensors read more than once');
+  // Same size, one byte flipped: only the hash can tell; the step before is loaded, said so.
+  const t2 = path.join(run, 'ckpt-000002', 'tensors.safetensors');
+  const flipped = fs.readFileSync(t2);
+  flipped[flipped.length - 1] ^= 0x40;
+  fs.writeFileSync(t2, flipped);
+  const warnings: string[] = [];
+  const older = await countReads(tensorsOf(1), () => loadLatestCheckpoint(run, (m) => warnings.push(m)));
+  assert.equal(older.result?.step, 1);
+  assert.equal(older.reads, 1);
+  assert.deepEqual(warnings, [`checkpoint ${path.join(run, 'ckpt-000002')} skipped: tensors.safetensors is damaged (sha256 mismatch)`]);
   fs.rmSync(run, { recursive: true, force: true });
 });
 

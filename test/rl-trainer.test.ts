@@ -19,6 +19,7 @@ import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { loadModel, nonFiniteParam, saveModel } from '../src/model/weights.ts';
 import { writeJsonlAtomic } from '../src/util/fsx.ts';
 import { latestCheckpoint } from '../src/rl/checkpoint.ts';
+import { countReads } from './helpers/fsreads.ts';
 import { openModel, resolveModelDir, type ModelRef } from '../src/model/open.ts';
 
 const CLI = path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js');
@@ -221,7 +222,10 @@ test('train: a checkpoint interrupted mid-write is ignored and the previous one 
   fs.truncateSync(path.join(ck, 'ckpt-000004', 'tensors.safetensors'), 100);
   fs.mkdirSync(path.join(ck, '.tmp-ckpt-000005'));
   const lines: string[] = [];
-  await train({ model, data, out: run, resume: true, config: {}, log: (l) => lines.push(l), score: fakeScore, stopAfter: 1 });
+  // The checkpoint resumed from is read (and hashed) once: a real one can hold GBs of weights and moments.
+  const { reads } = await countReads((f) => f.endsWith(path.join('ckpt-000002', 'tensors.safetensors')),
+    () => train({ model, data, out: run, resume: true, config: {}, log: (l) => lines.push(l), score: fakeScore, stopAfter: 1 }));
+  assert.equal(reads, 1, 'the checkpoint resumed from was read more than once');
   assert.ok(lines.some((l) => /resumed from .*ckpt-000002 at step 2/.test(l)), lines.join('\n'));
   assert.equal(metrics(run).length, 3);
 });

@@ -1,8 +1,9 @@
 // Checkpoints: one folder per step (`<run>/ckpt-000012/`) holding named float32 tensors in one
 // safetensors file and the caller's JSON state. Written under `.tmp-ckpt-000012/` with every file fsynced,
 // `meta.json` (format version, sizes, sha256 of each file) then a `DONE` marker written last, then renamed
-// into place; resume takes the newest folder that verifies. What goes inside (weights, AdamW moments,
-// reference model, RNG, cursor, config) is the trainer's business; this file only stores it safely.
+// into place; resume takes the newest folder that verifies (loadLatestCheckpoint: each file read and
+// hashed once). What goes inside (weights, AdamW moments, reference model, RNG, cursor, config) is the
+// trainer's business; this file only stores it safely.
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -151,24 +152,49 @@ export function latestCheckpoint(runDir: string, warn: (msg: string) => void = (
   return null;
 }
 
+/**
+ * The newest complete, undamaged checkpoint in runDir, loaded, or null: latestCheckpoint then
+ * loadCheckpoint, but each file is read and hashed once (a checkpoint can be GBs). Skipped folders are
+ * reported through `warn` as latestCheckpoint reports them.
+ */
+export function loadLatestCheckpoint<S = unknown>(runDir: string, warn: (msg: string) => void = () => {}): LoadedCheckpoint<S> | null {
+  const all = listCheckpoints(runDir);
+  for (let i = all.length - 1; i >= 0; i--) {
+    const ck = readCheckpoint<S>(all[i].dir);
+    if (typeof ck !== 'string') return ck;
+    warn(`checkpoint ${all[i].dir} skipped: ${ck}`);
+  }
+  return null;
+}
+
 /** Loads a checkpoint folder, verifying sizes and checksums; a damaged one is a UserError. */
 export function loadCheckpoint<S = unknown>(dir: string): LoadedCheckpoint<S> {
   const fail = (why: string): never => {
     throw new UserError(`${dir}: not a usable checkpoint (${why}); resume from an earlier one or delete this folder`);
   };
   if (!fs.existsSync(dir)) fail('no such folder');
+  const ck = readCheckpoint<S>(dir);
+  return typeof ck === 'string' ? fail(ck) : ck;
+}
+
+/** A checkpoint folder read whole, every file's sha256 checked on the bytes read (no second pass); or why it is not usable. */
+function readCheckpoint<S>(dir: string): LoadedCheckpoint<S> | string {
   const problem = checkpointProblem(dir, false);
-  if (problem) fail(problem);
+  if (problem) return problem;
   const meta = JSON.parse(fs.readFileSync(path.join(dir, META_FILE), 'utf8')) as CheckpointMeta;
   const bytes = fs.readFileSync(path.join(dir, TENSORS_FILE));
   const stateBytes = fs.readFileSync(path.join(dir, STATE_FILE));
-  if (sha256(bytes) !== meta.files[TENSORS_FILE].sha256) fail(`${TENSORS_FILE} is damaged (sha256 mismatch)`);
-  if (sha256(stateBytes) !== meta.files[STATE_FILE].sha256) fail(`${STATE_FILE} is damaged (sha256 mismatch)`);
-  let tensors: Record<string, TensorData> = {};
+  if (sha256(bytes) !== meta.files[TENSORS_FILE].sha256) return `${TENSORS_FILE} is damaged (sha256 mismatch)`;
+  if (sha256(stateBytes) !== meta.files[STATE_FILE].sha256) return `${STATE_FILE} is damaged (sha256 mismatch)`;
+  // Any other file meta.json lists (this pr-rl writes none): hashed as latestCheckpoint hashes it.
+  for (const [f, want] of Object.entries(meta.files)) {
+    if (f !== TENSORS_FILE && f !== STATE_FILE && sha256File(path.join(dir, f)) !== want.sha256) return `${f} is damaged (sha256 mismatch)`;
+  }
+  let tensors: Record<string, TensorData>;
   try {
     tensors = parseSafetensors(bytes);
   } catch (e) {
-    fail(`${TENSORS_FILE}: ${(e as Error).message}`);
+    return `${TENSORS_FILE}: ${(e as Error).message}`;
   }
   return { dir, step: meta.step, meta, tensors, state: JSON.parse(stateBytes.toString('utf8')) as S };
 }

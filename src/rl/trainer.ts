@@ -19,7 +19,7 @@ import { OnnxGradients } from '../model/onnxtrain.ts';
 import { AdamW, clipGradNorm, lrAt, packAdamW, unpackAdamW } from '../model/optim.ts';
 import { advantages, grpoLoss, readStats, type GrpoStats } from './grpo.ts';
 import { reward } from './reward.ts';
-import { saveCheckpoint, latestCheckpoint, listCheckpoints, loadCheckpoint, type TensorData } from './checkpoint.ts';
+import { saveCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, type TensorData } from './checkpoint.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 import { refuseNonFiniteLoss, refuseNonFiniteWeights, type DivergedWords } from './diverged.ts';
 import { Rng, type RngState } from '../util/rng.ts';
@@ -233,8 +233,9 @@ async function quickEval(sampler: PolicySampler, tasks: EncodedTask[], cfg: Trai
 export async function train(opts: TrainOptions): Promise<{ steps: number; last: StepRecord | null }> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const ckptDir = path.join(opts.out, 'checkpoints');
-  const resumeFrom = opts.resume ? latestCheckpoint(ckptDir, (m) => log(`train: ${m}`)) : null;
-  if (opts.resume && !resumeFrom) {
+  // The newest checkpoint that verifies, read (and hashed) once: it can hold GBs of weights and moments.
+  const saved = opts.resume ? loadLatestCheckpoint<SavedState>(ckptDir, (m) => log(`train: ${m}`)) : null;
+  if (opts.resume && !saved) {
     // Nothing to resume: a run stopped before its first checkpoint starts again in its folder, from the flags given.
     const damaged = listCheckpoints(ckptDir).length;
     if (damaged) throw new UserError(`${opts.out}: none of its ${damaged} checkpoint(s) is usable (see above); restore one, or start the run again in a new folder`);
@@ -245,7 +246,6 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     }
     log(`train: --resume given but no complete checkpoint in ${ckptDir}; starting afresh in ${opts.out}`);
   }
-  const saved = resumeFrom ? loadCheckpoint<SavedState>(resumeFrom.dir) : null;
   if (!saved) refuseUsedFolder(opts.out, opts.resume); // a --resume with no checkpoint yet starts afresh in its own run folder, never in a model's
   // On resume the run's model (its tokenizer, and the shape its checkpoint holds), tasks and held-out
   // tasks; a file given for one is used only where the run's is gone.
@@ -254,7 +254,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       if (given !== undefined && path.resolve(given) !== runs) log(`train: warning: --resume keeps the run's ${what} ${runs}${flag === '--model' ? ' (its tokenizer)' : ''}; ignored: ${flag} ${given}`);
       return runs;
     }
-    if (runs !== undefined && given === undefined) throw new UserError(`${resumeFrom!.dir}: the run's ${what} ${runs} is not there; give ${flag}`);
+    if (runs !== undefined && given === undefined) throw new UserError(`${saved!.dir}: the run's ${what} ${runs} is not there; give ${flag}`);
     if (runs !== undefined) log(`train: warning: the run's ${what} ${runs} is not there; using ${flag} ${given}${flag === '--data' ? ': the task order may not be the run\'s' : ''}`);
     return given;
   };
@@ -262,7 +262,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   let dataFile = opts.data;
   let heldoutFile = opts.heldout;
   if (saved) {
-    if (saved.state.model === undefined && modelDir === undefined) throw new UserError(`${resumeFrom!.dir}: the run's model folder is not recorded (an older pr-rl); give --model`);
+    if (saved.state.model === undefined && modelDir === undefined) throw new UserError(`${saved.dir}: the run's model folder is not recorded (an older pr-rl); give --model`);
     modelDir = runFile('model', '--model', saved.state.model, modelDir, (d) => fs.existsSync(path.join(d, 'config.json')));
     dataFile = runFile('tasks', '--data', saved.state.data, dataFile, fs.existsSync);
     heldoutFile = runFile('held-out tasks', '--heldout', saved.state.heldout, heldoutFile, fs.existsSync);
@@ -295,13 +295,13 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   await initBackend(cfg.backend, log);
 
   const tokenizerSha = tokenizerHash(modelDir); // checked against the checkpoint's, and recorded in the next ones
-  if (saved) checkTokenizer(saved.state, modelDir, resumeFrom!.dir, tokenizerSha);
+  if (saved) checkTokenizer(saved.state, modelDir, saved.dir, tokenizerSha);
   const { model, tokenizer } = await loadModel(modelDir);
   const ref = cfg.beta > 0 ? (await loadModel(modelDir)).model : null;
   const onnx = cfg.engine === 'onnx' ? await OnnxGradients.create(model) : null;
   if (saved) {
-    assignParams(model, saved.tensors, 'model.', resumeFrom!.dir);
-    if (ref) assignParams(ref, saved.tensors, 'ref.', resumeFrom!.dir);
+    assignParams(model, saved.tensors, 'model.', saved.dir);
+    if (ref) assignParams(ref, saved.tensors, 'ref.', saved.dir);
   }
   const limit = seqLimit(cfg.maxSeqLen, model.config.max_position_embeddings);
   const maxLen = limit.len;
@@ -343,7 +343,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       writeFileAtomic(f, lines.filter((l) => { const k = step(l); return typeof k === 'number' && k <= state.step; }).map((l) => l + '\n').join(''));
     }
     writeFileAtomic(path.join(opts.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n'); // the settings this resume runs with (an earlier resume may have written others)
-    log(`train: resumed from ${resumeFrom!.dir} at step ${state.step}`);
+    log(`train: resumed from ${saved.dir} at step ${state.step}`);
   }
 
   // A SIGINT/SIGTERM ends the run after the current step and its checkpoint (train() then throws
