@@ -89,6 +89,32 @@ test('adaptive: explores unseen tasks in order, then prefers the largest reward 
   assert.equal(s.sample(9, new Rng(4)).length, 9);
 });
 
+test('adaptive: while no group has shown a reward spread, every pick explores a new task; after one does, a quarter do', () => {
+  const s = new AdaptiveSampler(40);
+  const rng = new Rng(7);
+  // A fresh policy: every group all format errors (−1), or all equal in float dust (0.1 × 3 sums to 0.30000000000000004).
+  const picked: number[] = [];
+  for (let step = 0; step < 5; step++) {
+    const p = s.sample(4, rng);
+    picked.push(...p);
+    for (const i of p) s.update(i, i % 2 ? [-1, -1, -1] : [0.1, 0.1, 0.1]);
+  }
+  assert.deepEqual(picked, Array.from({ length: 20 }, (_, i) => i), 'a zero-spread task was revisited while unseen ones were left');
+  assert.equal(s.spreadOf(0), 0, 'equal rewards have no spread');
+  // One group with spread: now most picks exploit it, about a quarter still explore.
+  s.update(3, [-1, 1, -1, 1]);
+  let explored = 0;
+  let onSpread = 0;
+  for (let k = 0; k < 400; k++) {
+    const [i] = new AdaptiveSampler(40, s.state()).sample(1, rng);
+    if (i >= 20) explored++;
+    if (i === 3) onSpread++;
+  }
+  assert.ok(explored > 60 && explored < 140, `explored ${explored} of 400 (explore 0.25)`);
+  // Its weight 0.5 + floor against 19 × floor: ¾ · 0.52 / 0.9 of the picks ≈ 173 of 400.
+  assert.ok(onSpread > 130 && onSpread < 220, `the task with spread picked ${onSpread} of 400`);
+});
+
 test('adaptive: state survives JSON and continues identically; wrong size is refused', () => {
   const a = new AdaptiveSampler(20);
   const rng = new Rng(5);

@@ -27,7 +27,7 @@ const SFT_HELP: { [K in keyof SftConfig]: string } = {
 
 const TRAIN_HELP: { [K in keyof TrainConfig]: string } = {
   ...RUN_HELP,
-  curriculum: 'task order: size|files|tokens|random|adaptive|none (size = smallest changes first, tokens = the tasks\' approximate prompt tokens, none = input order)',
+  curriculum: 'task order: size|files|tokens|random|adaptive|none (size = smallest changes first, tokens = the tasks\' approximate prompt tokens, none = input order, adaptive = the tasks whose group rewards spread most, new ones smallest first)',
   pacing: 'how fast the curriculum opens (size|files|tokens): linear|root|step',
   pacingStart: 'fraction of the sorted tasks available at step 0',
   groupSize: 'completions sampled per prompt (2 ≤ G ≤ 1024)',

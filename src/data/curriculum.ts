@@ -78,7 +78,10 @@ export function pacedPrefix<T>(sorted: readonly T[], fraction: number, min = 1):
 export interface AdaptiveOptions {
   /** EMA weight of the newest spread observation. */
   alpha: number;
-  /** Probability that a pick explores an unseen task (while any is left). */
+  /**
+   * Probability that a pick explores an unseen task (while any is left) once some seen task has reward
+   * spread; while none has, every pick explores (revisiting tasks known to give no gradient teaches nothing).
+   */
   explore: number;
   /** Weight added to every seen task's spread, so zero-spread tasks are revisited now and then. */
   floor: number;
@@ -96,8 +99,9 @@ export interface AdaptiveState {
   count: number[];
 }
 
+/** Population std; exactly 0 when all rewards are equal (as grpo.ts's zero-std groups), not float dust. */
 const stdOf = (xs: readonly number[]) => {
-  if (xs.length === 0) return 0;
+  if (xs.length === 0 || Math.max(...xs) === Math.min(...xs)) return 0;
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
   return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length);
 };
@@ -105,7 +109,9 @@ const stdOf = (xs: readonly number[]) => {
 /**
  * Samples task indices where the policy is neither always right nor always wrong: a task's weight is
  * its EMA reward spread (+ floor). Unseen tasks are explored in index order — when the trainer passes
- * tasks sorted by size, exploration follows the easiest-first curriculum.
+ * tasks sorted by size, exploration follows the easiest-first curriculum. Until some group has shown a
+ * reward spread every pick explores: the floor alone (seen tasks, all without spread) would otherwise take
+ * 1 − explore of the picks back to tasks that gave no gradient (a fresh policy, all format errors).
  */
 export class AdaptiveSampler {
   readonly n: number;
@@ -153,8 +159,9 @@ export class AdaptiveSampler {
       const unseen = this.firstUnseen(picked);
       const seenWeight = this.weights(picked);
       const total = seenWeight.reduce((a, b) => a + b, 0);
+      const signal = this.spread.some((sp, t) => sp !== null && sp > 0 && !picked.has(t));
       let i: number;
-      if (unseen >= 0 && (total === 0 || rng.next() < this.opts.explore)) i = unseen;
+      if (unseen >= 0 && (!signal || rng.next() < this.opts.explore)) i = unseen;
       else if (total > 0) i = pickWeighted(seenWeight, total, rng);
       else i = this.anyFree(picked, rng);
       picked.add(i);
