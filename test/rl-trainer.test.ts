@@ -4,6 +4,7 @@
 // leaks, and bad input gives one clear error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -228,6 +229,31 @@ test('train: a checkpoint interrupted mid-write is ignored and the previous one 
   assert.equal(reads, 1, 'the checkpoint resumed from was read more than once');
   assert.ok(lines.some((l) => /resumed from .*ckpt-000002 at step 2/.test(l)), lines.join('\n'));
   assert.equal(metrics(run).length, 3);
+});
+
+test('train --resume: a --curriculum none checkpoint of an older pr-rl (no tokenizer hash; none drew at random then) gets a note that the order changed', async () => {
+  const { data, model } = await setup;
+  const run = path.join(dir, 'runNone');
+  const note = /^train: note: this checkpoint is from an older pr-rl \(it records no tokenizer hash\), whose --curriculum none may have drawn tasks at random; the rest of the run takes them in input order$/;
+  await train({ model, data, out: run, resume: false, config: { ...base, steps: 3, curriculum: 'none' }, log: quiet, score: fakeScore, stopAfter: 1 });
+  const lines: string[] = [];
+  await train({ out: run, resume: true, config: {}, log: (l) => lines.push(l), score: fakeScore, stopAfter: 1 });
+  assert.ok(lines.some((l) => /resumed from .*ckpt-000001/.test(l)) && !lines.some((l) => note.test(l)), lines.join('\n'));
+  // The newest checkpoint as an older pr-rl wrote it: state.json without `tokenizer` (meta.json hashes it anew).
+  const ck = latestCheckpoint(path.join(run, 'checkpoints'))!.dir;
+  const stateFile = path.join(ck, 'state.json');
+  const { tokenizer, ...older } = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+  assert.equal(typeof tokenizer, 'string');
+  const bytes = Buffer.from(JSON.stringify(older) + '\n');
+  fs.writeFileSync(stateFile, bytes);
+  const metaFile = path.join(ck, 'meta.json');
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+  meta.files['state.json'] = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  fs.writeFileSync(metaFile, JSON.stringify(meta));
+  lines.length = 0;
+  await train({ out: run, resume: true, config: {}, log: (l) => lines.push(l), score: fakeScore });
+  assert.ok(lines.some((l) => /resumed from .*ckpt-000002 at step 2/.test(l)), lines.join('\n'));
+  assert.equal(lines.filter((l) => note.test(l)).length, 1, lines.join('\n'));
 });
 
 test('train: bad input gives one clear error', async () => {

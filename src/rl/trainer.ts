@@ -70,7 +70,7 @@ interface SavedState {
   data?: string;
   /** The --heldout file (absolute), which a resume without --heldout goes on using. */
   heldout?: string;
-  /** sha256 of the model folder's tokenizer.json: a checkpoint's tokens are that tokenizer's (absent in older checkpoints). */
+  /** sha256 of the model folder's tokenizer.json: a checkpoint's tokens are that tokenizer's (absent in older checkpoints: also a sign of none's old random order). */
   tokenizer?: string;
 }
 
@@ -283,6 +283,12 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     }
     const moved = (['backend', 'engine'] as const).filter((k) => cfg[k] !== saved.state.config[k]);
     if (moved.length) log(`train: note: ${moved.map((k) => `--${k} ${cfg[k]} (the run's: ${saved.state.config[k]})`).join(', ')}: the rest of the run may differ from an uninterrupted one by float rounding`);
+    // --curriculum none drew its tasks at random until it walked them in input order. No checkpoint field
+    // records which, but the tokenizer hash came a few versions after the change: a checkpoint without it
+    // is from a pr-rl that drew at random (or from one of those few versions, which did not).
+    if (cfg.curriculum === 'none' && saved.state.tokenizer === undefined) {
+      log('train: note: this checkpoint is from an older pr-rl (it records no tokenizer hash), whose --curriculum none may have drawn tasks at random; the rest of the run takes them in input order');
+    }
     const ignored = Object.entries(opts.config).filter(([k, v]) => !(changeable as readonly string[]).includes(k) && JSON.stringify(v) !== JSON.stringify(saved.state.config[k as keyof TrainConfig]))
       .map(([k, v]) => `--${kebab(k)} ${JSON.stringify(v)} (the run's: ${JSON.stringify(saved.state.config[k as keyof TrainConfig])})`);
     if (ignored.length) log(`train: warning: --resume keeps the run's settings (only --steps, --backend and --engine may change); ignored: ${ignored.join(', ')}`);
