@@ -366,7 +366,9 @@ test('train CLI: Ctrl-C checkpoints after the current step and ends by SIGINT, -
   assert.match(b.stderr, new RegExp(`resumed from .*ckpt-0*${k} at step ${k}`));
   assert.equal(metrics(run).length, k + 2);
   assert.ok(fs.existsSync(path.join(run, 'final', 'model.safetensors')));
-  // Long steps (120 new tokens on the cpu backend: seconds): the second Ctrl-C does not wait for the step.
+  // Long steps (120 new tokens on the cpu backend: seconds): the second Ctrl-C does not wait for the step. The
+  // first is sent as step 2 starts; train sees signals every few tokens, so most of the step is left when the
+  // second comes. (Two signals in one turn of the event loop: util.test.ts's stopOnSignal test.)
   const run2 = path.join(dir, 'runSig2');
   let n = 0;
   const c = await trainCli(['--model', model, '--data', data, '--out', run2, '--max-new-tokens', '120', '--ckpt-every', '1000', '--steps', '1000'], (err, child) => {
@@ -377,20 +379,6 @@ test('train CLI: Ctrl-C checkpoints after the current step and ends by SIGINT, -
   assert.equal(n, 2, c.stderr);
   assert.doesNotMatch(c.stderr, /stopped by SIGINT|^step 2\//m, 'the second Ctrl-C waited for the step to end');
   assert.equal(latestCheckpoint(path.join(run2, 'checkpoints')), null);
-  // Two Ctrl-C 100 ms apart inside a step (both reach node while the step holds the event loop, and are handed
-  // over in one turn; sent back to back, the kernel would merge them into one): the second is not lost.
-  const run3 = path.join(dir, 'runSig3');
-  let twice = false;
-  const d = await trainCli(['--model', model, '--data', data, '--out', run3, '--max-new-tokens', '120', '--ckpt-every', '1000', '--steps', '1000'], (err, child) => {
-    if (!twice && /^step 1\//m.test(err)) {
-      twice = true;
-      setTimeout(() => { child.kill('SIGINT'); setTimeout(() => child.kill('SIGINT'), 100); }, 1000); // inside step 2
-    }
-  });
-  assert.equal(d.signal, 'SIGINT', d.stderr);
-  // Node sees them only once the step lets go of the loop (its line may be printed), then quits: no checkpoint.
-  assert.doesNotMatch(d.stderr, /stopped by SIGINT|^step 3\//m, 'the second of two Ctrl-C was lost');
-  assert.equal(latestCheckpoint(path.join(run3, 'checkpoints')), null);
 });
 
 test('sft: an empty task file, no task that fits, or an --out holding a model is one clear error, and nothing is written', async () => {

@@ -246,3 +246,26 @@ test('Progress: on a TTY a bar redrawn in place (at most every 100 ms, always at
   ]);
   assert.deepEqual([fmtDuration(3.21), fmtDuration(42), fmtDuration(125), fmtDuration(7260), fmtDuration(Infinity)], ['3.2s', '42s', '2m05s', '2h01m', '?']);
 });
+
+test('stopOnSignal: the first Ctrl-C is heard; a second one in the same turn of the event loop ends the process by SIGINT (not lost)', async () => {
+  const errors = new URL('../src/util/errors.ts', import.meta.url).href;
+  // The child holds its event loop for 1.5 s; both signals arrive inside that, 100 ms apart (sent back to
+  // back the kernel would merge them), and are handed to the handler in one turn.
+  const script = `import { stopOnSignal } from ${JSON.stringify(errors)};
+    stopOnSignal((s) => process.stderr.write('heard ' + s + '\\n'));
+    process.stderr.write('ready\\n');
+    const t = Date.now(); while (Date.now() - t < 1500) {}
+    setTimeout(() => process.stderr.write('alive\\n'), 500);`;
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let sent = false;
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr += b;
+    if (!sent && stderr.includes('ready')) { sent = true; child.kill('SIGINT'); setTimeout(() => child.kill('SIGINT'), 100); }
+  });
+  const signal = await new Promise((resolve) => child.on('close', (_code, sig) => resolve(sig)));
+  assert.equal(signal, 'SIGINT', stderr);
+  assert.match(stderr, /heard SIGINT/);
+  assert.doesNotMatch(stderr, /alive/, 'the second Ctrl-C was lost');
+});

@@ -91,6 +91,9 @@ export async function sampleTokens(dec: Decoder, prompts: number[][], opts: Samp
         feed = live.map((i) => feed[i]);
       }
       logits = await dec.step(feed);
+      // A turn of the event loop every 8 tokens (microseconds): a signal handler (train's Ctrl-C) runs
+      // within a few tokens rather than after the whole rollout.
+      if ((step & 7) === 7) await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     dec.dispose();

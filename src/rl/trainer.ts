@@ -447,6 +447,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
         const last = it === cfg.mu - 1;
         let weighted = { loss: 0, kl: 0, clip: 0, tokens: 0 };
         for (const m of micro) {
+          await new Promise((resolve) => setImmediate(resolve)); // a turn of the event loop: a second Ctrl-C is seen between groups
           let st: GrpoStats | null = null;
           const loss = (logp: tf.Tensor2D) => {
             const res = grpoLoss({
