@@ -269,6 +269,36 @@ function pick(a, b, c) {
   assert.ok(olds.some((o) => o.includes('if (a >= b) return c;')));
 });
 
+test('synth: a file that starts with a UTF-8 BOM keeps it in its texts, as mine does; functions, windows and line numbers are those of the file without it', () => {
+  const PY0 = 'def f(a, b):\n    if a > b:\n        return a - 1\n    return b\n\n\ndef g(x):\n    return x + 2\n';
+  const plain = { 'web/pick.js': JS, 'lib/f.py': PY0, 'src/util.ts': TS };
+  const bom = Object.fromEntries(Object.entries(plain).map(([p, c]) => [p, '\ufeff' + c]));
+  const [a, b] = [repo(bom), repo(plain)];
+  for (const window of ['function', 'lines', 'file'] as const) {
+    const withBom = synthesize(a, { count: 200, seed: 2, window, windowLines: 4, repoName: 'r' }).tasks;
+    const without = synthesize(b, { count: 200, seed: 2, window, windowLines: 4, repoName: 'r' }).tasks;
+    assert.ok(withBom.length >= 10, `${window}: ${withBom.length} tasks`);
+    assert.equal(withBom.length, without.length, window);
+    let first = 0;
+    withBom.forEach((t, k) => {
+      const [c, d] = [t.changes[0], without[k].changes[0]];
+      assert.deepEqual([c.path, c.window, t.text], [d.path, d.window, without[k].text], `${window} ${k}`);
+      const atTop = (c.window?.start ?? 0) === 0;
+      const add = (x: string) => (atTop ? '\ufeff' + x : x);
+      assert.deepEqual([c.old, c.new], [add(d.old!), add(d.new!)], `${window} ${k}: the BOM on the file's first line only`);
+      if (window === 'file') assert.equal(c.new, bom[c.path]);
+      if (atTop) first++;
+    });
+    assert.ok(first > 0, `${window}: some task shows the file's first line`);
+  }
+  // The BOM's line may change but is never deleted (the BOM would go with it); a regex right after a BOM is a regex.
+  const s = scan('\ufeffsetup(a, b);\nrun(a + 1);\n', 'javascript');
+  assert.deepEqual(lineMutations(s, 0, new Rng(1)).map((m) => [m.kind, m.text]), [['swap', '\ufeffsetup(b, a);']]);
+  assert.ok(lineMutations(s, 1, new Rng(1)).some((m) => m.kind === 'delete'));
+  const r = scan('\ufeff/a < b/.test(s) && go();\n', 'javascript');
+  assert.deepEqual(lineMutations(r, 0, new Rng(1)).filter((m) => /comparison/.test(m.symptom)), [], 'no flip inside the regex');
+});
+
 test('synth: bad input gives one-line user errors', () => {
   const notRepo = tempDir('prrl-norepo-');
   assert.throws(() => synthesize(notRepo), (e: Error) => e instanceof UserError && /not a git repository/.test(e.message));
@@ -276,7 +306,8 @@ test('synth: bad input gives one-line user errors', () => {
   assert.throws(() => synthesize(notRepo), (e: Error) => e instanceof UserError && /names no commit/.test(e.message));
   assert.throws(() => synthesize(dir, { window: 'fn' as 'file' }), UserError);
   assert.throws(() => synthesize(dir, { kinds: 'typo' }), UserError);
-  const bin = repo({ 'a.ts': 'export const x = 1;\n', 'b.ts': Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('latin1'), 'my dir/ü ñ.ts': 'export function f(a: number) {\n  return a + 1;\n}\n' });
+  // Files mine would not show are not mutated either: binary, and generated (filter.ts's decodeText).
+  const bin = repo({ 'a.ts': 'export const x = 1;\n', 'b.ts': Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('latin1'), 'gen.ts': '// @generated\nexport function g(a: number) {\n  return a - 1;\n}\n', 'my dir/ü ñ.ts': 'export function f(a: number) {\n  return a + 1;\n}\n' });
   const t = synthesize(bin, { count: 10 }).tasks;
   assert.ok(t.length > 0 && t.every((x) => x.changes[0].path === 'my dir/ü ñ.ts'));
 });

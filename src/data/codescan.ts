@@ -97,7 +97,7 @@ function maskJs(lines: string[]): Uint8Array[] {
         if (end > 0) { k = end; prev = '/'; continue; }
       }
       m[k] = 1;
-      if (c !== ' ' && c !== '\t') prev = c;
+      if (c !== ' ' && c !== '\t' && c !== '\ufeff') prev = c; // a file's BOM (kept in its text) is no operand before a regex
       k++;
     }
   }

@@ -145,8 +145,9 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
     });
   }
 
-  // Deleted statement: a complete one-line statement with an effect.
-  if (deletable(s, i, code)) add('delete', null, 'a statement is missing');
+  // Deleted statement: a complete one-line statement with an effect. Not the line that carries the file's
+  // BOM: deleting it would take the BOM too, a second change.
+  if (!line.startsWith('\ufeff') && deletable(s, i, code)) add('delete', null, 'a statement is missing');
 
   // Changed literal: integers ±1, booleans flipped.
   at(/(?<![\w$.])(\d+)(?![\w$.]|\.\d)/, (m) => {

@@ -12,7 +12,7 @@ import { scan, langOf, enclosingFn, type Scan, type FnRange } from './codescan.t
 import { lineMutations, MUTATION_KINDS, type Mutation, type MutationKind } from './mutate.ts';
 import type { Task } from './task.ts';
 import { gitRaw, lsTree, partialClone, repoName as nameOfRepo, repoRoot } from './git.ts';
-import { notUtf8Path } from './filter.ts';
+import { decodeText, notUtf8Path } from './filter.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -92,11 +92,14 @@ function readTree(repo: string, rev: string): { sha: string; time: number; files
   return { sha, time, files };
 }
 
-/** Reads blobs with one `git cat-file --batch`; non-UTF-8 or binary ones come back null. */
+/**
+ * Reads blobs with one `git cat-file --batch`; what mine would not show (binary, non-UTF-8, generated,
+ * minified, LFS pointers: filter.ts's decodeText) comes back null. Decoded as mine decodes, a file's BOM
+ * kept, so a synthetic task's texts are the file's as a mined task has them.
+ */
 function readBlobs(repo: string, oids: string[]): (string | null)[] {
   if (oids.length === 0) return [];
   const out = git(repo, ['cat-file', '--batch'], oids.join('\n') + '\n');
-  const dec = new TextDecoder('utf-8', { fatal: true });
   const res: (string | null)[] = [];
   let pos = 0;
   for (let i = 0; i < oids.length; i++) {
@@ -106,7 +109,8 @@ function readBlobs(repo: string, oids: string[]): (string | null)[] {
     const size = Number(len);
     const body = out.subarray(nl + 1, nl + 1 + size);
     pos = nl + 1 + size + 1;
-    try { res.push(body.includes(0) ? null : dec.decode(body)); } catch { res.push(null); }
+    const d = decodeText(body);
+    res.push('text' in d ? d.text : null);
   }
   return res;
 }
