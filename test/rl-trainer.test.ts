@@ -125,9 +125,30 @@ test('a checkpoint folder is a model to eval/generate: its step\'s policy (= fin
   assert.notDeepEqual(fromCk.out, initial.out, 'the checkpoint holds the initial weights');
   assert.deepEqual(fromCk.ids, initial.ids);
   fs.rmSync(path.join(run, 'final'), { recursive: true });
+  // A newer checkpoint, damaged (same size, one byte flipped): skipped with a warning, the older one used.
+  const bad = path.join(run, 'checkpoints', 'ckpt-000004');
+  fs.cpSync(ck, bad, { recursive: true });
+  const meta = JSON.parse(fs.readFileSync(path.join(bad, 'meta.json'), 'utf8'));
+  fs.writeFileSync(path.join(bad, 'meta.json'), JSON.stringify({ ...meta, step: 4 }));
+  const bytes = fs.readFileSync(path.join(bad, 'tensors.safetensors'));
+  bytes[bytes.length - 1] ^= 1;
+  fs.writeFileSync(path.join(bad, 'tensors.safetensors'), bytes);
   const lines: string[] = [];
-  assert.deepEqual(await resolveModelDir(run, (l) => lines.push(l)), { kind: 'checkpoint', dir: ck });
-  assert.match(lines.join('\n'), /no final\/ yet; using its newest complete checkpoint/);
+  // The checkpoint used is read and hashed once, resolving and loading together (it can hold GBs of moments).
+  const tensorsOf = (c: string) => (f: string) => f === path.join(c, 'tensors.safetensors');
+  const { result: ref, reads } = await countReads(tensorsOf(ck), () => resolveModelDir(run, (l) => lines.push(l)));
+  assert.deepEqual([ref.kind, ref.dir], ['checkpoint', ck]);
+  assert.equal(lines.join('\n'), `checkpoint ${bad} skipped: tensors.safetensors is damaged (sha256 mismatch)\n${run}: no final/ yet; using its newest complete checkpoint, ${ck}`);
+  const { result: fromRun, reads: more } = await countReads(tensorsOf(ck), () => params(ref));
+  assert.equal(reads + more, 1, 'the checkpoint was read more than once');
+  assert.deepEqual(fromRun, fromFinal);
+  assert.equal(ref.loaded, undefined, 'openModel let go of the checkpoint it was handed');
+  // eval and generate as a whole: one read too.
+  const evalRun = await countReads(tensorsOf(ck), () => runEval({ model: run, data, out: evalOut, config: { k: 1, maxNewTokens: 2, backend: 'cpu', limit: 1 }, log: quiet }));
+  const { runGenerate } = await import('../src/model/generate.ts');
+  const gen = await countReads(tensorsOf(ck), () => runGenerate({ model: run, task: 'def f(x):', config: { maxNewTokens: 2, backend: 'cpu' }, log: quiet }));
+  assert.deepEqual([evalRun.reads, gen.reads], [1, 1]);
+  fs.rmSync(bad, { recursive: true });
   fs.rmSync(path.join(ck, 'DONE'));
   await assert.rejects(resolveModelDir(ck), (e: Error) => e instanceof UserError && /not a usable checkpoint \(no DONE marker/.test(e.message));
   await assert.rejects(resolveModelDir(run), (e: Error) => e instanceof UserError && /no final\/ and no complete checkpoint/.test(e.message));

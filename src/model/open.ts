@@ -5,11 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { checkpointProblem, latestCheckpoint, listCheckpoints } from '../rl/checkpoint.ts';
+import { checkpointProblem, listCheckpoints, loadLatestCheckpoint, type LoadedCheckpoint } from '../rl/checkpoint.ts';
 import type { Transformer } from './transformer.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
 
-export type ModelRef = { kind: 'model' | 'checkpoint'; dir: string };
+/**
+ * A model folder or a checkpoint folder; `loaded` is the checkpoint already read (and verified) while
+ * resolving a run's newest one, for openModel to use and drop, so a checkpoint is read and hashed once.
+ */
+export type ModelRef = { kind: 'model' | 'checkpoint'; dir: string; loaded?: LoadedCheckpoint };
 
 /** The files that make `dir` a GRPO run folder (a run's config.json is its training config), if any. */
 export const runMarks = (dir: string): string[] => ['checkpoints', 'metrics.jsonl'].filter((f) => fs.existsSync(path.join(dir, f)));
@@ -45,18 +49,25 @@ export async function resolveModelDir(dir: string, log: (line: string) => void =
     return { kind: 'model', dir: path.join(dir, 'final') };
   }
   if (has('checkpoints')) {
-    const newest = latestCheckpoint(path.join(dir, 'checkpoints'), log);
+    // Read whole here (each file hashed on the bytes read) and handed to openModel: not verified, then read again.
+    const newest = loadLatestCheckpoint(path.join(dir, 'checkpoints'), log);
     if (!newest) throw new UserError(`${dir}: a run with no final/ and no complete checkpoint yet`);
     log(`${dir}: no final/ yet; using its newest complete checkpoint, ${newest.dir}`);
-    return { kind: 'checkpoint', dir: newest.dir };
+    return { kind: 'checkpoint', dir: newest.dir, loaded: newest };
   }
   if (has('config.json')) return { kind: 'model', dir };
   if (has('tensors.safetensors') || has('state.json')) throw new UserError(`${dir}: a checkpoint folder without its meta.json (damaged); use another checkpoint or the run's final/`);
   throw new UserError(`${dir}: not a model folder (config.json), a checkpoint folder (meta.json) or a run folder (final/ or checkpoints/)`);
 }
 
-/** Loads what resolveModelDir found (after initBackend); the caller disposes the model. */
+/**
+ * Loads what resolveModelDir found (after initBackend); the caller disposes the model. A checkpoint it
+ * already read is taken out of the ref, so that its bytes (moments and reference model too) are not kept
+ * alive by a caller that holds on to the ref.
+ */
 export async function openModel(ref: ModelRef): Promise<{ model: Transformer; tokenizer: Tokenizer }> {
-  if (ref.kind === 'checkpoint') return (await import('../rl/trainer.ts')).loadCheckpointModel(ref.dir);
+  const { loaded } = ref;
+  delete ref.loaded;
+  if (ref.kind === 'checkpoint') return (await import('../rl/trainer.ts')).loadCheckpointModel(ref.dir, loaded);
   return (await import('./weights.ts')).loadModel(ref.dir);
 }

@@ -19,7 +19,7 @@ import { OnnxGradients } from '../model/onnxtrain.ts';
 import { AdamW, clipGradNorm, lrAt, packAdamW, unpackAdamW } from '../model/optim.ts';
 import { advantages, grpoLoss, readStats, type GrpoStats } from './grpo.ts';
 import { reward } from './reward.ts';
-import { saveCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, type TensorData } from './checkpoint.ts';
+import { saveCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, type LoadedCheckpoint, type TensorData } from './checkpoint.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 import { refuseNonFiniteLoss, refuseNonFiniteWeights, type DivergedWords } from './diverged.ts';
 import { Rng, type RngState } from '../util/rng.ts';
@@ -133,10 +133,11 @@ async function paramTensors(model: Transformer, prefix: string): Promise<Record<
 
 /**
  * The policy of a GRPO checkpoint folder (`<run>/checkpoints/ckpt-N`), checksums verified, with the
- * tokenizer of the model folder the run started from; to evaluate or sample a run part way.
+ * tokenizer of the model folder the run started from; to evaluate or sample a run part way. `loaded` is
+ * that folder already read and verified (loadLatestCheckpoint), not read again.
  */
-export async function loadCheckpointModel(dir: string): Promise<{ model: Transformer; tokenizer: Tokenizer }> {
-  const ck = loadCheckpoint<Partial<SavedState>>(dir);
+export async function loadCheckpointModel(dir: string, loaded?: LoadedCheckpoint): Promise<{ model: Transformer; tokenizer: Tokenizer }> {
+  const ck = (loaded?.dir === dir ? loaded : loadCheckpoint(dir)) as LoadedCheckpoint<Partial<SavedState>>;
   const { modelConfig, model: from } = ck.state;
   if (!modelConfig || typeof from !== 'string') {
     throw new UserError(`${dir}: this checkpoint does not name the model folder it started from (an older pr-rl wrote it); use the run's final/ or the model folder instead`);
