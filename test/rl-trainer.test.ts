@@ -252,29 +252,47 @@ test('train: a checkpoint interrupted mid-write is ignored and the previous one 
   assert.equal(metrics(run).length, 3);
 });
 
-test('train --resume: a --curriculum none checkpoint of an older pr-rl (no tokenizer hash; none drew at random then) gets a note that the order changed', async () => {
+test('train --resume: checkpoints record their state version; a --curriculum none checkpoint of an older pr-rl (no version, no tokenizer hash; none drew at random then) gets a note that the order changed', async () => {
   const { data, model } = await setup;
   const run = path.join(dir, 'runNone');
   const note = /^train: note: this checkpoint is from an older pr-rl \(it records no tokenizer hash\), whose --curriculum none may have drawn tasks at random; the rest of the run takes them in input order$/;
-  await train({ model, data, out: run, resume: false, config: { ...base, steps: 3, curriculum: 'none' }, log: quiet, score: fakeScore, stopAfter: 1 });
+  await train({ model, data, out: run, resume: false, config: { ...base, steps: 4, curriculum: 'none' }, log: quiet, score: fakeScore, stopAfter: 1 });
   const lines: string[] = [];
-  await train({ out: run, resume: true, config: {}, log: (l) => lines.push(l), score: fakeScore, stopAfter: 1 });
-  assert.ok(lines.some((l) => /resumed from .*ckpt-000001/.test(l)) && !lines.some((l) => note.test(l)), lines.join('\n'));
-  // The newest checkpoint as an older pr-rl wrote it: state.json without `tokenizer` (meta.json hashes it anew).
-  const ck = latestCheckpoint(path.join(run, 'checkpoints'))!.dir;
-  const stateFile = path.join(ck, 'state.json');
-  const { tokenizer, ...older } = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
-  assert.equal(typeof tokenizer, 'string');
-  const bytes = Buffer.from(JSON.stringify(older) + '\n');
-  fs.writeFileSync(stateFile, bytes);
-  const metaFile = path.join(ck, 'meta.json');
-  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
-  meta.files['state.json'] = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-  fs.writeFileSync(metaFile, JSON.stringify(meta));
-  lines.length = 0;
-  await train({ out: run, resume: true, config: {}, log: (l) => lines.push(l), score: fakeScore });
+  const resume = async (stopAfter?: number) => {
+    lines.length = 0;
+    await train({ out: run, resume: true, config: {}, log: (l) => lines.push(l), score: fakeScore, stopAfter });
+    return lines.filter((l) => note.test(l)).length;
+  };
+  assert.equal(await resume(1), 0, lines.join('\n'));
+  assert.ok(lines.some((l) => /resumed from .*ckpt-000001/.test(l)), lines.join('\n'));
+  // The newest checkpoint's state.json edited as another pr-rl would have written it (meta.json hashes it anew).
+  const rewrite = (edit: (state: Record<string, unknown>) => Record<string, unknown>) => {
+    const ck = latestCheckpoint(path.join(run, 'checkpoints'))!.dir;
+    const stateFile = path.join(ck, 'state.json');
+    const bytes = Buffer.from(JSON.stringify(edit(JSON.parse(fs.readFileSync(stateFile, 'utf8')))) + '\n');
+    fs.writeFileSync(stateFile, bytes);
+    const metaFile = path.join(ck, 'meta.json');
+    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+    meta.files['state.json'] = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    fs.writeFileSync(metaFile, JSON.stringify(meta));
+    return ck;
+  };
+  // A version-1 checkpoint took its tasks in input order, tokenizer hash or not: no note.
+  rewrite(({ tokenizer, stateVersion, ...rest }) => {
+    assert.deepEqual([typeof tokenizer, stateVersion], ['string', 1]);
+    return { stateVersion, ...rest };
+  });
+  assert.equal(await resume(1), 0, lines.join('\n'));
   assert.ok(lines.some((l) => /resumed from .*ckpt-000002 at step 2/.test(l)), lines.join('\n'));
-  assert.equal(lines.filter((l) => note.test(l)).length, 1, lines.join('\n'));
+  // As an older pr-rl wrote it: no version and no tokenizer hash: the note, once, and the run goes on.
+  rewrite(({ tokenizer, stateVersion, ...older }) => (void tokenizer, void stateVersion, older));
+  assert.equal(await resume(), 1, lines.join('\n'));
+  assert.ok(lines.some((l) => /resumed from .*ckpt-000003 at step 3/.test(l)), lines.join('\n'));
+  assert.equal(metrics(run).length, 4);
+  // A version this pr-rl does not know is not resumed (its state may mean something else).
+  const ck = rewrite((state) => ({ ...state, stateVersion: 2 }));
+  await assert.rejects(train({ out: run, resume: true, config: {}, log: quiet, score: fakeScore }),
+    (e: Error) => e instanceof UserError && e.message === `${ck}: its training state is version 2, which this pr-rl does not know (it writes 1); resume with the pr-rl that wrote it, or use the checkpoint as a model`);
 });
 
 test('train: bad input gives one clear error', async () => {

@@ -58,8 +58,19 @@ export interface TrainState {
   seconds: number;
 }
 
+/**
+ * The version of the training state a checkpoint holds (state.json's `stateVersion`): raised when what a
+ * resumed run does with a checkpoint's state changes, so that a later pr-rl can tell the runs apart.
+ * - absent: a pr-rl older than the field. Its --curriculum none drew tasks at random, except for the last few
+ *   versions before the field, which took them in input order (those record a tokenizer hash);
+ * - 1: --curriculum none takes the tasks in input order, P a step, from the top again after the last.
+ */
+export const TRAIN_STATE_VERSION = 1;
+
 /** What a checkpoint's state.json holds (tensors hold the weights and AdamW moments). */
 interface SavedState {
+  /** TRAIN_STATE_VERSION of the pr-rl that wrote it (absent in older checkpoints). */
+  stateVersion?: number;
   config: TrainConfig;
   loop: TrainState;
   optimizerStep: number;
@@ -70,7 +81,7 @@ interface SavedState {
   data?: string;
   /** The --heldout file (absolute), which a resume without --heldout goes on using. */
   heldout?: string;
-  /** sha256 of the model folder's tokenizer.json: a checkpoint's tokens are that tokenizer's (absent in older checkpoints: also a sign of none's old random order). */
+  /** sha256 of the model folder's tokenizer.json: a checkpoint's tokens are that tokenizer's (absent in older checkpoints: with no stateVersion either, a sign of none's old random order). */
   tokenizer?: string;
 }
 
@@ -263,6 +274,10 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
   let dataFile = opts.data;
   let heldoutFile = opts.heldout;
   if (saved) {
+    const v = saved.state.stateVersion;
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= TRAIN_STATE_VERSION)) {
+      throw new UserError(`${saved.dir}: its training state is version ${JSON.stringify(v)}, which this pr-rl does not know (it writes ${TRAIN_STATE_VERSION}); resume with the pr-rl that wrote it, or use the checkpoint as a model`);
+    }
     if (saved.state.model === undefined && modelDir === undefined) throw new UserError(`${saved.dir}: the run's model folder is not recorded (an older pr-rl); give --model`);
     modelDir = runFile('model', '--model', saved.state.model, modelDir, (d) => fs.existsSync(path.join(d, 'config.json')));
     dataFile = runFile('tasks', '--data', saved.state.data, dataFile, fs.existsSync);
@@ -284,10 +299,10 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     }
     const moved = (['backend', 'engine'] as const).filter((k) => cfg[k] !== saved.state.config[k]);
     if (moved.length) log(`train: note: ${moved.map((k) => `--${k} ${cfg[k]} (the run's: ${saved.state.config[k]})`).join(', ')}: the rest of the run may differ from an uninterrupted one by float rounding`);
-    // --curriculum none drew its tasks at random until it walked them in input order. No checkpoint field
-    // records which, but the tokenizer hash came a few versions after the change: a checkpoint without it
-    // is from a pr-rl that drew at random (or from one of those few versions, which did not).
-    if (cfg.curriculum === 'none' && saved.state.tokenizer === undefined) {
+    // --curriculum none drew its tasks at random until it walked them in input order (stateVersion 1 on).
+    // Before stateVersion, the tokenizer hash came a few versions after the change: a checkpoint with
+    // neither is from a pr-rl that drew at random (or from one of those few versions, which did not).
+    if (cfg.curriculum === 'none' && saved.state.stateVersion === undefined && saved.state.tokenizer === undefined) {
       log('train: note: this checkpoint is from an older pr-rl (it records no tokenizer hash), whose --curriculum none may have drawn tasks at random; the rest of the run takes them in input order');
     }
     const ignored = Object.entries(opts.config).filter(([k, v]) => !(changeable as readonly string[]).includes(k) && JSON.stringify(v) !== JSON.stringify(saved.state.config[k as keyof TrainConfig]))
@@ -364,7 +379,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     await refuseNonFiniteWeights(diverged, model, state.step);
     const optState = await opt.state();
     const tensors = { ...packAdamW(optState, opt.shapes()), ...(await paramTensors(model, 'model.')), ...(ref ? await paramTensors(ref, 'ref.') : {}) };
-    const savedState: SavedState = { config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(modelDir), data: path.resolve(dataFile),
+    const savedState: SavedState = { stateVersion: TRAIN_STATE_VERSION, config: cfg, loop: { ...state }, optimizerStep: optState.step, modelConfig: model.config, model: path.resolve(modelDir), data: path.resolve(dataFile),
       ...(heldoutFile ? { heldout: path.resolve(heldoutFile) } : {}), ...(tokenizerSha ? { tokenizer: tokenizerSha } : {}) };
     saveCheckpoint(ckptDir, state.step, { tensors, state: savedState }, cfg.keepLast);
   };
