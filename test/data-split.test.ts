@@ -80,13 +80,15 @@ test('split by time: a PR (Task.group: a merge and the commits it brought in) go
   const tasks = Array.from({ length: 20 }, (_, i) => task(`t${String(i).padStart(2, '0')}`, { time: 1000 + i }));
   // t19 merged a PR whose commits t03 and t05 were written long before: they landed with it, newest.
   for (const i of [3, 5, 19]) tasks[i].group = 'pr19';
-  // The PR of t10, t16 and t17 straddles the boundary: its held-out part goes to train.
+  // The PR of t10, t16 and t17 is at the boundary: 4 + 3 tasks is further from 5 than 4, so it stays in train whole.
   for (const i of [10, 16, 17]) tasks[i].group = 'pr17';
   // The same sha in another repo is another PR.
   tasks[0] = task('t00', { time: 1000, repo: 'other', group: 'pr19' });
   const r = splitTasks(tasks, { heldout: 5, by: 'time', seed: 1 });
   assert.deepEqual(r.heldout.map((t) => t.id), ['t03', 't05', 't18', 't19']);
-  assert.deepEqual([r.picked, r.moved, r.sharedGroup, r.sharedChange, r.sharedText], [5, 1, 1, 0, 0]);
+  assert.deepEqual([r.picked, r.moved, r.sharedGroup, r.sharedChange, r.sharedText], [4, 0, 0, 0, 0]);
+  // 6 asked: 4 + 3 is nearer than 4, so that PR is held out whole.
+  assert.deepEqual(splitTasks(tasks, { heldout: 6, by: 'time', seed: 1 }).heldout.map((t) => t.id), ['t03', 't05', 't10', 't16', 't17', 't18', 't19']);
   assert.ok(r.train.some((t) => t.id === 't00'));
   assert.deepEqual(leaks(r.train, r.heldout), []);
   assert.equal(shortfallWarning(r, 'time'), undefined);
@@ -128,6 +130,38 @@ test('split by repo, file and random: a PR stays on one side; random picks whole
   assert.deepEqual(splitTasks(clean, { heldout: 0.1, by: 'random', seed: 7 }).heldout.map((t) => t.id), want);
 });
 
+test('split by time and random: a PR larger than the held-out size asked is held out whole, not moved to train leaving nothing', () => {
+  // Like a mined history: each PR is a merge and its two commits, with a mainline commit between PRs.
+  const tasks: Task[] = [];
+  for (let p = 0; p < 5; p++) {
+    tasks.push(task(`main${p}`, { time: 100 * p }));
+    for (let k = 0; k < 3; k++) tasks.push(task(`pr${p}-${k}`, { time: 100 * p + 10 + k, group: `m${p}` }));
+  }
+  for (const heldout of [1, 2, 0.1]) {
+    const r = splitTasks(tasks, { heldout, by: 'time', seed: 1 });
+    assert.deepEqual(r.heldout.map((t) => t.id), ['pr4-0', 'pr4-1', 'pr4-2'], `--heldout ${heldout}`);
+    assert.deepEqual([r.moved, r.sharedGroup], [0, 0]);
+  }
+  assert.match(shortfallWarning(splitTasks(tasks, { heldout: 1, by: 'time', seed: 1 }), 'time') ?? '', /held out 3 tasks, asked for 1: --by time holds out whole PRs/);
+  for (let seed = 1; seed <= 10; seed++) {
+    const r = splitTasks(tasks, { heldout: 3, by: 'random', seed });
+    assert.equal(r.heldout.length, 3, `seed ${seed}`);
+    assert.deepEqual([r.moved, r.sharedGroup], [0, 0]);
+    assert.deepEqual(leaks(r.train, r.heldout), []);
+    const one = splitTasks(tasks, { heldout: 1, by: 'random', seed });
+    assert.equal(one.heldout.length, 1, `seed ${seed}`);
+    assert.equal(one.heldout[0].group, undefined);
+  }
+  // No task outside a PR: the smallest PR, whole.
+  const prs = tasks.filter((t) => t.group);
+  assert.equal(splitTasks(prs, { heldout: 1, by: 'random', seed: 1 }).heldout.length, 3);
+  // One PR of all tasks is never held out whole: nothing would be left to train on.
+  for (const by of ['time', 'random'] as const) {
+    const one = splitTasks(prs.slice(0, 3), { heldout: 1, by, seed: 1 });
+    assert.deepEqual([one.train.length, one.heldout.length], [3, 0], by);
+  }
+});
+
 test('split random and file: seeded, sized, leak-free on a set full of collisions', () => {
   const tasks = Array.from({ length: 200 }, (_, i) =>
     task(`t${i}`, { text: `fix ${i % 37}`, old: `x = ${i % 53};\n`, new: `x = ${(i % 53) + 1};\n`, path: `f${i % 9}.ts` }));
@@ -161,7 +195,7 @@ test('split CLI: default output names, counts printed', () => {
   writeTasks(dir, tasks);
   const r = cli(dir, 'tasks.jsonl', '--heldout', '30%');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /train 9 .*held-out 1 .*0 shared change, 1 shared text, 1 shared PR → 2 moved to train, 0 dropped/);
+  assert.match(r.stderr, /train 9 .*held-out 1 .*0 shared change, 1 shared text, 0 shared PR → 1 moved to train, 0 dropped/);
   const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Task);
   assert.deepEqual(read('tasks.heldout.jsonl').map((t) => t.id), ['t8']);
   assert.equal(read('tasks.train.jsonl').length, 9);

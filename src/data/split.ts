@@ -25,7 +25,7 @@ export interface SplitResult {
   heldout: Task[];
   /** Held-out size asked for, in tasks. */
   target: number;
-  /** Tasks picked for held-out before the leakage fix-up (repo/file pick whole groups, so this can fall short). */
+  /** Tasks picked for held-out before the leakage fix-up (whole repos, files or PRs, so this can miss the target). */
   picked: number;
   /** Held-out tasks moved to train (time/random) or dropped (repo/file) because they collided. */
   moved: number;
@@ -83,8 +83,9 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   const byId = (a: number, b: number) => cmp(tasks[a].id, tasks[b].id);
   const gk = tasks.map(groupKey);
-  // time and random pick whole PRs (a task of none is a unit of its own), so that only the one PR at the
-  // boundary can straddle it: picked task by task, a PR's merge and its commits would mostly part.
+  // time and random pick whole PRs (a task of none is a unit of its own): picked task by task, a PR's merge
+  // and its commits would mostly part, and the fix-up would move one cut at the boundary to train whole
+  // (all of the held-out set, where the newest PR is larger than the size asked).
   const units: number[][] = []; // in the order of their first tasks: without PRs, one per task in input order
   const unitOf = new Map<string, number[]>();
   gk.forEach((k, i) => {
@@ -94,7 +95,17 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   });
 
   if (opts.by === 'random') {
-    for (const i of rng.shuffle(units).flat().slice(0, target)) held[i] = 1;
+    // As repo/file pick: a PR that would overshoot is passed over for smaller ones; none fitting, the smallest.
+    const shuffled = rng.shuffle(units);
+    let count = 0;
+    for (const u of shuffled) {
+      if (count + u.length > target) continue;
+      for (const i of u) held[i] = 1;
+      count += u.length;
+      if (count === target) break;
+    }
+    const smallest = shuffled.reduce((a, b) => (b.length < a.length ? b : a));
+    if (count === 0 && smallest.length < n) for (const i of smallest) held[i] = 1; // one PR of all tasks: nothing to train on
   } else if (opts.by === 'time') {
     // A PR's commits landed when it was merged: its newest time is theirs, and its tasks sort together.
     const time = tasks.map((t) => t.time ?? -Infinity);
@@ -104,7 +115,17 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
       for (const i of u) { time[i] = newest; unit[i] = gk[i]!; }
     }
     const order = [...Array(n).keys()].sort((a, b) => time[a] - time[b] || cmp(unit[a], unit[b]) || byId(a, b));
-    for (const i of order.slice(n - target)) held[i] = 1;
+    // Newest PRs first, whole: the one at the boundary goes in where that comes nearer the size asked (or
+    // nothing else would be held out, unless nothing would be left to train on), else it and all older stay in train.
+    let count = 0;
+    for (let end = n; end > 0 && count < target;) {
+      let start = end - 1;
+      while (start > 0 && unit[order[start - 1]] === unit[order[end - 1]]) start--;
+      if (count + (end - start) === n || (count > 0 && count + (end - start) - target >= target - count)) break;
+      for (let k = start; k < end; k++) held[order[k]] = 1;
+      count += end - start;
+      end = start;
+    }
   } else {
     const groups = new Map<string, number[]>();
     for (let i = 0; i < n; i++) {
@@ -172,12 +193,12 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
 
 /**
  * A warning line when the held-out set came out under half the size asked for (or empty), or over twice
- * it (whole repos or files held out), with the reason, so that a user does not evaluate on a far smaller
+ * it (whole repos, files or PRs held out), with the reason, so that a user does not evaluate on a far smaller
  * or larger set than intended without knowing; undefined otherwise.
  */
 export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefined {
   const got = r.heldout.length;
-  const whole = by === 'repo' ? 'repos' : 'files';
+  const whole = by === 'repo' ? 'repos' : by === 'file' ? 'files' : 'PRs';
   if (got > 2 * r.target && r.target > 0) return `split: warning: held out ${got} tasks, asked for ${r.target}: --by ${by} holds out whole ${whole}, and no smaller set of them came near the size`;
   if (got > 0 && got >= r.target / 2) return undefined;
   const why: string[] = [];
