@@ -152,6 +152,11 @@ test('split by time and random: a PR larger than the held-out size asked is held
     assert.equal(one.heldout.length, 1, `seed ${seed}`);
     assert.equal(one.heldout[0].group, undefined);
   }
+  // The merge's change is also an imported task's in train: its commits go to train with it, and the warning names the PR.
+  const imported = [...tasks, task('imp', { time: 1, old: tasks[17].changes[0].old!, new: tasks[17].changes[0].new! })];
+  const moved = splitTasks(imported, { heldout: 3, by: 'time', seed: 1 });
+  assert.deepEqual([moved.heldout.length, moved.moved, moved.sharedChange, moved.sharedGroup, moved.lostWithPr], [0, 3, 1, 0, 3]);
+  assert.match(shortfallWarning(moved, 'time') ?? '', /held-out set is empty, asked for 3: 3 shared a change, task text or PR with train and were moved to train: no change, task text or PR is on both sides/);
   // No task outside a PR: the smallest PR, whole.
   const prs = tasks.filter((t) => t.group);
   assert.equal(splitTasks(prs, { heldout: 1, by: 'random', seed: 1 }).heldout.length, 3);

@@ -34,6 +34,8 @@ export interface SplitResult {
   sharedChange: number;
   sharedText: number;
   sharedGroup: number;
+  /** Of the moved or dropped tasks, those of a PR with other tasks (they go with it, sharing nothing themselves). */
+  lostWithPr: number;
 }
 
 /** "10%" → 0.1, "0.1" → 0.1, "100" → 100. */
@@ -182,13 +184,17 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   const heldout: Task[] = [];
   let moved = 0;
   let dropped = 0;
+  let lostWithPr = 0;
   for (let i = 0; i < n; i++) {
     if (!held[i]) train.push(tasks[i]);
     else if (!touchesTrain.has(find(i))) heldout.push(tasks[i]);
-    else if (moveToTrain) { train.push(tasks[i]); moved++; }
-    else dropped++;
+    else {
+      if (moveToTrain) { train.push(tasks[i]); moved++; } else dropped++;
+      const k = gk[i];
+      if (k !== undefined && unitOf.get(k)!.length > 1) lostWithPr++;
+    }
   }
-  return { train, heldout, target, picked, moved, dropped, sharedChange, sharedText, sharedGroup };
+  return { train, heldout, target, picked, moved, dropped, sharedChange, sharedText, sharedGroup, lostWithPr };
 }
 
 /**
@@ -205,7 +211,7 @@ export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefine
   if (r.picked < r.target) why.push(`only ${r.picked} tasks fit in whole ${whole}`);
   const lost = r.moved + r.dropped;
   if (lost > 0) {
-    const what = r.sharedGroup ? 'a change, task text or PR' : 'a change or task text';
+    const what = r.sharedGroup || r.lostWithPr ? 'a change, task text or PR' : 'a change or task text';
     why.push(`${lost} shared ${what} with train and were ${r.moved ? 'moved to train' : `dropped (moving them to train would split their ${by === 'repo' ? 'repo' : 'file'})`}: no ${what.slice(2)} is on both sides`);
   }
   const size = got === 0 ? 'the held-out set is empty' : `held out ${got} tasks`;
