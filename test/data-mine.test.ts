@@ -143,17 +143,23 @@ test('group: every commit a PR merge brought in, and the merge itself, carry the
   f.git('checkout', '-q', 'main');
   merge('develop', "Merge branch 'develop'");
   commit('m3.txt', 'Main three (#5)');
+  // A PR merged with its own title (a merge queue): a PR merge like the others.
+  f.git('checkout', '-q', '-b', 'queued');
+  commit('q1.txt', 'Queued one');
+  commit('q2.txt', 'Queued two');
+  f.git('checkout', '-q', 'main');
+  const pr6 = merge('queued', 'The queued change (#6)');
 
   const groups = (tasks: Task[]) => Object.fromEntries(tasks.map((t) => [t.text, t.group]));
   const want = {
-    'Main three': undefined, 'Develop one': undefined, 'Topic one': pr4, 'Twice two': pr3, 'Twice one': pr2,
+    'Queued two': pr6, 'Queued one': pr6, 'Main three': undefined, 'Develop one': undefined, 'Topic one': pr4, 'Twice two': pr3, 'Twice one': pr2,
     'Feature two': pr1, 'Main two': undefined, 'Feature one': pr1, 'Main one': undefined,
   };
   // The commits alone (with merges, a one-commit PR's commit is the merge's duplicate and dropped).
   const commits = await mine([f.dir], { sources: 'squash,commit', contextFiles: 0 });
   assert.deepEqual(groups(commits.tasks), want);
   const all = await mine([f.dir], { contextFiles: 0 });
-  assert.deepEqual(groups(all.tasks.filter((t) => t.source === 'merge')), { 'The feature': pr1, 'First part': pr2, 'Second part': pr3, 'The topic': pr4 });
+  assert.deepEqual(groups(all.tasks.filter((t) => t.source === 'merge')), { 'The queued change': pr6, 'The feature': pr1, 'First part': pr2, 'Second part': pr3, 'The topic': pr4 });
   for (const t of all.tasks) {
     if (t.source !== 'merge') assert.equal(t.group, want[t.text as keyof typeof want], t.text);
     assert.equal(validateTask(JSON.parse(JSON.stringify(t)), t.id).group, t.group);
@@ -197,7 +203,7 @@ test('repos of one folder name are told apart by their parent folders', async ()
   assert.deepEqual(once.warnings, [`${path.join(a, '.git')} is ${a} again: mined once`, `${a}/ is ${a} again: mined once`]);
 });
 
-test('classify: GitHub and GitLab merges, squash titles, other merges ignored', () => {
+test('classify: GitHub and GitLab merges, merges titled "… (#N)", squash titles, other merges ignored', () => {
   assert.deepEqual(classify({ parents: ['a', 'b'], message: 'Merge pull request #3 from x/y\n\nFix it' }), { source: 'merge', text: 'Fix it', title: 'Merge pull request #3 from x/y\nFix it' });
   // The bot filter reads a PR's merge line and title, not its description.
   const pr = classify({ parents: ['a', 'b'], message: 'Merge pull request #5 from alice/fix\n\nFix the parser\n\nAlso bumped the test timeout.' })!;
@@ -208,6 +214,7 @@ test('classify: GitHub and GitLab merges, squash titles, other merges ignored', 
   const gl = classify({ parents: ['a', 'b'], message: "Merge branch 'fix' into 'main'\n\nFix the thing\n\nRenovate-style words below: bump\n\nSee merge request grp/proj!42" })!;
   assert.equal(gl.title, "Merge branch 'fix' into 'main'\nFix the thing");
   assert.equal(classify({ parents: ['a', 'b'], message: "Merge branch 'main' into feature" }), null);
+  assert.deepEqual(classify({ parents: ['a', 'b'], message: 'Fix the parser (#12)\n\nIt lost the last token.' }), { source: 'merge', text: 'Fix the parser\n\nIt lost the last token.', title: 'Fix the parser (#12)' });
   assert.equal(classify({ parents: ['a', 'b'], message: "Merge branch 'fix' into 'main'\n\nFix the thing\n\nSee merge request grp/proj!42" })!.text, 'Fix the thing');
   assert.equal(classify({ parents: ['a'], message: 'Speed up parser (#120)' })!.source, 'squash');
   assert.equal(classify({ parents: ['a'], message: 'Speed up parser #120' })!.source, 'commit');

@@ -23,7 +23,7 @@ const RETRIEVE_HELP = {
 };
 
 const MINE_HELP: { [K in keyof MineConfig]: string } = {
-  sources: 'comma-separated sources: merge (PR merge commits), squash ("title (#N)"), commit (plain commits)',
+  sources: 'comma-separated sources: merge (PR merge commits: "Merge pull request #N", GitLab\'s "See merge request", or a merge titled "… (#N)"), squash (a commit titled "… (#N)"), commit (plain commits)',
   rev: 'revision whose history is walked',
   maxCommits: 'most commits read per repo, newest first (0 = all)',
   maxChangedLines: 'drop tasks with more changed lines (added + removed)',

@@ -1,6 +1,6 @@
 // `pr-rl mine`: turns a local repository's history into Task records. Sources: PR merge commits
-// ("Merge pull request #N …", GitLab "See merge request …!N"; base = first parent), squash merges
-// ("title (#N)") and plain commits (task = message). One `git log --raw`, streamed, lists every commit
+// ("Merge pull request #N …", GitLab "See merge request …!N", a merge titled "… (#N)"; base = first
+// parent), squash merges (a commit titled "… (#N)") and plain commits (task = message). One `git log --raw`, streamed, lists every commit
 // with its first-parent diff, one `git cat-file --batch-command` serves every blob. Filters live in
 // filter.ts, context retrieval in retrieve.ts, which PR merge brought each commit in (Task.group) in
 // prgroups.ts; tasks go to the caller's sink as they are made (the CLI writes them through
@@ -88,6 +88,8 @@ export function classify(c: Pick<CommitInfo, 'parents' | 'message'>): { source: 
     const title = () => [lines[0], lines.slice(1).find((l) => l.trim() !== '') ?? ''].join('\n');
     if (GH_MERGE.test(lines[0])) return { source: 'merge', text: clean(lines.slice(1).join('\n')), title: title() };
     if (GL_MERGE.test(c.message)) return { source: 'merge', text: clean(lines.slice(1).join('\n').replace(GL_MERGE, '')), title: title() };
+    // A PR merged with its own title ("Fix the parser (#12)": GitHub's merge queue, or an edited merge message).
+    if (SQUASH.test(lines[0])) return { source: 'merge', text: clean([lines[0].replace(SQUASH, ''), ...lines.slice(1)].join('\n')), title: lines[0] };
     return null;
   }
   if (SQUASH.test(lines[0])) return { source: 'squash', text: clean([lines[0].replace(SQUASH, ''), ...lines.slice(1)].join('\n')), title: lines[0] };
