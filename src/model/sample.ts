@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { KVCache, MASKED, type LlamaConfig, type Transformer } from './transformer.ts';
 import { decodeStep } from './decode.ts';
 import type { Rng } from '../util/rng.ts';
-import { UserError } from '../util/errors.ts';
+import { UserError, turnEventLoop } from '../util/errors.ts';
 
 export interface SampleOptions {
   /** Most tokens to generate per prompt. */
@@ -91,9 +91,8 @@ export async function sampleTokens(dec: Decoder, prompts: number[][], opts: Samp
         feed = live.map((i) => feed[i]);
       }
       logits = await dec.step(feed);
-      // A turn of the event loop every 8 tokens (microseconds): a signal handler (train's Ctrl-C) runs
-      // within a few tokens rather than after the whole rollout.
-      if ((step & 7) === 7) await new Promise((resolve) => setImmediate(resolve));
+      // Every 8 tokens a signal handler (train's Ctrl-C) may run: within a few tokens, not after the rollout.
+      if ((step & 7) === 7) await turnEventLoop();
     }
   } finally {
     dec.dispose();

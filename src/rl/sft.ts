@@ -17,7 +17,7 @@ import { AdamW, clipGradNorm, lrAt } from '../model/optim.ts';
 import { OnnxGradients } from '../model/onnxtrain.ts';
 import { Rng } from '../util/rng.ts';
 import { fmtDuration } from '../util/progress.ts';
-import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
+import { Interrupted, UserError, stopOnSignal, turnEventLoop } from '../util/errors.ts';
 import { cannotWrite, refuseFileAsFolder } from '../util/fsx.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 import { refuseNonFiniteLoss, refuseNonFiniteWeights, type DivergedWords } from './diverged.ts';
@@ -141,9 +141,8 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
       tokensSeen += batch.tokens;
       done = step + 1;
       // A signal that came during this step's (synchronous) kernels is seen now, so the run stops after
-      // this step rather than after the next one. Two turns: called from an I/O callback, the first
-      // setImmediate runs before the event loop polls again (where a signal is picked up), the second after.
-      for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+      // this step rather than after the next one.
+      await turnEventLoop();
 
       // The step a run stops at is logged too: its loss is that of the model it leaves.
       // And a step that saves the model: its loss is checked before it is written.

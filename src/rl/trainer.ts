@@ -24,7 +24,7 @@ import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 import { refuseNonFiniteLoss, refuseNonFiniteWeights, type DivergedWords } from './diverged.ts';
 import { TRAIN_STATE_VERSION, checkTokenizer, lockRun, resolveRun, tokenizerHash, type SavedState } from './run.ts';
 import { Rng, type RngState } from '../util/rng.ts';
-import { Interrupted, UserError, stopOnSignal } from '../util/errors.ts';
+import { Interrupted, UserError, stopOnSignal, turnEventLoop } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
 import { cannotWrite, writeFileAtomic } from '../util/fsx.ts';
 import { meanCI } from '../eval/stats.ts';
@@ -269,7 +269,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       const sampler = await openSampler(model, cfg.engine); // the weights after the last update
       try {
         for (const e of batch) {
-          await new Promise((resolve) => setImmediate(resolve)); // a turn of the event loop: a signal is seen within this step
+          await turnEventLoop(); // a signal is seen within this step
           const out = await sampler.generate(Array.from({ length: cfg.groupSize }, () => e.prompt), {
             maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK,
             stopTokens: [tokenizer.eosId], rng,
@@ -320,7 +320,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
         const last = it === cfg.mu - 1;
         let weighted = { loss: 0, kl: 0, clip: 0, tokens: 0 };
         for (const m of micro) {
-          await new Promise((resolve) => setImmediate(resolve)); // a turn of the event loop: a second Ctrl-C is seen between groups
+          await turnEventLoop(); // a second Ctrl-C is seen between groups
           let st: GrpoStats | null = null;
           const loss = (logp: tf.Tensor2D) => {
             const res = grpoLoss({

@@ -45,6 +45,15 @@ export function stopOnSignal(heard: (sig: NodeJS.Signals) => void): { signal: No
   return stop;
 }
 
+/**
+ * Lets a signal that came during synchronous work (tfjs kernels, a sampling loop) reach its handler now: two
+ * turns of the event loop, since called from an I/O callback the first setImmediate runs before the loop
+ * polls again (where a signal is picked up) and the second after. Microseconds.
+ */
+export async function turnEventLoop(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Throws a UserError with `message` unless `cond` holds. */
 export function check(cond: unknown, message: string): asserts cond {
   if (!cond) throw new UserError(message);
