@@ -19,7 +19,7 @@ import { UserError } from '../src/util/errors.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { loadModel, nonFiniteParam, saveModel } from '../src/model/weights.ts';
 import { writeJsonlAtomic } from '../src/util/fsx.ts';
-import { latestCheckpoint } from '../src/rl/checkpoint.ts';
+import { loadLatestCheckpoint } from '../src/rl/checkpoint.ts';
 import { countReads } from './helpers/fsreads.ts';
 import { openModel, resolveModelDir, type ModelRef } from '../src/model/open.ts';
 
@@ -252,7 +252,7 @@ test('train: a checkpoint interrupted mid-write is ignored and the previous one 
   assert.equal(metrics(run).length, 3);
 });
 
-test('train --resume: checkpoints record their state version; a --curriculum none checkpoint of an older pr-rl (no version, no tokenizer hash; none drew at random then) gets a note that the order changed', async () => {
+test('train --resume: checkpoints record their state version; a --curriculum none or adaptive checkpoint of an older pr-rl (no version; for none, no tokenizer hash either: none drew at random then) gets a note that the picks changed', async () => {
   const { data, model } = await setup;
   const run = path.join(dir, 'runNone');
   const note = /^train: note: this checkpoint is from an older pr-rl \(it records no tokenizer hash\), whose --curriculum none may have drawn tasks at random; the rest of the run takes them in input order$/;
@@ -267,7 +267,7 @@ test('train --resume: checkpoints record their state version; a --curriculum non
   assert.ok(lines.some((l) => /resumed from .*ckpt-000001/.test(l)), lines.join('\n'));
   // The newest checkpoint's state.json edited as another pr-rl would have written it (meta.json hashes it anew).
   const rewrite = (edit: (state: Record<string, unknown>) => Record<string, unknown>) => {
-    const ck = latestCheckpoint(path.join(run, 'checkpoints'))!.dir;
+    const ck = loadLatestCheckpoint(path.join(run, 'checkpoints'))!.dir;
     const stateFile = path.join(ck, 'state.json');
     const bytes = Buffer.from(JSON.stringify(edit(JSON.parse(fs.readFileSync(stateFile, 'utf8')))) + '\n');
     fs.writeFileSync(stateFile, bytes);
@@ -293,6 +293,14 @@ test('train --resume: checkpoints record their state version; a --curriculum non
   const ck = rewrite((state) => ({ ...state, stateVersion: 2 }));
   await assert.rejects(train({ out: run, resume: true, config: {}, log: quiet, score: fakeScore }),
     (e: Error) => e instanceof UserError && e.message === `${ck}: its training state is version 2, which this pr-rl does not know (it writes 1); resume with the pr-rl that wrote it, or use the checkpoint as a model`);
+  // An adaptive run of an older pr-rl explored less: its resume says the picks change.
+  const adaptiveNote = /^train: note: this checkpoint is from an older pr-rl, whose adaptive curriculum went back to tasks without reward spread before exploring new ones; the rest of the run explores until a group shows a spread$/;
+  rewrite(({ stateVersion, config, ...older }) => (void stateVersion, { ...older, config: { ...(config as object), curriculum: 'adaptive' } }));
+  lines.length = 0;
+  await train({ out: run, resume: true, config: { steps: 5 }, log: (l) => lines.push(l), score: fakeScore });
+  assert.equal(lines.filter((l) => adaptiveNote.test(l)).length, 1, lines.join('\n'));
+  assert.equal(lines.filter((l) => note.test(l)).length, 0, lines.join('\n'));
+  assert.equal(metrics(run).length, 5);
 });
 
 test('train: bad input gives one clear error', async () => {
@@ -397,7 +405,7 @@ test('train CLI: Ctrl-C checkpoints after the current step and ends by SIGINT, -
   assert.match(a.stderr, /SIGINT received, checkpointing after this step/);
   const k = Number(/stopped by SIGINT at step (\d+)\/1000/.exec(a.stderr)?.[1]);
   assert.ok(k >= 2 && k < 1000, a.stderr);
-  assert.equal(latestCheckpoint(path.join(run, 'checkpoints'))?.step, k, 'a checkpoint of the last step, though --ckpt-every is 1000');
+  assert.equal(loadLatestCheckpoint(path.join(run, 'checkpoints'))?.step, k, 'a checkpoint of the last step, though --ckpt-every is 1000');
   assert.equal(metrics(run).length, k);
   assert.ok(!fs.existsSync(path.join(run, 'final')));
   const b = await trainCli([...common, '--steps', String(k + 2), '--resume'], () => {});
@@ -417,7 +425,7 @@ test('train CLI: Ctrl-C checkpoints after the current step and ends by SIGINT, -
   assert.equal(c.signal, 'SIGINT', c.stderr);
   assert.equal(n, 2, c.stderr);
   assert.doesNotMatch(c.stderr, /stopped by SIGINT|^step 2\//m, 'the second Ctrl-C waited for the step to end');
-  assert.equal(latestCheckpoint(path.join(run2, 'checkpoints')), null);
+  assert.equal(loadLatestCheckpoint(path.join(run2, 'checkpoints')), null);
 });
 
 test('sft: an empty task file, no task that fits, or an --out holding a model is one clear error, and nothing is written', async () => {
@@ -523,7 +531,7 @@ test('damaged or changed model and run folders: one line each, never a stack tra
   fs.cpSync(model, mA, { recursive: true });
   const run = path.join(dir, 'runTok');
   await train({ model: mA, data, out: run, resume: false, config: { ...base, steps: 2, ckptEvery: 1 }, log: quiet, score: fakeScore });
-  const ckpt = latestCheckpoint(path.join(run, 'checkpoints'))!.dir;
+  const ckpt = loadLatestCheckpoint(path.join(run, 'checkpoints'))!.dir;
   const tj = path.join(mA, 'tokenizer.json');
   const tok = JSON.parse(fs.readFileSync(tj, 'utf8'));
   tok.added_tokens = [...(tok.added_tokens ?? [])]; // same vocabulary, other bytes: a changed file

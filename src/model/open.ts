@@ -32,7 +32,7 @@ export function refuseRunOrModel(out: string, what: string, model: boolean): voi
 export async function resolveModelDir(dir: string, log: (line: string) => void = () => {}): Promise<ModelRef> {
   const has = (...p: string[]) => fs.existsSync(path.join(dir, ...p));
   if (has('meta.json')) {
-    const problem = checkpointProblem(dir, false);
+    const problem = checkpointProblem(dir);
     if (problem) throw new UserError(`${dir}: not a usable checkpoint (${problem})`);
     return { kind: 'checkpoint', dir };
   }
@@ -40,7 +40,7 @@ export async function resolveModelDir(dir: string, log: (line: string) => void =
     // final/ is written just after its step's checkpoint; a checkpoint written later is of a resumed run's later step.
     if (has('checkpoints')) {
       // Sizes only, no hashing: this is a note, and the newest checkpoint may hold a GB of moments.
-      const newest = listCheckpoints(path.join(dir, 'checkpoints')).reverse().find((c) => checkpointProblem(c.dir, false) === null);
+      const newest = listCheckpoints(path.join(dir, 'checkpoints')).reverse().find((c) => checkpointProblem(c.dir) === null);
       const mtime = (f: string) => fs.statSync(f).mtimeMs;
       if (newest && mtime(path.join(newest.dir, 'meta.json')) > mtime(path.join(dir, 'final', 'config.json'))) {
         log(`${dir}: note: its final/ is older than its newest checkpoint (the run was resumed past its end); give ${newest.dir} to use that step`);

@@ -107,10 +107,10 @@ export function listCheckpoints(runDir: string): CheckpointRef[] {
 }
 
 /**
- * Why `dir` is not a usable checkpoint, or null when it is. `hash` also checks every file's sha256
- * (reads everything); without it only presence, meta.json and sizes are checked.
+ * Why `dir` is not a usable checkpoint, or null when it is: presence, meta.json and sizes, without
+ * reading the data (readCheckpoint checks their sha256 on the bytes it reads).
  */
-export function checkpointProblem(dir: string, hash = true): string | null {
+export function checkpointProblem(dir: string): string | null {
   const metaFile = path.join(dir, META_FILE);
   if (!fs.existsSync(metaFile)) return 'no meta.json';
   let meta: CheckpointMeta;
@@ -132,30 +132,14 @@ export function checkpointProblem(dir: string, hash = true): string | null {
     if (!fs.existsSync(file)) return `${f} is missing`;
     const size = fs.statSync(file).size;
     if (size !== want.bytes) return `${f} has ${size} bytes, expected ${want.bytes}`;
-    if (hash && sha256File(file) !== want.sha256) return `${f} is damaged (sha256 mismatch)`;
   }
   return null;
 }
 
 /**
- * The newest complete, undamaged checkpoint in runDir, or null. Folders still being written (`.tmp-…`),
- * without meta.json or DONE, or whose files do not match their recorded size and sha256 are skipped;
- * each skipped `ckpt-` folder is reported through `warn`.
- */
-export function latestCheckpoint(runDir: string, warn: (msg: string) => void = () => {}): CheckpointRef | null {
-  const all = listCheckpoints(runDir);
-  for (let i = all.length - 1; i >= 0; i--) {
-    const problem = checkpointProblem(all[i].dir);
-    if (!problem) return all[i];
-    warn(`checkpoint ${all[i].dir} skipped: ${problem}`);
-  }
-  return null;
-}
-
-/**
- * The newest complete, undamaged checkpoint in runDir, loaded, or null: latestCheckpoint then
- * loadCheckpoint, but each file is read and hashed once (a checkpoint can be GBs). Skipped folders are
- * reported through `warn` as latestCheckpoint reports them.
+ * The newest complete, undamaged checkpoint in runDir, loaded, or null; each file is read and hashed
+ * once (a checkpoint can be GBs). Folders still being written (`.tmp-…`) are not listed; each `ckpt-`
+ * folder skipped (no meta.json or DONE, a size or sha256 that does not match) is reported through `warn`.
  */
 export function loadLatestCheckpoint<S = unknown>(runDir: string, warn: (msg: string) => void = () => {}): LoadedCheckpoint<S> | null {
   const all = listCheckpoints(runDir);
@@ -179,14 +163,14 @@ export function loadCheckpoint<S = unknown>(dir: string): LoadedCheckpoint<S> {
 
 /** A checkpoint folder read whole, every file's sha256 checked on the bytes read (no second pass); or why it is not usable. */
 function readCheckpoint<S>(dir: string): LoadedCheckpoint<S> | string {
-  const problem = checkpointProblem(dir, false);
+  const problem = checkpointProblem(dir);
   if (problem) return problem;
   const meta = JSON.parse(fs.readFileSync(path.join(dir, META_FILE), 'utf8')) as CheckpointMeta;
   const bytes = fs.readFileSync(path.join(dir, TENSORS_FILE));
   const stateBytes = fs.readFileSync(path.join(dir, STATE_FILE));
   if (sha256(bytes) !== meta.files[TENSORS_FILE].sha256) return `${TENSORS_FILE} is damaged (sha256 mismatch)`;
   if (sha256(stateBytes) !== meta.files[STATE_FILE].sha256) return `${STATE_FILE} is damaged (sha256 mismatch)`;
-  // Any other file meta.json lists (this pr-rl writes none): hashed as latestCheckpoint hashes it.
+  // Any other file meta.json lists (this pr-rl writes none): hashed from disk.
   for (const [f, want] of Object.entries(meta.files)) {
     if (f !== TENSORS_FILE && f !== STATE_FILE && sha256File(path.join(dir, f)) !== want.sha256) return `${f} is damaged (sha256 mismatch)`;
   }
@@ -212,7 +196,7 @@ function prune(runDir: string, savedStep: number, keepLast: number): void {
   };
   const complete: CheckpointRef[] = [];
   for (const c of listCheckpoints(runDir)) {
-    if (checkpointProblem(c.dir, false) === null) complete.push(c);
+    if (checkpointProblem(c.dir) === null) complete.push(c);
     else if (c.step < savedStep) remove(c.dir); // broken leftovers older than what was just written
   }
   for (const c of complete.slice(0, Math.max(0, complete.length - keepLast))) remove(c.dir);

@@ -18,8 +18,10 @@ import { cannotWrite, refuseFileAsFolder } from '../util/fsx.ts';
  * The version of the training state a checkpoint holds (state.json's `stateVersion`): raised when what a
  * resumed run does with a checkpoint's state changes, so that a later pr-rl can tell the runs apart.
  * - absent: a pr-rl older than the field. Its --curriculum none drew tasks at random, except for the last few
- *   versions before the field, which took them in input order (those record a tokenizer hash);
- * - 1: --curriculum none takes the tasks in input order, P a step, from the top again after the last.
+ *   versions before the field, which took them in input order (those record a tokenizer hash); its adaptive
+ *   curriculum explored a quarter of its picks even while no group had shown a reward spread;
+ * - 1: --curriculum none takes the tasks in input order, P a step, from the top again after the last;
+ *   adaptive explores every pick until some group shows a reward spread, then a quarter of them.
  */
 export const TRAIN_STATE_VERSION = 1;
 
@@ -166,6 +168,9 @@ export function resolveRun(opts: TrainOptions, log: (line: string) => void): Res
     // neither is from a pr-rl that drew at random (or from one of those few versions, which did not).
     if (cfg.curriculum === 'none' && saved.state.stateVersion === undefined && saved.state.tokenizer === undefined) {
       log('train: note: this checkpoint is from an older pr-rl (it records no tokenizer hash), whose --curriculum none may have drawn tasks at random; the rest of the run takes them in input order');
+    }
+    if (cfg.curriculum === 'adaptive' && saved.state.stateVersion === undefined) {
+      log('train: note: this checkpoint is from an older pr-rl, whose adaptive curriculum went back to tasks without reward spread before exploring new ones; the rest of the run explores until a group shows a spread');
     }
     const ignored = Object.entries(opts.config).filter(([k, v]) => !(changeable as readonly string[]).includes(k) && JSON.stringify(v) !== JSON.stringify(saved.state.config[k as keyof TrainConfig]))
       .map(([k, v]) => `--${kebab(k)} ${JSON.stringify(v)} (the run's: ${JSON.stringify(saved.state.config[k as keyof TrainConfig])})`);
