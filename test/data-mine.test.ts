@@ -14,6 +14,7 @@ import { COMMIT_FILTERS, decodeText, pathReason } from '../src/data/filter.ts';
 import { gitRaw, LogParser, logArgs, parseLog, streamCommits } from '../src/data/git.ts';
 import { Rng } from '../src/util/rng.ts';
 import { fixture, gitEnv, processes, tick, tmpDir } from './data-gitfixture.ts';
+import { readPrGroups } from '../src/data/prgroups.ts';
 
 const byText = (tasks: Task[], text: string) => tasks.find((t) => t.text.startsWith(text));
 
@@ -169,6 +170,18 @@ test('group: every commit a PR merge brought in, and the merge itself, carry the
   const window = await mine([f.dir], { sources: 'squash,commit', contextFiles: 0, maxCommits: 6 });
   assert.ok(window.tasks.length >= 3 && window.tasks.length < commits.tasks.length);
   for (const t of window.tasks) assert.equal(t.group, want[t.text as keyof typeof want], t.text);
+});
+
+test('readPrGroups: an abort ends the walk at once (its git process killed) and rejects, rather than waiting for the graph', async () => {
+  const f = fixture();
+  f.write('a.txt', 'a\n');
+  f.commit('one');
+  const groups = await readPrGroups(f.dir, {}, () => true);
+  assert.equal(groups.size, 0); // no merge, no group
+  const stop = new AbortController();
+  const walk = readPrGroups(f.dir, {}, () => true, stop.signal);
+  stop.abort();
+  await assert.rejects(walk, (e: Error) => e.name === 'AbortError');
 });
 
 test('repos of one folder name are told apart by their parent folders', async () => {

@@ -204,6 +204,12 @@ test('split CLI: default output names, counts printed', () => {
   const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Task);
   assert.deepEqual(read('tasks.heldout.jsonl').map((t) => t.id), ['t8']);
   assert.equal(read('tasks.train.jsonl').length, 9);
+  // t9 shares its text with t0 and takes its PR (t8) to train with it: the summary says why t8 went.
+  writeTasks(dir, tasks.map((t, i) => ({ ...t, group: i >= 8 ? 'pr2' : undefined })));
+  const g = cli(dir, 'tasks.jsonl', '--heldout', '30%');
+  assert.equal(g.status, 0, g.stderr);
+  assert.match(g.stderr, /held-out 1 .*0 shared change, 1 shared text, 0 shared PR → 2 moved to train, 0 dropped \(2 of them with their PR\)/);
+  assert.deepEqual(read('tasks.heldout.jsonl').map((t) => t.id), ['t7']);
 });
 
 test('split CLI: outputs that are the same file, or the input, are refused before anything is written', () => {

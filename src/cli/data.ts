@@ -149,7 +149,7 @@ function registerSplit(program: Command): void {
       const r = splitTasks(tasks, { heldout, by: o.by as 'time', seed });
       writeJsonlFilesAtomic([[outTrain, r.train], [outHeldout, r.heldout]]); // both or neither
       process.stderr.write(`split: ${tasks.length} tasks → train ${r.train.length} (${outTrain}), held-out ${r.heldout.length} (${outHeldout}), by ${o.by}; ` +
-        `leakage fixed: ${r.sharedChange} shared change, ${r.sharedText} shared text, ${r.sharedGroup} shared PR → ${r.moved} moved to train, ${r.dropped} dropped\n`);
+        `leakage fixed: ${r.sharedChange} shared change, ${r.sharedText} shared text, ${r.sharedGroup} shared PR → ${r.moved} moved to train, ${r.dropped} dropped${r.lostWithPr ? ` (${r.lostWithPr} of them with their PR)` : ''}\n`);
       const warning = shortfallWarning(r, o.by as 'time');
       if (warning) process.stderr.write(warning + '\n');
     });

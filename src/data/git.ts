@@ -155,6 +155,8 @@ export interface LogOptions {
   renames?: number;
   /** false: the commits without their changes (`changes` empty), the same commits in the same order, far faster. */
   changes?: boolean;
+  /** Ends the walk: its git process is killed (git --topo-order writes nothing until it has walked the whole graph). */
+  signal?: AbortSignal;
 }
 
 /** The arguments of the `git log` call the miner makes (also used by the benchmark's peer). */
@@ -172,7 +174,7 @@ export function logArgs(o: LogOptions = {}): string[] {
  * history, not all of it (a large repo's log runs to gigabytes). A failing git throws at the end.
  */
 export async function* streamCommits(repo: string, o: LogOptions = {}): AsyncGenerator<CommitInfo> {
-  const proc = spawn('git', gitArgs(repo, logArgs(o)), { env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('git', gitArgs(repo, logArgs(o)), { env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal });
   let stderr = '';
   proc.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
   const exit = new Promise<number | null>((resolve, reject) => { proc.on('error', reject); proc.on('close', resolve); });

@@ -89,12 +89,15 @@ export function classify(c: Pick<CommitInfo, 'parents' | 'message'>): { source: 
     if (GH_MERGE.test(lines[0])) return { source: 'merge', text: clean(lines.slice(1).join('\n')), title: title() };
     if (GL_MERGE.test(c.message)) return { source: 'merge', text: clean(lines.slice(1).join('\n').replace(GL_MERGE, '')), title: title() };
     // A PR merged with its own title ("Fix the parser (#12)": GitHub's merge queue, or an edited merge message).
-    if (SQUASH.test(lines[0])) return { source: 'merge', text: clean([lines[0].replace(SQUASH, ''), ...lines.slice(1)].join('\n')), title: lines[0] };
+    if (SQUASH.test(lines[0])) return { source: 'merge', text: titled(lines), title: lines[0] };
     return null;
   }
-  if (SQUASH.test(lines[0])) return { source: 'squash', text: clean([lines[0].replace(SQUASH, ''), ...lines.slice(1)].join('\n')), title: lines[0] };
+  if (SQUASH.test(lines[0])) return { source: 'squash', text: titled(lines), title: lines[0] };
   return { source: 'commit', text: clean(c.message), title: lines[0] };
 }
+
+/** A message titled "… (#N)": its title without the PR number, then its body. */
+const titled = (lines: string[]) => clean([lines[0].replace(SQUASH, ''), ...lines.slice(1)].join('\n'));
 
 // ---- stats shared with import.ts --------------------------------------------------------------------
 

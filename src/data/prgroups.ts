@@ -52,14 +52,14 @@ export function prGroups(parents: ReadonlyMap<string, readonly string[]>, tip: s
 /**
  * prGroups of the commits `git log` lists for `o` (the miner's walk: the same commits, so a --max-count
  * window holds every merge that brought one of its commits in). `isPr` sees each merge's parents and
- * message; an abort stops the walk early (its git process ended) with what it has.
+ * message. An abort kills its git process (a --topo-order walk writes nothing until it has read the whole
+ * graph, so waiting for the next commit could take seconds) and the promise then rejects.
  */
 export async function readPrGroups(repo: string, o: LogOptions, isPr: (c: CommitInfo) => boolean, signal?: AbortSignal): Promise<Map<string, string>> {
   const parents = new Map<string, string[]>();
   const prs = new Set<string>();
   let tip: string | undefined;
-  for await (const c of streamCommits(repo, { ...o, changes: false })) {
-    if (signal?.aborted) break;
+  for await (const c of streamCommits(repo, { ...o, changes: false, signal })) {
     tip ??= c.sha; // the log starts at the revision's commit
     parents.set(c.sha, c.parents);
     if (c.parents.length > 1 && isPr(c)) prs.add(c.sha);

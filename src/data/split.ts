@@ -34,7 +34,7 @@ export interface SplitResult {
   sharedChange: number;
   sharedText: number;
   sharedGroup: number;
-  /** Of the moved or dropped tasks, those of a PR with other tasks (they go with it, sharing nothing themselves). */
+  /** Of the moved or dropped tasks, those of a PR with other tasks (they go as their PR goes, whether or not they shared anything themselves). */
   lostWithPr: number;
 }
 
@@ -226,7 +226,7 @@ export function checkSplitPaths(input: string, outTrain: string, outHeldout: str
     if (out === i) throw new UserError(`split: ${flag} ${given} is the input file; it would be overwritten, so give another file`);
 }
 
-/** Keys present on both sides (empty when the split is clean). */
+/** Keys present on both sides (empty when the split is clean): the invariant the tests check on every split. */
 export function leaks(train: readonly Task[], heldout: readonly Task[]): string[] {
   const tc = new Set(train.map(changeKey));
   const tt = new Set(train.map(textKey));
