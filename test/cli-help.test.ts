@@ -84,9 +84,9 @@ test('the backends and reward modes are config.ts\'s lists: every command refuse
     [() => resolveTrainConfig({ backend: bad }), 'train: --backend must be one of auto|webgpu|wasm|cpu (got "foo")'],
     [() => resolveSftConfig({ rewardMode: bad }), 'sft: --reward-mode must be one of search_replace|whole_file (got "foo")'],
     [() => resolveEvalConfig({ backend: bad }), 'eval: --backend must be one of auto|webgpu|wasm|cpu (got "foo")'],
-    [() => resolveEvalConfig({ rewardMode: bad }), 'eval: --reward-mode must be search_replace or whole_file (got "foo")'],
+    [() => resolveEvalConfig({ rewardMode: bad }), 'eval: --reward-mode must be one of search_replace|whole_file (got "foo")'],
     [() => resolveGenerateConfig({ backend: bad }), 'generate: --backend must be one of auto|webgpu|wasm|cpu (got "foo")'],
-    [() => resolveGenerateConfig({ rewardMode: bad }), 'generate: --reward-mode must be search_replace or whole_file (got "foo")'],
+    [() => resolveGenerateConfig({ rewardMode: bad }), 'generate: --reward-mode must be one of search_replace|whole_file (got "foo")'],
   ];
   for (const [f, message] of cases) assert.throws(f, { message });
   await assert.rejects(initBackend(bad), { message: '--backend foo is not one of auto, webgpu, wasm, cpu' });

@@ -80,7 +80,7 @@ export function resolveEvalConfig(partial: Partial<EvalConfig>): Readonly<EvalCo
   if (!BACKENDS.includes(c.backend)) throw bad('backend', `must be one of ${BACKENDS.join('|')}`);
   if (!ENGINES.includes(c.engine)) throw bad('engine', `must be one of ${ENGINES.join('|')}`);
   if (!isInt(c.maxSeqLen, 0)) throw bad('maxSeqLen', 'must be an integer ≥ 0');
-  if (!REWARD_MODES.includes(c.rewardMode)) throw bad('rewardMode', `must be ${REWARD_MODES.join(' or ')}`);
+  if (!REWARD_MODES.includes(c.rewardMode)) throw bad('rewardMode', `must be one of ${REWARD_MODES.join('|')}`);
   if (!isInt(c.limit, 0)) throw bad('limit', 'must be an integer ≥ 0');
   return Object.freeze(c);
 }

@@ -43,7 +43,7 @@ export function resolveGenerateConfig(partial: Partial<GenerateConfig>): Readonl
   need(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32, 'seed', 'must be an integer in [0, 2^32)', c.seed);
   need(BACKENDS.includes(c.backend), 'backend', `must be one of ${BACKENDS.join('|')}`, c.backend);
   need(ENGINES.includes(c.engine), 'engine', `must be one of ${ENGINES.join('|')}`, c.engine);
-  need(REWARD_MODES.includes(c.rewardMode), 'reward-mode', `must be ${REWARD_MODES.join(' or ')}`, c.rewardMode);
+  need(REWARD_MODES.includes(c.rewardMode), 'reward-mode', `must be one of ${REWARD_MODES.join('|')}`, c.rewardMode);
   return Object.freeze(c);
 }
 
