@@ -14,6 +14,8 @@ export type PacingKind = 'linear' | 'root' | 'step';
 /** Answer formats (data/prompt.ts, rl/reward.ts): SWE-RL SEARCH/REPLACE edits, or whole new files. */
 export const REWARD_MODES = ['search_replace', 'whole_file'] as const;
 export type RewardMode = (typeof REWARD_MODES)[number];
+/** The values a reward can take (rl/reward.ts: −1 on a format error, else in [0, 1]); eval's intervals use it. */
+export const REWARD_RANGE: readonly [number, number] = [-1, 1];
 /** Engines (model/engine.ts, model/onnxtrain.ts): tfjs on the backend, or onnxruntime-node on the CPU. */
 export const ENGINES = ['tfjs', 'onnx'] as const;
 export type Engine = (typeof ENGINES)[number];

@@ -28,12 +28,25 @@ test('meanCI on [1, 2, 3, 4] by hand', () => {
   assert.equal(iv.method, 't');
 });
 
-test('meanCI with one task has no interval; constant values give a zero-width one', () => {
+test('meanCI with one task has no interval; constant values never give a zero-width one', () => {
   const one = meanCI([0.7]);
   assert.deepEqual([one.n, one.mean, one.se, one.lo, one.hi], [1, 0.7, null, null, null]);
+  // s = 0: the t interval would be the point 0.5. Without a range there is no interval (0.1 + 0.2 ≠ 0.3 by rounding only).
   const flat = meanCI([0.5, 0.5, 0.5]);
-  assert.equal(flat.lo, 0.5);
-  assert.equal(flat.hi, 0.5);
+  assert.deepEqual([flat.mean, flat.lo, flat.hi], [0.5, null, null]);
+  assert.equal(meanCI([0.1 + 0.2, 0.3, 0.3]).lo, null);
+  // With the reward's range [−1, 1]: the Wilson interval of (x + 1)/2, mapped back. Reference values from scipy 1.17:
+  // binomtest(0, 6).proportion_ci(0.95, method='wilson') = [0, 0.3903342879021653] → [−1, −1 + 2·0.39033…];
+  // binomtest(3, 4) → [0.30064184258240184, 0.9544127391902995] for 0.5 = (0.75 − 0.5)·2 on four tasks.
+  const junk = meanCI(Array(6).fill(-1), [-1, 1]);
+  assert.equal(junk.method, 'wilson');
+  assert.equal(junk.lo, -1);
+  close(junk.hi, -0.21933142419566942, 1e-12, 'all −1, n=6');
+  const half = meanCI([0.5, 0.5, 0.5, 0.5], [-1, 1]);
+  close(half.lo, -0.3987163148351963, 1e-12, 'all 0.5 lo');
+  close(half.hi, 0.9088254783805989, 1e-12, 'all 0.5 hi');
+  // Values that differ keep the t interval.
+  assert.equal(meanCI([-1, -1, -0.5], [-1, 1]).method, 't');
 });
 
 test('Wilson interval by hand: 0 of 10 and 5 of 10', () => {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BACKENDS, ENGINES, kebab, MAX_GROUP, REWARD_MODES, seqLimit, type BackendKind, type Engine, type RewardMode } from '../config.ts';
+import { BACKENDS, ENGINES, kebab, MAX_GROUP, REWARD_MODES, REWARD_RANGE, seqLimit, type BackendKind, type Engine, type RewardMode } from '../config.ts';
 import { readTasks, taskSize, type Task } from '../data/task.ts';
 import { openModel, resolveModelDir } from '../model/open.ts';
 import type { Transformer } from '../model/transformer.ts';
@@ -219,7 +219,7 @@ export async function evaluateTasks(
   const summary: Record<string, Interval> = {};
   for (const name of Object.keys(results[ids[0]].metrics)) {
     const xs = ids.map((id) => results[id].metrics[name]);
-    summary[name] = name === 'reward' || name === 'greedy_reward' ? meanCI(xs) : proportionCI(xs);
+    summary[name] = name === 'reward' || name === 'greedy_reward' ? meanCI(xs, REWARD_RANGE) : proportionCI(xs);
   }
   const seconds = (Date.now() - t0) / 1000;
   meta.log?.(`eval: ${ids.length} tasks scored${skipped.length ? `, ${skipped.length} skipped (${skipped[0].reason})` : ''} in ${fmtDuration(seconds)}`);

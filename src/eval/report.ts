@@ -133,7 +133,7 @@ function evalTable(files: string[], evals: EvalResult[]): string {
   // Rows over different task sets are not comparable (compare refuses them): said above the table.
   const sets = new Set(evals.map((e) => e.taskSetHash));
   const mixed = sets.size > 1 ? ` <b>These files were evaluated on ${sets.size} different task sets: their rows are not comparable.</b>` : '';
-  return `<section><h2>Evaluations</h2><p class="note">mean over tasks with 95 % CI (reward: Student t; rates: Wilson).${mixed}</p><div class="scroll"><table class="evals">${head}${rows.join('')}</table></div></section>`;
+  return `<section><h2>Evaluations</h2><p class="note">mean over tasks with 95 % CI (reward: Student t, or Wilson over [−1, 1] when every task scored the same; rates: Wilson).${mixed}</p><div class="scroll"><table class="evals">${head}${rows.join('')}</table></div></section>`;
 }
 
 function samplesTable(samples: Sample[], total: number): string {

@@ -2,7 +2,8 @@
 // Wilson interval, the unbiased pass@k estimator and the paired comparison of two evaluations.
 // Everything here is plain numbers in, plain numbers out; it knows nothing about models or files.
 // Formulas (stated once, used everywhere):
-//   mean CI:    x̄ ± t(0.975, n−1) · s/√n, s the sample std (n−1); Student t, not normal (n is small).
+//   mean CI:    x̄ ± t(0.975, n−1) · s/√n, s the sample std (n−1); Student t, not normal (n is small);
+//               s = 0 (all tasks equal): Wilson over the values' range, never a zero-width interval.
 //   proportion: Wilson score interval with z = 1.96 and n = tasks (each task's value in [0,1] counts once).
 //   pass@k:     1 − C(n−c, k)/C(n, k) = 1 − Π_{i=n−c+1}^{n} (1 − k/i)   (Chen et al. 2021, product form).
 //   paired:     d = B − A per task; SE = sqrt((Var A + Var B − 2 Cov(A,B))/n) = s_d/√n; CI with t(0.975, n−1).
@@ -125,14 +126,32 @@ export function tQuantile(p: number, df: number): number {
 
 // ---- intervals ----
 
-/** Mean over tasks with a 95 % Student-t interval x̄ ± t(0.975, n−1)·s/√n; no interval for n < 2. */
-export function meanCI(xs: readonly number[]): Interval {
+/**
+ * Mean over tasks with a 95 % Student-t interval x̄ ± t(0.975, n−1)·s/√n; no interval for n < 2.
+ * When every task has the same value (s = 0) that interval is the point x̄, certainty claimed from n
+ * tasks; then, given the `range` the values can take, the Wilson interval of the values rescaled to
+ * [0, 1] is used, as proportionCI does for rates (without a range there is no interval).
+ */
+export function meanCI(xs: readonly number[], range?: readonly [number, number]): Interval {
   const n = xs.length;
   const m = mean(xs);
   if (n < 2) return { n, mean: m, se: null, lo: null, hi: null, method: 't' };
   const se = Math.sqrt(variance(xs) / n);
+  if (allEqual(se * Math.sqrt(n), xs)) {
+    if (!range) return { n, mean: m, se, lo: null, hi: null, method: 't' };
+    const [a, b] = range;
+    const [lo, hi] = wilson(Math.min(1, Math.max(0, (m - a) / (b - a))), n);
+    return { n, mean: m, se, lo: a + lo * (b - a), hi: a + hi * (b - a), method: 'wilson' };
+  }
   const half = tQuantile(0.975, n - 1) * se;
   return { n, mean: m, se, lo: m - half, hi: m + half, method: 't' };
+}
+
+/** A sample std `sd` that is 0 up to rounding (0.1 + 0.2 and 0.3 count as the same value). */
+function allEqual(sd: number, xs: readonly number[]): boolean {
+  let scale = 1;
+  for (const x of xs) scale = Math.max(scale, Math.abs(x));
+  return sd <= 1e-12 * scale;
 }
 
 /**

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { seqLimit, type TrainConfig } from '../config.ts';
+import { REWARD_RANGE, seqLimit, type TrainConfig } from '../config.ts';
 import { readTasks, taskSize, type Task } from '../data/task.ts';
 import { orderTasks, pacing, pacedPrefix, AdaptiveSampler, type AdaptiveState } from '../data/curriculum.ts';
 import { initBackend } from '../model/backend.ts';
@@ -163,7 +163,7 @@ async function quickEval(sampler: PolicySampler, tasks: EncodedTask[], cfg: Trai
     exact += r.exact ? 1 : 0;
   }
   const n = rewards.length;
-  const ci = meanCI(rewards);
+  const ci = meanCI(rewards, REWARD_RANGE);
   return { reward_mean: ci.mean, reward_ci: ci.hi === null ? 0 : ci.hi - ci.mean, format_ok: fmt / n, exact: exact / n, n };
 }
 
