@@ -120,8 +120,10 @@ test('compare: paired differences per metric with verdicts', async () => {
   assert.ok(Math.abs(byName.reward.diff - 3.5 / 5) < 1e-12);
   assert.equal(byName.reward.verdict, 'B better');
   assert.equal(byName.exact.diff, 0.5); // every task: 0 → 1/2
-  assert.equal(byName.exact.se, 0); // the same gain everywhere: no spread
-  assert.equal(byName['pass@2'].verdict, 'B better');
+  assert.equal(byName.exact.se, 0); // the same gain everywhere: no spread, so no t interval
+  assert.equal(byName.exact.lo, null);
+  // pass@2 goes 0 → 1 on each of the 5 tasks: the sign test's p = 2^−4 = 0.0625 is no evidence at 95 %.
+  assert.equal(byName['pass@2'].verdict, 'no detectable difference');
   assert.equal(compareEvals(b, a).metrics[0].verdict, 'A better');
   const table = formatComparison(c).join('\n');
   assert.match(table, /reward\s+-?\d\.\d{3}\s+\d\.\d{3}\s+\+0\.700\s+\[\+0\.\d{3}, \+\d\.\d{3}\]\s+B better/);

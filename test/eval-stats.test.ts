@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { covariance, meanCI, pairedCompare, passAtK, proportionCI, tQuantile, variance, wilson } from '../src/eval/stats.ts';
+import { formatComparison } from '../src/eval/compare.ts';
 
 const close = (a: number | null, b: number, tol = 1e-6, what = '') =>
   assert.ok(a !== null && Math.abs(a - b) <= tol, `${what}: expected ${b}, got ${a}`);
@@ -147,4 +148,30 @@ test('paired comparison: pairing removes the task-difficulty variance; noise giv
   const single = pairedCompare([0], [1]);
   assert.equal(single.se, null);
   assert.equal(single.verdict, 'no detectable difference');
+});
+
+test('paired comparison: B − A the same on every task gives no zero-width interval, and a verdict only from n = 6', () => {
+  // Two tasks, both 0 → 1: the t interval would be [+1, +1] and "B better"; two coin flips cannot show that.
+  const two = pairedCompare([0, 0], [1, 1]);
+  assert.deepEqual([two.diff, two.lo, two.hi, two.verdict], [1, null, null, 'no detectable difference']);
+  // Sign test, scipy 1.17: binomtest(5, 5).pvalue = 0.0625, binomtest(6, 6).pvalue = 0.03125.
+  assert.equal(pairedCompare(Array(5).fill(0), Array(5).fill(1)).verdict, 'no detectable difference');
+  const six = pairedCompare(Array(6).fill(0.5), Array(6).fill(0.25));
+  assert.deepEqual([six.lo, six.hi, six.verdict], [null, null, 'A better']);
+  // Equal up to rounding is no difference, however many tasks.
+  assert.equal(pairedCompare(Array(50).fill(0.3), Array(50).fill(0.1 + 0.2)).verdict, 'no detectable difference');
+  const lines = formatComparison({ a: 'a', b: 'b', shared: 6, onlyA: 0, onlyB: 0, configDiffs: [], metrics: [{ metric: 'exact', ...six }] });
+  assert.match(lines.join('\n'), /exact: B − A is the same on every task/);
+  assert.match(lines[lines.length - 1], /none\s+A better$/);
+});
+
+test('paired SE of nearly equal A and B comes from the differences, not a cancelling Var A + Var B − 2 Cov', () => {
+  const a = [0.1, 0.5, 0.9, 0.3];
+  const b = [0.100000001, 0.500000002, 0.899999999, 0.300000003];
+  // scipy 1.17: stats.sem(b − a) = 8.539125660891716e-10;
+  // stats.ttest_rel(b, a).confidence_interval(0.95) = (-1.4675308638881835e-09, 3.967530918083445e-09).
+  const p = pairedCompare(a, b);
+  close(p.se, 8.539125660891716e-10, 1e-15, 'se');
+  close(p.lo, -1.4675308638881835e-09, 1e-14, 'lo');
+  close(p.hi, 3.967530918083445e-09, 1e-14, 'hi');
 });

@@ -83,9 +83,11 @@ export function formatComparison(c: Comparison): string[] {
   const lines = [`compare: A = ${c.a}`, `         B = ${c.b}`,
     `paired over ${c.shared} tasks${c.onlyA || c.onlyB ? ` (${c.onlyA} only in A, ${c.onlyB} only in B left out)` : ''}; B − A, 95 % CI = diff ± t(0.975, n−1)·SE, SE = sqrt((Var A + Var B − 2 Cov)/n)`];
   if (c.configDiffs.length) lines.push(`note: settings differ: ${c.configDiffs.join(', ')}`);
+  const alike = c.metrics.filter((m) => m.lo === null && m.n >= 2).map((m) => m.metric);
+  if (alike.length) lines.push(`note: ${alike.join(', ')}: B − A is the same on every task, so no t interval; verdict by the sign test (p = 2^(1−n), B or A better only from n = 6)`);
   const rows = [['metric', 'A', 'B', 'B − A', '95% CI', 'verdict'],
     ...c.metrics.map((m) => [m.metric, f(m.meanA), f(m.meanB), f(m.diff, true),
-      m.lo === null ? 'n<2' : `[${f(m.lo, true)}, ${f(m.hi, true)}]`, m.verdict])];
+      m.lo === null ? (m.n < 2 ? 'n<2' : 'none') : `[${f(m.lo, true)}, ${f(m.hi, true)}]`, m.verdict])];
   const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
   for (const r of rows) lines.push(r.map((cell, j) => (j === 0 || j >= 4 ? cell.padEnd(w[j]) : cell.padStart(w[j]))).join('  ').trimEnd());
   return lines;

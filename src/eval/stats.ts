@@ -6,7 +6,8 @@
 //               s = 0 (all tasks equal): Wilson over the values' range, never a zero-width interval.
 //   proportion: Wilson score interval with z = 1.96 and n = tasks (each task's value in [0,1] counts once).
 //   pass@k:     1 − C(n−c, k)/C(n, k) = 1 − Π_{i=n−c+1}^{n} (1 − k/i)   (Chen et al. 2021, product form).
-//   paired:     d = B − A per task; SE = sqrt((Var A + Var B − 2 Cov(A,B))/n) = s_d/√n; CI with t(0.975, n−1).
+//   paired:     d = B − A per task; SE = sqrt((Var A + Var B − 2 Cov(A,B))/n) = s_d/√n; CI with t(0.975, n−1);
+//               s_d = 0 (every task moved alike): no interval, the sign test's verdict (p = 2^(1−n)).
 
 /** Two-sided 95 % normal critical value. */
 export const Z95 = 1.959963984540054;
@@ -137,7 +138,7 @@ export function meanCI(xs: readonly number[], range?: readonly [number, number])
   const m = mean(xs);
   if (n < 2) return { n, mean: m, se: null, lo: null, hi: null, method: 't' };
   const se = Math.sqrt(variance(xs) / n);
-  if (allEqual(se * Math.sqrt(n), xs)) {
+  if (se * Math.sqrt(n) <= roundingOf(xs)) {
     if (!range) return { n, mean: m, se, lo: null, hi: null, method: 't' };
     const [a, b] = range;
     const [lo, hi] = wilson(Math.min(1, Math.max(0, (m - a) / (b - a))), n);
@@ -147,11 +148,11 @@ export function meanCI(xs: readonly number[], range?: readonly [number, number])
   return { n, mean: m, se, lo: m - half, hi: m + half, method: 't' };
 }
 
-/** A sample std `sd` that is 0 up to rounding (0.1 + 0.2 and 0.3 count as the same value). */
-function allEqual(sd: number, xs: readonly number[]): boolean {
+/** What counts as 0 next to values like `xs` (a std at most this: all equal; 0.1 + 0.2 and 0.3 are the same value). */
+function roundingOf(xs: readonly number[]): number {
   let scale = 1;
   for (const x of xs) scale = Math.max(scale, Math.abs(x));
-  return sd <= 1e-12 * scale;
+  return 1e-12 * scale;
 }
 
 /**
@@ -213,10 +214,11 @@ export interface Paired {
   diff: number;
   /** sqrt((Var A + Var B − 2 Cov(A,B))/n); null for n < 2. */
   se: number | null;
-  /** 95 % interval of the difference, diff ± t(0.975, n−1)·se; null for n < 2. */
+  /** 95 % interval of the difference, diff ± t(0.975, n−1)·se; null for n < 2 and when B − A is the same on every task. */
   lo: number | null;
   hi: number | null;
-  /** Higher is better for every metric pr-rl reports. */
+  /** Higher is better for every metric pr-rl reports. From the interval (lo > 0: B better, hi < 0: A better);
+   *  without one, the sign test when B − A is the same nonzero amount on all n ≥ 6 tasks, else no difference. */
   verdict: Verdict;
 }
 
@@ -228,9 +230,16 @@ export function pairedCompare(a: readonly number[], b: readonly number[]): Paire
   const meanB = mean(b);
   const diff = meanB - meanA;
   if (n < 2) return { n, meanA, meanB, diff, se: null, lo: null, hi: null, verdict: 'no detectable difference' };
-  // Var A + Var B − 2 Cov can come out a hair below 0 from rounding when A and B are identical.
-  const v = Math.max(0, variance(a) + variance(b) - 2 * covariance(a, b));
-  const se = Math.sqrt(v / n);
+  // s_d itself rather than Var A + Var B − 2 Cov (the same number): that sum cancels when A and B are close.
+  const d = b.map((x, i) => x - a[i]);
+  const sd = Math.sqrt(variance(d));
+  const se = sd / Math.sqrt(n);
+  if (sd <= roundingOf(d)) {
+    // Every task moved by the same amount: the t interval would be the point diff, certainty from n tasks.
+    // No interval then, and the sign test's verdict: n differences of one sign have p = 2^(1−n) (< 0.05 from n = 6).
+    const moved = Math.abs(diff) > roundingOf(d) && 2 ** (1 - n) < 0.05;
+    return { n, meanA, meanB, diff, se, lo: null, hi: null, verdict: !moved ? 'no detectable difference' : diff > 0 ? 'B better' : 'A better' };
+  }
   const half = tQuantile(0.975, n - 1) * se;
   const lo = diff - half;
   const hi = diff + half;
