@@ -180,3 +180,21 @@ test('report --eval: files evaluated on different task sets are said not compara
   fs.writeFileSync(b, JSON.stringify(other));
   assert.match(buildReport({ run, evals: [a, b], log: () => {} }).html, note);
 });
+
+test('report: the held-out CI band is drawn from its ends (reward_lo/reward_hi, an asymmetric Wilson interval), or mean ± reward_ci for older runs', () => {
+  const run = tempDir('prrl-report-');
+  fs.writeFileSync(path.join(run, 'metrics.jsonl'), [
+    { step: 1, reward_mean: -1, reward_std: 0, format_ok: 0, exact: 0 },
+    { kind: 'eval', step: 1, reward_mean: -0.5, reward_ci: 0.15, format_ok: 0, exact: 0, n: 8 },
+    { step: 2, reward_mean: -1, reward_std: 0, format_ok: 0, exact: 0 },
+    { kind: 'eval', step: 2, reward_mean: -1, reward_lo: -1, reward_hi: -0.8, format_ok: 0, exact: 0, n: 8 },
+  ].map((r) => JSON.stringify(r) + '\n').join(''));
+  fs.writeFileSync(path.join(run, 'samples.jsonl'), '');
+  const { html } = buildReport({ run, log: () => {} });
+  const data = JSON.parse(/<script id="report-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]) as { charts: { id: string; series: { label: string; values: number[] }[] }[] };
+  const held = data.charts.find((c) => c.id === 'heldout')!;
+  const band = (label: string) => held.series.find((s) => s.label === label)!.values;
+  assert.deepEqual(band('reward CI high'), [-0.35, -0.8]);
+  assert.deepEqual(band('reward CI low'), [-0.65, -1]);
+  assert.match(html, /held-out @2<\/span><b>-1\.000 \[-1\.000, -0\.800\]<\/b>/);
+});

@@ -49,6 +49,14 @@ export function escapeHtml(s: string): string {
 
 const num = (v: unknown): number | null => (typeof v === 'number' && isFinite(v) ? v : null);
 const col = (recs: Rec[], key: string, scale = 1) => recs.map((r) => { const v = num(r[key]); return v === null ? null : v * scale; });
+
+/** The held-out reward's 95 % CI ends per eval record: `reward_lo`/`reward_hi`, or mean ± `reward_ci` as runs before them wrote it. */
+function rewardCI(evals: Rec[]): { lo: (number | null)[]; hi: (number | null)[] } {
+  const m = col(evals, 'reward_mean');
+  const ci = col(evals, 'reward_ci');
+  const end = (key: string, sign: number) => col(evals, key).map((v, i) => v ?? (m[i] === null || ci[i] === null ? null : m[i]! + sign * ci[i]!));
+  return { lo: end('reward_lo', -1), hi: end('reward_hi', 1) };
+}
 const hasData = (xs: (number | null)[]) => xs.some((v) => v !== null);
 
 function readRun(run: string, log: (l: string) => void): { steps: Rec[]; evals: Rec[]; samples: Sample[] } {
@@ -96,10 +104,10 @@ function charts(steps: Rec[], evals: Rec[]): ChartSpec[] {
   if (evals.length) {
     const ex = evals.map((r) => r.step as number);
     const em = col(evals, 'reward_mean');
-    const ci = col(evals, 'reward_ci');
-    out.push({ id: 'heldout', title: 'Held-out evaluation', note: 'mean reward ± 95 % CI over held-out tasks; rates on the right axis', x: ex, yLabel: 'reward', y2Label: '%',
-      series: [{ label: 'reward + CI', values: em.map((m, i) => (m === null || ci[i] === null ? null : m + ci[i]!)), color: COLORS.blue, band: true },
-        { label: 'reward − CI', values: em.map((m, i) => (m === null || ci[i] === null ? null : m - ci[i]!)), color: COLORS.blue, band: true },
+    const { lo, hi } = rewardCI(evals);
+    out.push({ id: 'heldout', title: 'Held-out evaluation', note: 'mean reward and its 95 % CI over held-out tasks; rates on the right axis', x: ex, yLabel: 'reward', y2Label: '%',
+      series: [{ label: 'reward CI high', values: hi, color: COLORS.blue, band: true },
+        { label: 'reward CI low', values: lo, color: COLORS.blue, band: true },
         { label: 'reward', values: em, color: COLORS.blue },
         { label: 'format-valid %', values: col(evals, 'format_ok', 100), color: COLORS.green, dash: true, scale: 'y2' },
         { label: 'exact %', values: col(evals, 'exact', 100), color: COLORS.violet, dash: true, scale: 'y2' }], bands: [[0, 1]] });
@@ -223,7 +231,7 @@ export function buildReport(opts: ReportOptions): { html: string; charts: number
     ['steps', String(last.step)],
     ['last reward', `${fmt(last.reward_mean)} ± ${fmt(last.reward_std)}`],
     ['last format-valid', pct(last.format_ok)],
-    ...(lastEval ? [[`held-out @${lastEval.step}`, `${fmt(lastEval.reward_mean)} ± ${fmt(lastEval.reward_ci)}`]] : []),
+    ...(lastEval ? [[`held-out @${lastEval.step}`, (({ lo, hi }) => `${fmt(lastEval.reward_mean)} [${fmt(lo[0])}, ${fmt(hi[0])}]`)(rewardCI([lastEval]))]] : []),
   ].map(([k, v]) => `<div class="card"><span class="note">${escapeHtml(k)}</span><b>${escapeHtml(v)}</b></div>`).join('');
   const chartDivs = specs.map((c) => `<div class="chart" id="chart-${c.id}" data-chart="${c.id}"><h3>${escapeHtml(c.title)}</h3><p class="note">${escapeHtml(c.note)}</p><div class="plot"></div></div>`).join('');
   const noEval = evals.length ? '' : '<p class="note">No held-out evaluations in this run (train with --heldout and --eval-every).</p>';

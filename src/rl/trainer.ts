@@ -164,7 +164,8 @@ async function quickEval(sampler: PolicySampler, tasks: EncodedTask[], cfg: Trai
   }
   const n = rewards.length;
   const ci = meanCI(rewards, REWARD_RANGE);
-  return { reward_mean: ci.mean, reward_ci: ci.hi === null ? 0 : ci.hi - ci.mean, format_ok: fmt / n, exact: exact / n, n };
+  // The interval's ends, not a ± half-width: the Wilson interval of an all-equal reward is not symmetric.
+  return { reward_mean: ci.mean, reward_lo: ci.lo, reward_hi: ci.hi, format_ok: fmt / n, exact: exact / n, n };
 }
 
 export async function train(opts: TrainOptions): Promise<{ steps: number; last: StepRecord | null }> {
@@ -387,7 +388,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
       if (heldout.length && cfg.evalEvery > 0 && (state.step % cfg.evalEvery === 0 || state.step === cfg.steps)) {
         const sampler = await openSampler(model, cfg.engine);
         const ev = await quickEval(sampler, heldout, cfg, tokenizer.eosId, decode, score).finally(() => sampler.release());
-        log(`eval @${state.step} | held-out reward ${ev.reward_mean.toFixed(3)}±${ev.reward_ci.toFixed(3)} | fmt ${pct(ev.format_ok)} | exact ${pct(ev.exact)} | n ${ev.n}`);
+        log(`eval @${state.step} | held-out reward ${ev.reward_mean.toFixed(3)} ${ev.reward_lo === null || ev.reward_hi === null ? '(no CI)' : `[${ev.reward_lo.toFixed(3)}, ${ev.reward_hi.toFixed(3)}]`} | fmt ${pct(ev.format_ok)} | exact ${pct(ev.exact)} | n ${ev.n}`);
         fs.appendFileSync(metricsFile, JSON.stringify({ kind: 'eval', step: state.step, ...ev }) + '\n');
       }
       ran++;
