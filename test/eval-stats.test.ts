@@ -175,3 +175,11 @@ test('paired SE of nearly equal A and B comes from the differences, not a cancel
   close(p.lo, -1.4675308638881835e-09, 1e-14, 'lo');
   close(p.hi, 3.967530918083445e-09, 1e-14, 'hi');
 });
+
+test('meanCI with a range cuts the t interval to it: a mean reward near −1 has no CI end below −1', () => {
+  const xs = [-1, -1, -1, -1, 1]; // mean −0.6, s = 0.894, t(0.975, 4) = 2.776 (scipy.stats.t.ppf): ± 1.110
+  const free = meanCI(xs);
+  assert.ok(Math.abs(free.lo! - -1.7104) < 1e-3 && Math.abs(free.hi! - 0.5104) < 1e-3, `${free.lo} ${free.hi}`);
+  const cut = meanCI(xs, [-1, 1]);
+  assert.deepEqual([cut.lo, cut.hi, cut.method], [-1, free.hi, 't']);
+});

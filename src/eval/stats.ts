@@ -2,7 +2,8 @@
 // Wilson interval, the unbiased pass@k estimator and the paired comparison of two evaluations.
 // Everything here is plain numbers in, plain numbers out; it knows nothing about models or files.
 // Formulas (stated once, used everywhere):
-//   mean CI:    x̄ ± t(0.975, n−1) · s/√n, s the sample std (n−1); Student t, not normal (n is small);
+//   mean CI:    x̄ ± t(0.975, n−1) · s/√n, s the sample std (n−1); Student t, not normal (n is small),
+//               cut to the values' range where one is given;
 //               s = 0 (all tasks equal): Wilson over the values' range, never a zero-width interval.
 //   proportion: Wilson score interval with z = 1.96 and n = tasks (each task's value in [0,1] counts once).
 //   pass@k:     1 − C(n−c, k)/C(n, k) = 1 − Π_{i=n−c+1}^{n} (1 − k/i)   (Chen et al. 2021, product form).
@@ -145,7 +146,9 @@ export function meanCI(xs: readonly number[], range?: readonly [number, number])
     return { n, mean: m, se, lo: a + lo * (b - a), hi: a + hi * (b - a), method: 'wilson' };
   }
   const half = tQuantile(0.975, n - 1) * se;
-  return { n, mean: m, se, lo: m - half, hi: m + half, method: 't' };
+  // Given the values' range, the interval is cut to it: the mean of rewards in [−1, 1] is never below −1.
+  const [a, b] = range ?? [-Infinity, Infinity];
+  return { n, mean: m, se, lo: Math.max(a, m - half), hi: Math.min(b, m + half), method: 't' };
 }
 
 /** What counts as 0 next to values like `xs` (a std at most this: all equal; 0.1 + 0.2 and 0.3 are the same value). */
