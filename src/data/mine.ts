@@ -1,10 +1,10 @@
 // `pr-rl mine`: turns a local repository's history into Task records. Sources: PR merge commits
 // ("Merge pull request #N …", GitLab "See merge request …!N", a merge titled "… (#N)"; base = first
-// parent), squash merges (a commit titled "… (#N)") and plain commits (task = message). One `git log --raw`, streamed, lists every commit
-// with its first-parent diff, one `git cat-file --batch-command` serves every blob. Filters live in
-// filter.ts, context retrieval in retrieve.ts, which PR merge brought each commit in (Task.group) in
-// prgroups.ts; tasks go to the caller's sink as they are made (the CLI writes them through
-// jsonlthread.ts's JsonlThreadWriter, atomically).
+// parent), squash merges (a commit titled "… (#N)") and plain commits (task = message). One `git log
+// --raw`, streamed, lists every commit with its first-parent diff, one `git cat-file --batch-command`
+// serves every blob. Filters live in filter.ts, context retrieval in retrieve.ts, which PR merge brought
+// each commit in (Task.group) in prgroups.ts; tasks go to the caller's sink as they are made (the CLI
+// writes them through jsonlthread.ts's JsonlThreadWriter, atomically).
 
 import { TreeReader, type TreeChange } from './trees.ts';
 import { BlobReader, commitOf, countCommits, isAbsent, isGitlink, openRepo, streamCommits, type CommitInfo, type RawChange, type RepoInfo } from './git.ts';

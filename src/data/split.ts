@@ -211,8 +211,8 @@ export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefine
   if (r.picked < r.target) why.push(`only ${r.picked} tasks fit in whole ${whole}`);
   const lost = r.moved + r.dropped;
   if (lost > 0) {
-    const what = r.sharedGroup || r.lostWithPr ? 'a change, task text or PR' : 'a change or task text';
-    why.push(`${lost} shared ${what} with train and were ${r.moved ? 'moved to train' : `dropped (moving them to train would split their ${by === 'repo' ? 'repo' : 'file'})`}: no ${what.slice(2)} is on both sides`);
+    const what = r.sharedGroup || r.lostWithPr ? 'change, task text or PR' : 'change or task text';
+    why.push(`${lost} shared a ${what} with train and were ${r.moved ? 'moved to train' : `dropped (moving them to train would split their ${by === 'repo' ? 'repo' : 'file'})`}: no ${what} is on both sides`);
   }
   const size = got === 0 ? 'the held-out set is empty' : `held out ${got} tasks`;
   return `split: warning: ${size}, asked for ${r.target}${why.length ? `: ${why.join('; ')}` : ''}`;

@@ -225,13 +225,14 @@ export function buildReport(opts: ReportOptions): { html: string; charts: number
   const { js, css } = uplotAssets();
   const last = steps[steps.length - 1];
   const lastEval = evals[evals.length - 1];
+  const lastCI = lastEval ? rewardCI([lastEval]) : null;
   const fmt = (v: unknown, d = 3) => (num(v) === null ? '–' : (v as number).toFixed(d));
   const pct = (v: unknown) => (num(v) === null ? '–' : `${Math.round((v as number) * 100)} %`);
   const cards = [
     ['steps', String(last.step)],
     ['last reward', `${fmt(last.reward_mean)} ± ${fmt(last.reward_std)}`],
     ['last format-valid', pct(last.format_ok)],
-    ...(lastEval ? [[`held-out @${lastEval.step}`, (({ lo, hi }) => `${fmt(lastEval.reward_mean)} [${fmt(lo[0])}, ${fmt(hi[0])}]`)(rewardCI([lastEval]))]] : []),
+    ...(lastEval && lastCI ? [[`held-out @${lastEval.step}`, `${fmt(lastEval.reward_mean)} [${fmt(lastCI.lo[0])}, ${fmt(lastCI.hi[0])}]`]] : []),
   ].map(([k, v]) => `<div class="card"><span class="note">${escapeHtml(k)}</span><b>${escapeHtml(v)}</b></div>`).join('');
   const chartDivs = specs.map((c) => `<div class="chart" id="chart-${c.id}" data-chart="${c.id}"><h3>${escapeHtml(c.title)}</h3><p class="note">${escapeHtml(c.note)}</p><div class="plot"></div></div>`).join('');
   const noEval = evals.length ? '' : '<p class="note">No held-out evaluations in this run (train with --heldout and --eval-every).</p>';

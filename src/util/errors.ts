@@ -26,7 +26,7 @@ export class Interrupted extends Error {
  * later one its default action even inside a long synchronous kernel, but a signal that came while a
  * kernel held the event loop waits in libuv's pipe and is dropped with the handler (two presses during one
  * kernel, or one during a kernel run before the removal), so the run would go on. A second signal is seen
- * when the loop next turns: train turns it before each prompt's rollouts, sft after each step.
+ * when the loop next turns (turnEventLoop): train every 8 sampled tokens and between groups, sft after each step.
  * train and sft each hold one while they run.
  */
 export function stopOnSignal(heard: (sig: NodeJS.Signals) => void): { signal: NodeJS.Signals | null; unhook: () => void } {
