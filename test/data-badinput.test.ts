@@ -426,10 +426,13 @@ test('a hostile repository runs nothing: hooks, fsmonitor, pager, external diff,
   assert.equal(onInput.stderr, 'pr-rl: --out ./records.jsonl is the <records> file; give another file to write\n');
   assert.equal(fs.readFileSync(path.join(out, 'records.jsonl'), 'utf8'), records);
   for (const cmd of [['mine', f.dir], ['synth', f.dir], ['import', 'records.jsonl', '--repo', f.dir]]) {
-    const r = cli(...cmd, '--out', base);
-    assert.equal(r.status, 1, cmd.join(' '));
-    assert.match(r.stderr, /^pr-rl: --out .* is a folder; give a file to write\n$/, cmd.join(' '));
+    for (const [o, msg] of [[base, /^pr-rl: --out .* is a folder; give a file to write\n$/], ['newdir/', /^pr-rl: --out newdir\/ is a folder; give a file to write\n$/], ['', /^pr-rl: --out is empty; give a file to write\n$/]] as const) {
+      const r = cli(...cmd, '--out', o);
+      assert.equal(r.status, 1, cmd.join(' '));
+      assert.match(r.stderr, msg, cmd.join(' '));
+    }
   }
+  assert.ok(!fs.existsSync(path.join(out, 'newdir')), 'refused before any work: no folder made');
   assert.ok(!fs.existsSync(marker), `pr-rl ran a program the repository configured: ${fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : ''}`);
   for (const d of [base, out, f.dir, process.cwd()]) assert.deepEqual(fs.readdirSync(d).filter((n) => n.startsWith('pwned')), [], d);
 });

@@ -243,10 +243,18 @@ test('split CLI: the two outputs are written both or neither; an empty --seed is
   fs.mkdirSync(path.join(dir, 'adir'));
   const folder = cli(dir, 'tasks.jsonl', '--by', 'random', '--seed', '2', '--out-heldout', 'adir');
   assert.equal(folder.status, 1, folder.stderr);
-  assert.equal(folder.stderr, 'pr-rl: --out adir is a folder; give a file to write\n');
+  assert.equal(folder.stderr, 'pr-rl: --out-heldout adir is a folder; give a file to write\n');
   assert.deepEqual(files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')), before);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['adir', 'tasks.heldout.jsonl', 'tasks.jsonl', 'tasks.train.jsonl']);
   assert.deepEqual(fs.readdirSync(path.join(dir, 'adir')), []);
+  // A folder that does not exist yet (a trailing slash) or an empty name: refused before any work too, so
+  // that the train file is not renamed into place before the held-out file's rename fails.
+  for (const [flag, out, msg] of [['--out-heldout', 'newdir/', '--out-heldout newdir/ is a folder'], ['--out-heldout', '', '--out-heldout is empty'], ['--out-train', 'x/', '--out-train x/ is a folder']]) {
+    const r = cli(dir, 'tasks.jsonl', '--by', 'random', '--seed', '3', '--out-train', 'fresh.train.jsonl', flag, out);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr, `pr-rl: ${msg}; give a file to write\n`);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['adir', 'tasks.heldout.jsonl', 'tasks.jsonl', 'tasks.train.jsonl'], `${flag} "${out}": nothing written`);
+  }
   const empty = cli(dir, 'tasks.jsonl', '--seed', '');
   assert.equal(empty.status, 1);
   assert.match(empty.stderr, /--seed must be a non-negative integer \(got ""\)/);

@@ -143,7 +143,8 @@ function registerSplit(program: Command): void {
       const outTrain = o.outTrain ?? `${stem}.train.jsonl`;
       const outHeldout = o.outHeldout ?? `${stem}.heldout.jsonl`;
       checkSplitPaths(file, outTrain, outHeldout);
-      for (const out of [outTrain, outHeldout]) checkOutputFile(out);
+      checkOutputFile(outTrain, {}, [], '--out-train');
+      checkOutputFile(outHeldout, {}, [], '--out-heldout');
       const heldout = parseHeldout(o.heldout);
       const tasks = await readTasks(file, o.onBadLine as 'skip' | 'stop');
       const r = splitTasks(tasks, { heldout, by: o.by as 'time', seed });

@@ -26,19 +26,21 @@ export function refuseFileAsFolder(dir: string, flag = '--out'): void {
 const realOrResolved = (f: string) => { try { return fs.realpathSync(f); } catch { return path.resolve(f); } };
 
 /** Refuses an output that is one of the command's inputs (it would be replaced by the results). */
-export function refuseInputAsOutput(out: string, inputs: Record<string, string | undefined>): void {
+export function refuseInputAsOutput(out: string, inputs: Record<string, string | undefined>, outFlag = '--out'): void {
   for (const [flag, input] of Object.entries(inputs)) {
-    if (input !== undefined && realOrResolved(input) === realOrResolved(out)) throw new UserError(`--out ${out} is the ${flag} file; give another file to write`);
+    if (input !== undefined && realOrResolved(input) === realOrResolved(out)) throw new UserError(`${outFlag} ${out} is the ${flag} file; give another file to write`);
   }
 }
 
 /**
- * Checks an output file before any work: not a folder, not under a file, not an input, and not inside a
- * folder whose files it would replace (`inside`: a model, checkpoint or run folder, what to call it, and
- * which files there may be written: by default none).
+ * Checks an output file before any work: a file name given (not empty, not ending in a slash), not a folder,
+ * not under a file, not an input, and not inside a folder whose files it would replace (`inside`: a model,
+ * checkpoint or run folder, what to call it, and which files there may be written: by default none).
+ * `flag` names the option in the messages.
  */
-export function checkOutputFile(out: string, inputs: Record<string, string | undefined> = {}, inside: [dir: string, what: string, allowed?: (file: string) => boolean][] = []): void {
-  if (fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new UserError(`--out ${out} is a folder; give a file to write`);
+export function checkOutputFile(out: string, inputs: Record<string, string | undefined> = {}, inside: [dir: string, what: string, allowed?: (file: string) => boolean][] = [], flag = '--out'): void {
+  if (out.trim() === '') throw new UserError(`${flag} is empty; give a file to write`);
+  if (/[\\/]$/.test(out) || (fs.existsSync(out) && fs.statSync(out).isDirectory())) throw new UserError(`${flag} ${out} is a folder; give a file to write`);
   for (let d = path.dirname(path.resolve(out)); ; d = path.dirname(d)) {
     if (fs.existsSync(d)) {
       if (!fs.statSync(d).isDirectory()) throw new UserError(`cannot write ${out} (${d} is a file, not a folder)`);
@@ -46,10 +48,10 @@ export function checkOutputFile(out: string, inputs: Record<string, string | und
     }
     if (d === path.dirname(d)) break;
   }
-  refuseInputAsOutput(out, inputs);
+  refuseInputAsOutput(out, inputs, flag);
   const o = realOrResolved(out);
   for (const [dir, what, allowed] of inside) {
-    if (o.startsWith(realOrResolved(dir) + path.sep) && !allowed?.(out)) throw new UserError(`--out ${out} is inside ${what} ${dir}, whose files it would replace; give a file elsewhere`);
+    if (o.startsWith(realOrResolved(dir) + path.sep) && !allowed?.(out)) throw new UserError(`${flag} ${out} is inside ${what} ${dir}, whose files it would replace; give a file elsewhere`);
   }
 }
 
@@ -92,7 +94,7 @@ export function writeJsonlAtomic(file: string, records: Iterable<unknown>): void
  * all the old files as they were, never a new one beside an old one.
  */
 export function writeJsonlFilesAtomic(files: [file: string, records: Iterable<unknown>][]): void {
-  for (const [file] of files) checkOutputFile(file); // a folder or a path under a file fails here, not at a rename
+  for (const [file] of files) checkOutputFile(file, {}, [], 'output'); // a folder or a path under a file fails here, not at a rename
   const writers: JsonlWriter[] = [];
   try {
     for (const [file, records] of files) {
