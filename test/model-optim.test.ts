@@ -169,7 +169,11 @@ test('clipGradNorm: global norm over all gradients, scaled only when above maxNo
   const asMap = clipGradNorm(new Map([['a', a]]), 1);
   assert.ok(asMap.grads instanceof Map);
   closeAll(await asMap.grads.get('a')!.data(), [0.6, 0.8], 1e-6);
-  tf.dispose([a, b, clipped.norm, under.norm, asMap.norm, ...Object.values(clipped.grads), under.grads[0]!, under.grads[2]!, asMap.grads.get('a')!]);
+  // maxNorm 0 (clipping off): the norm all the same (train logs it), the gradients as given.
+  const off = clipGradNorm({ a, b }, 0);
+  close((await off.norm.data())[0], 13, 1e-6, 'norm with clipping off');
+  assert.equal(off.grads.a, a);
+  tf.dispose([a, b, clipped.norm, under.norm, asMap.norm, off.norm, ...Object.values(clipped.grads), under.grads[0]!, under.grads[2]!, asMap.grads.get('a')!]);
 });
 
 test('lrAt: warm-up, cosine / linear decay to minLrFrac on the last step, constant', () => {

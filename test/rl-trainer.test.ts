@@ -85,6 +85,14 @@ test('train: 4 steps equal 2 steps + resume + 2 steps, bit for bit; params chang
   assert.notDeepEqual(weights(a), fs.readFileSync(path.join(model, 'model.safetensors')), 'GRPO did not change the parameters');
 });
 
+test('train --max-grad-norm 0 logs the gradient norm all the same: step 1\'s is the clipped run\'s', async () => {
+  const { data, model } = await setup;
+  const runs = [1, 0].map((maxGradNorm) => path.join(dir, `runClip${maxGradNorm}`));
+  for (const [i, out] of runs.entries()) await train({ model, data, out, resume: false, config: { ...base, steps: 1, maxGradNorm: [1, 0][i] }, log: quiet, score: fakeScore });
+  const [clipped, off] = runs.map((r) => metrics(r)[0].grad_norm as number);
+  assert.ok(clipped > 0 && Math.abs(off - clipped) <= 1e-6 * clipped, `grad norm ${off} with clipping off, ${clipped} with it`);
+});
+
 test('a checkpoint folder is a model to eval/generate: its step\'s policy (= final/ at the last step); a run without final/ uses its newest', async () => {
   const { data, model } = await setup;
   const run = path.join(dir, 'runCk');
@@ -549,6 +557,16 @@ test('damaged or changed model and run folders: one line each, never a stack tra
     assert.equal(t.status, 1, out);
     assert.match(t.stderr, /^pr-rl: tokenizer: .* holds a (GRPO run \(checkpoints, metrics\.jsonl\)|model, whose tokenizer is part of it); give --out a new folder\n$/);
   }
+  // An adaptive run whose task file changed since its checkpoint: its curriculum state no longer fits, one line.
+  const grown = path.join(dir, 'grown.jsonl');
+  const lines = fs.readFileSync(data, 'utf8').trim().split('\n');
+  fs.writeFileSync(grown, lines.slice(0, -1).join('\n') + '\n');
+  const runAd = path.join(dir, 'runAdaptive');
+  await train({ model, data: grown, out: runAd, resume: false, config: { ...base, steps: 2, ckptEvery: 1, curriculum: 'adaptive' }, log: quiet, score: fakeScore, stopAfter: 1 });
+  fs.appendFileSync(grown, lines[lines.length - 1] + '\n');
+  await assert.rejects(train({ out: runAd, resume: true, config: {}, log: quiet, score: fakeScore }),
+    err(/grown\.jsonl: \d+ tasks fit, but the run's adaptive curriculum was saved for \d+: the tasks changed since the checkpoint; resume with the tasks the run was trained on$/));
+
   // Every checkpoint damaged: said so, not "stopped before its first checkpoint".
   for (const c of fs.readdirSync(path.join(run, 'checkpoints'))) fs.rmSync(path.join(run, 'checkpoints', c, 'DONE'));
   fs.rmSync(path.join(run, 'final'), { recursive: true });

@@ -198,7 +198,8 @@ export function unpackAdamW(tensors: Readonly<Record<string, TensorData>>, step:
  * Scales the gradients so their global L2 norm is at most maxNorm (PyTorch's clip_grad_norm_: factor
  * min(1, maxNorm / (norm + 1e-6))). No host read: returns new gradient tensors (same container kind as
  * given) and the pre-clip norm as a scalar. The caller disposes both the new gradients and `norm`;
- * the input gradients are left as they are.
+ * the input gradients are left as they are. With maxNorm 0 (no clipping) or ∞, the norm alone: the
+ * gradients returned are the ones given.
  */
 export function clipGradNorm<G extends Grads>(grads: G, maxNorm: number): { grads: G; norm: tf.Scalar } {
   const entries: [string | number, tf.Tensor][] = Array.isArray(grads)
@@ -206,12 +207,15 @@ export function clipGradNorm<G extends Grads>(grads: G, maxNorm: number): { grad
     : grads instanceof Map
       ? [...(grads as Map<string, tf.Tensor>).entries()]
       : Object.entries(grads as tf.NamedTensorMap);
+  const clip = maxNorm > 0 && Number.isFinite(maxNorm);
   const [norm, ...scaled] = tf.tidy(() => {
     const sq = entries.map(([, g]) => tf.sum(tf.square(g)));
     const norm = tf.sqrt(sq.length ? sumAll(sq) : tf.scalar(0)) as tf.Scalar;
-    const factor = maxNorm > 0 && Number.isFinite(maxNorm) ? tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1) : tf.scalar(1);
+    if (!clip) return [norm];
+    const factor = tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1);
     return [norm, ...entries.map(([, g]) => tf.mul(g, factor))];
   });
+  if (!clip) return { grads, norm: norm as tf.Scalar };
   let out: Grads;
   if (Array.isArray(grads)) {
     const arr: (tf.Tensor | null | undefined)[] = [...(grads as readonly (tf.Tensor | null | undefined)[])];

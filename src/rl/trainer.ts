@@ -204,6 +204,9 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     ? saved.state.loop
     : { step: 0, rng: new Rng(cfg.seed).state(), adaptive: null, rewardEma: null, tokensSeen: 0, seconds: 0 };
   if (saved) opt.load(unpackAdamW(saved.tensors, saved.state.optimizerStep));
+  const savedFor = state.adaptive?.spread.length;
+  if (cfg.curriculum === 'adaptive' && savedFor !== undefined && savedFor !== sorted.length)
+    throw new UserError(`${dataFile}: ${sorted.length} tasks fit, but the run's adaptive curriculum was saved for ${savedFor}: the tasks changed since the checkpoint; resume with the tasks the run was trained on`);
   const adaptive = cfg.curriculum === 'adaptive' ? new AdaptiveSampler(sorted.length, state.adaptive ?? undefined) : null;
 
   try { fs.mkdirSync(opts.out, { recursive: true }); } catch (e) { throw cannotWrite(opts.out, e); }
@@ -348,17 +351,17 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
           } else tf.dispose(Object.values(st!));
           value.dispose();
         }
-        const clipped = cfg.maxGradNorm > 0 ? clipGradNorm(acc, cfg.maxGradNorm) : { grads: acc, norm: null };
+        const clipped = clipGradNorm(acc, cfg.maxGradNorm); // the norm is logged (and checked) with clipping off too
         opt.step(clipped.grads, lr);
         if (last) {
           lossV = weighted.loss;
           klV = weighted.tokens ? weighted.kl / weighted.tokens : 0;
           clipV = weighted.tokens ? weighted.clip / weighted.tokens : 0;
-          gradNorm = clipped.norm ? (await clipped.norm.data())[0] : 0;
+          gradNorm = (await clipped.norm.data())[0];
         }
         tf.dispose(Object.values(acc));
         if (clipped.grads !== acc) tf.dispose(Object.values(clipped.grads));
-        clipped.norm?.dispose();
+        clipped.norm.dispose();
       }
       for (const m of micro) tf.dispose([m.packed.ids, m.packed.mask, ...(m.oldLogp ? [m.oldLogp] : []), ...(m.refLogp ? [m.refLogp] : [])]);
       const tokensThisStep = micro.reduce((n, m) => n + m.packed.tokens, 0);
