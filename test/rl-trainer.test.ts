@@ -434,6 +434,7 @@ test('train CLI: Ctrl-C checkpoints after the current step and ends by SIGINT, -
   assert.equal(n, 2, c.stderr);
   assert.doesNotMatch(c.stderr, /stopped by SIGINT|^step 2\//m, 'the second Ctrl-C waited for the step to end');
   assert.equal(loadLatestCheckpoint(path.join(run2, 'checkpoints')), null);
+  assert.ok(!fs.existsSync(path.join(run2, '.lock')), 'the run\'s lock is left behind');
 });
 
 test('sft: an empty task file, no task that fits, or an --out holding a model is one clear error, and nothing is written', async () => {

@@ -231,7 +231,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
 
   // A SIGINT/SIGTERM ends the run after the current step and its checkpoint (train() then throws
   // Interrupted); a second one quits at once, leaving the newest complete checkpoint (they are atomic).
-  const stop = stopOnSignal((sig) => log(`train: ${sig} received, checkpointing after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits without it)`));
+  const stop = stopOnSignal((sig) => log(`train: ${sig} received, checkpointing after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits without it)`), unlock);
 
   // The loss checked after each step is the policy's before that step's update: what is written is checked too.
   // The update is applied by then and the weights may no longer be numbers: nothing after that is worth saving.

@@ -27,13 +27,15 @@ export class Interrupted extends Error {
  * kernel held the event loop waits in libuv's pipe and is dropped with the handler (two presses during one
  * kernel, or one during a kernel run before the removal), so the run would go on. A second signal is seen
  * when the loop next turns (turnEventLoop): train every 8 sampled tokens and between groups, sft after each step.
- * train and sft each hold one while they run.
+ * train and sft each hold one while they run; `quitting` runs before a second signal ends the process (train
+ * removes its run's lock there).
  */
-export function stopOnSignal(heard: (sig: NodeJS.Signals) => void): { signal: NodeJS.Signals | null; unhook: () => void } {
+export function stopOnSignal(heard: (sig: NodeJS.Signals) => void, quitting: () => void = () => {}): { signal: NodeJS.Signals | null; unhook: () => void } {
   const stop = { signal: null as NodeJS.Signals | null, unhook: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); } };
   const onSignal = (sig: NodeJS.Signals) => {
     if (stop.signal) {
       stop.unhook();
+      quitting(); // what the run's finally would have done (no finally runs once the signal is raised again)
       process.kill(process.pid, sig);
       return;
     }
