@@ -173,6 +173,14 @@ test('compare from files: --json output and the CLI refusal is one line, exit 1'
   const nom = cli('nom.json', 'nom.json');
   assert.equal(nom.status, 1);
   assert.equal(nom.stderr, 'pr-rl: nom.json: not an eval.json written by `pr-rl eval` (format pr-rl-eval/1; task "x" has no hash or metrics)\n');
+  // Nor is a file without its summary (which report prints): it crashed report --eval with a TypeError.
+  const task = { x: { hash: 'a', metrics: { reward: 1 } } };
+  for (const [summary, why] of [[undefined, 'no "summary" object'], [{ reward: { n: 1, mean: 'high', lo: null, hi: null } }, 'summary "reward" has no mean or a bad interval']] as const) {
+    fs.writeFileSync(path.join(dir, 'nosum.json'), JSON.stringify({ format: 'pr-rl-eval/1', tasks: task, summary }));
+    const r = cli('nosum.json', 'nosum.json');
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `pr-rl: nosum.json: not an eval.json written by \`pr-rl eval\` (format pr-rl-eval/1; ${why})\n`);
+  }
   // Output to a closed pipe ends quietly; output that cannot be written is one line.
   const shell = (cmd: string) => spawnSync('bash', ['-c', cmd], { encoding: 'utf8', cwd: dir });
   for (let i = 0; i < 3; i++) {

@@ -34,6 +34,12 @@ export function readEval(file: string): EvalResult {
     if (typeof t?.hash !== 'string' || typeof metrics !== 'object' || metrics === null) throw bad(`task "${id}" has no hash or metrics`);
     for (const [k, v] of Object.entries(metrics)) if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`task "${id}": metric "${k}" is not a number`);
   }
+  // report prints the summary
+  if (typeof r.summary !== 'object' || r.summary === null || Array.isArray(r.summary)) throw bad('no "summary" object');
+  for (const [name, iv] of Object.entries(r.summary)) {
+    const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+    if (!num(iv?.mean) || ![iv.lo, iv.hi].every((v) => v === null || num(v))) throw bad(`summary "${name}" has no mean or a bad interval`);
+  }
   return r;
 }
 
