@@ -167,6 +167,32 @@ test('split by time and random: a PR larger than the held-out size asked is held
   }
 });
 
+test('split --by file: no train task changes a held-out file; a task changing held-out and train files is on neither side, a rename\'s old path counts', () => {
+  // Tasks of one to three of 12 files; every fifth a rename from a file of its own.
+  const multi = (id: string, paths: string[], oldPath?: string): Task => ({
+    ...task(id), changes: paths.map((p, j) => ({ path: p, ...(j === 0 && oldPath ? { oldPath } : {}), old: `${id} ${p} 1\n`, new: `${id} ${p} 2\n` })),
+  });
+  const tasks = Array.from({ length: 120 }, (_, i) => multi(`m${i}`, [...new Set([`f${i % 12}.ts`, `f${(i * 7) % 12}.ts`, `f${(i * 5) % 12}.ts`].slice(0, 1 + (i % 3)))], i % 5 === 0 ? `old${i % 4}.ts` : undefined));
+  const files = (t: Task) => t.changes.flatMap((c) => (c.oldPath ? [c.path, c.oldPath] : [c.path]));
+  let overlaps = 0;
+  for (let seed = 1; seed <= 10; seed++) {
+    const r = splitTasks(tasks, { heldout: 0.15, by: 'file', seed });
+    const held = new Set(r.heldout.flatMap(files));
+    assert.ok(r.heldout.length > 0, `seed ${seed}`);
+    assert.deepEqual(r.train.filter((t) => files(t).some((f) => held.has(f))).map((t) => t.id), [], `seed ${seed}: train tasks change held-out files`);
+    const off = tasks.filter((t) => !r.train.includes(t) && !r.heldout.includes(t));
+    assert.equal(off.length, r.overlap + r.dropped, `seed ${seed}`);
+    for (const t of off) assert.ok(files(t).some((f) => held.has(f)) || r.dropped > 0, `seed ${seed}: ${t.id} left out without a held-out file`);
+    assert.deepEqual(leaks(r.train, r.heldout), []);
+    overlaps += r.overlap;
+  }
+  assert.ok(overlaps > 0, 'some seed leaves a task that changes held-out and train files on neither side');
+  // The same task set with one file each: nothing is on neither side.
+  assert.equal(splitTasks(tasks.map((t) => ({ ...t, changes: t.changes.slice(0, 1).map(({ oldPath, ...c }) => (void oldPath, c)) })), { heldout: 0.15, by: 'file', seed: 1 }).overlap, 0);
+  // Every task changes the same two files: nothing can be held out with a train set left.
+  assert.throws(() => splitTasks([multi('a', ['x', 'y']), multi('b', ['x', 'y'])], { heldout: 1, by: 'file', seed: 1 }), (e: Error) => e instanceof UserError && /every task changes the same files as others/.test(e.message));
+});
+
 test('split random and file: seeded, sized, leak-free on a set full of collisions', () => {
   const tasks = Array.from({ length: 200 }, (_, i) =>
     task(`t${i}`, { text: `fix ${i % 37}`, old: `x = ${i % 53};\n`, new: `x = ${(i % 53) + 1};\n`, path: `f${i % 9}.ts` }));

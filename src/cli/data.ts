@@ -125,7 +125,7 @@ function registerSplit(program: Command): void {
   program.command('split <tasks>')
     .description('split tasks into train and held-out files with no shared change, task text or PR across them')
     .option('--heldout <size>', 'held-out size: percentage, fraction or count', '10%')
-    .option('--by <how>', 'time (newest held out) | repo | file | random', 'time')
+    .option('--by <how>', 'time (newest held out) | repo | file (no train task changes a held-out file) | random', 'time')
     .option('--seed <n>', 'random seed (repo/file/random)', '1')
     .option('--out-train <file>', 'train output (default: <tasks>.train.jsonl)')
     .option('--out-heldout <file>', 'held-out output (default: <tasks>.heldout.jsonl)')
@@ -150,7 +150,8 @@ function registerSplit(program: Command): void {
       const r = splitTasks(tasks, { heldout, by: o.by as 'time', seed });
       writeJsonlFilesAtomic([[outTrain, r.train], [outHeldout, r.heldout]]); // both or neither
       process.stderr.write(`split: ${tasks.length} tasks → train ${r.train.length} (${outTrain}), held-out ${r.heldout.length} (${outHeldout}), by ${o.by}; ` +
-        `leakage fixed: ${r.sharedChange} shared change, ${r.sharedText} shared text, ${r.sharedGroup} shared PR → ${r.moved} moved to train, ${r.dropped} dropped${r.lostWithPr ? ` (${r.lostWithPr} of them with their PR)` : ''}\n`);
+        `leakage fixed: ${r.sharedChange} shared change, ${r.sharedText} shared text, ${r.sharedGroup} shared PR → ${r.moved} moved to train, ${r.dropped} dropped${r.lostWithPr ? ` (${r.lostWithPr} of them with their PR)` : ''}` +
+        `${o.by === 'file' ? `; ${r.overlap} on neither side (they change held-out and train files)` : ''}\n`);
       const warning = shortfallWarning(r, o.by as 'time');
       if (warning) process.stderr.write(warning + '\n');
     });

@@ -1,5 +1,6 @@
 // Train/held-out split without leakage (`pr-rl split`): held-out tasks are the newest (time), whole
-// repos or files (repo, file), or a seeded sample (random). Then no normalized change (old→new diff),
+// repos (repo), the tasks that change only held-out files (file: no train task changes one), or a seeded
+// sample (random). Then no normalized change (old→new diff),
 // no normalized task text and no PR (a merge and the commits it brought in, Task.group) may appear on
 // both sides: every group of tasks linked by a shared change, text or PR goes whole to one side. Reading
 // and writing files is the CLI's job.
@@ -30,6 +31,8 @@ export interface SplitResult {
   /** Held-out tasks moved to train (time/random) or dropped (repo/file) because they collided. */
   moved: number;
   dropped: number;
+  /** --by file: tasks on neither side because they change a held-out file and a train file. */
+  overlap: number;
   /** Held-out tasks whose change / text / PR (Task.group) also occurred in train before the fix-up. */
   sharedChange: number;
   sharedText: number;
@@ -81,7 +84,8 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   // A train set is needed even when a large fraction rounds up to every task.
   const target = opts.heldout < 1 ? Math.min(Math.max(1, Math.round(opts.heldout * n)), n - 1) : opts.heldout;
   const rng = new Rng(opts.seed);
-  const held = new Uint8Array(n);
+  const held = new Uint8Array(n); // 1: held out; OFF_SIDES: on neither side (--by file: changes held-out and train files)
+  let overlap = 0;
   const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   const byId = (a: number, b: number) => cmp(tasks[a].id, tasks[b].id);
   const gk = tasks.map(groupKey);
@@ -128,14 +132,16 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
       count += end - start;
       end = start;
     }
+  } else if (opts.by === 'file') {
+    overlap = pickFiles(tasks, target, rng, held);
   } else {
     const groups = new Map<string, number[]>();
     for (let i = 0; i < n; i++) {
-      const k = opts.by === 'repo' ? tasks[i].repo : `${tasks[i].repo}\0${tasks[i].changes[0]?.path}`;
+      const k = tasks[i].repo;
       if (!groups.has(k)) groups.set(k, []);
       groups.get(k)!.push(i);
     }
-    if (groups.size < 2) throw new UserError(`split --by ${opts.by}: all tasks come from one ${opts.by}; use --by time or --by random`);
+    if (groups.size < 2) throw new UserError(`split --by repo: all tasks come from one repo; use --by time or --by random`);
     const keys = rng.shuffle([...groups.keys()].sort());
     let count = 0;
     for (const k of keys) {
@@ -165,14 +171,14 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
       else parent[find(i)] = find(j);
     });
   }
-  const picked = held.reduce((a, b) => a + b, 0);
+  const picked = held.reduce((a, b) => a + (b === 1 ? 1 : 0), 0);
   const trainChange = new Set(ck.filter((_, i) => !held[i]));
   const trainText = new Set(tk.filter((_, i) => !held[i]));
   const trainGroup = new Set(gk.filter((k, i) => k !== undefined && !held[i]));
   let sharedChange = 0;
   let sharedText = 0;
   let sharedGroup = 0;
-  for (let i = 0; i < n; i++) if (held[i]) {
+  for (let i = 0; i < n; i++) if (held[i] === 1) {
     if (trainChange.has(ck[i])) sharedChange++;
     if (trainText.has(tk[i])) sharedText++;
     if (gk[i] !== undefined && trainGroup.has(gk[i])) sharedGroup++;
@@ -187,6 +193,7 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   let lostWithPr = 0;
   for (let i = 0; i < n; i++) {
     if (!held[i]) train.push(tasks[i]);
+    else if (held[i] === OFF_SIDES) continue;
     else if (!touchesTrain.has(find(i))) heldout.push(tasks[i]);
     else {
       if (moveToTrain) { train.push(tasks[i]); moved++; } else dropped++;
@@ -194,7 +201,53 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
       if (k !== undefined && unitOf.get(k)!.length > 1) lostWithPr++;
     }
   }
-  return { train, heldout, target, picked, moved, dropped, sharedChange, sharedText, sharedGroup, lostWithPr };
+  return { train, heldout, target, picked, moved, dropped, overlap, sharedChange, sharedText, sharedGroup, lostWithPr };
+}
+
+const OFF_SIDES = 2;
+
+/**
+ * --by file: picks held-out files (by repo and path; a rename's old path counts too) in seeded order. A task
+ * is held out when every file it changes is, and goes to neither side when it changes held-out and other
+ * files, so that no train task changes a held-out file. A file is taken when it completes some task without
+ * going past the size asked; none doing so, the one completing the fewest (or, where every task changes
+ * several files, files in turn until one completes). Marks `held` (1, or OFF_SIDES) and returns how many
+ * tasks are on neither side.
+ */
+function pickFiles(tasks: readonly Task[], target: number, rng: Rng, held: Uint8Array): number {
+  const n = tasks.length;
+  const tasksOf = new Map<string, number[]>();
+  const missing = new Int32Array(n); // files of each task not (yet) held out
+  tasks.forEach((t, i) => {
+    for (const k of new Set(t.changes.flatMap((c) => (c.oldPath ? [c.path, c.oldPath] : [c.path]).map((p) => `${t.repo}\0${p}`)))) {
+      if (!tasksOf.has(k)) tasksOf.set(k, []);
+      tasksOf.get(k)!.push(i);
+      missing[i]++;
+    }
+  });
+  if (tasksOf.size < 2) throw new UserError('split --by file: all tasks change the same one file; use --by time or --by random');
+  const keys = rng.shuffle([...tasksOf.keys()].sort());
+  const gain = (k: string) => tasksOf.get(k)!.filter((i) => missing[i] === 1).length;
+  let count = 0;
+  const take = (k: string) => { for (const i of tasksOf.get(k)!) if (--missing[i] === 0) count++; };
+  for (const k of keys) {
+    const g = gain(k);
+    if (g > 0 && count + g <= target) take(k);
+    if (count === target) break;
+  }
+  if (count === 0) {
+    const fits = keys.filter((k) => gain(k) > 0 && gain(k) < n);
+    if (fits.length) take(fits.reduce((a, b) => (gain(b) < gain(a) ? b : a)));
+    else for (const k of keys) { take(k); if (count > 0) break; }
+  }
+  if (count === n) throw new UserError('split --by file: every task changes the same files as others, so no files can be held out with tasks left to train on; use --by time or --by random');
+  let overlap = 0;
+  tasks.forEach((t, i) => {
+    const files = new Set(t.changes.flatMap((c) => (c.oldPath ? [c.path, c.oldPath] : [c.path]))).size;
+    if (files > 0 && missing[i] === 0) held[i] = 1;
+    else if (missing[i] < files) { held[i] = OFF_SIDES; overlap++; }
+  });
+  return overlap;
 }
 
 /**
@@ -209,6 +262,7 @@ export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefine
   if (got > 0 && got >= r.target / 2) return undefined;
   const why: string[] = [];
   if (r.picked < r.target) why.push(`only ${r.picked} tasks fit in whole ${whole}`);
+  if (r.overlap > 0) why.push(`${r.overlap} changed held-out and train files and are on neither side`);
   const lost = r.moved + r.dropped;
   if (lost > 0) {
     const what = r.sharedGroup || r.lostWithPr ? 'change, task text or PR' : 'change or task text';
