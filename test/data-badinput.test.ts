@@ -261,6 +261,12 @@ test('a commit whose blob is missing: stop names it, skip counts it as unreadabl
   assert.deepEqual(r.tasks.map((t) => t.text), ['Add b']);
   assert.equal(r.stats.dropped.get('unreadable'), 1);
   assert.ok(r.warnings.some((w) => /Add two/.test(w)));
+  // A missing tree: git log cannot walk the history at all, so skip cannot help, and says so.
+  const tree = f.git('rev-parse', 'HEAD~1^{tree}');
+  fs.rmSync(path.join(f.dir, '.git', 'objects', tree.slice(0, 2), tree.slice(2)));
+  await assert.rejects(mine([f.dir], { contextFiles: 0 }), userError(/: cannot read the history of "HEAD" \(.*\)$/));
+  await assert.rejects(mine([f.dir], { contextFiles: 0, onBadLine: 'skip' }),
+    userError(/: cannot read the history of "HEAD" \(.*\); --on-bad-line skip skips commits whose files cannot be read, not a history git cannot walk$/));
 });
 
 test('import: filters drop and count records (a file over --max-file-bytes before or after, not text, no change, no text); a BOM file patches, its BOM kept; counts checked', async () => {

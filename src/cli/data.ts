@@ -34,7 +34,7 @@ const MINE_HELP: { [K in keyof MineConfig]: string } = {
   ...RETRIEVE_HELP,
   renames: 'rename detection similarity in percent (git -M)',
   explain: 'print a line for each commit dropped (drop), passed over (pass) or with files left out (skip), and why (stdout)',
-  onBadLine: 'skip|stop on a commit that cannot be read (missing object, corrupt pack)',
+  onBadLine: 'skip|stop on a commit whose files cannot be read (a missing or corrupt blob); a history git log cannot walk (a missing commit or tree) stops either way',
 };
 
 function registerMine(program: Command): void {

@@ -34,7 +34,7 @@ export interface MineConfig extends FilterLimits, RetrieveOptions {
   renames: number;
   /** Record why each candidate was dropped (printed by the CLI). */
   explain: boolean;
-  /** A commit that cannot be read (missing object in a partial clone, corrupt pack): skip it or stop. */
+  /** A commit whose files cannot be read (a missing or corrupt blob): skip it or stop. A history git log cannot walk (a missing commit or tree) stops either way. */
   onBadLine: 'skip' | 'stop';
 }
 
@@ -217,7 +217,8 @@ async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>,
       `(their parents are missing); run "git -C ${repo} fetch --unshallow" for the full history`);
   }
   const logOpts = { rev: cfg.rev, maxCount: cfg.maxCommits, renames: cfg.renames };
-  const unreadable = (e: unknown) => new UserError(`${repo}: cannot read the history of "${cfg.rev}" (${(e as Error).message.split('\n')[0]})`);
+  const unreadable = (e: unknown) => new UserError(`${repo}: cannot read the history of "${cfg.rev}" (${(e as Error).message.split('\n')[0]})` +
+    (cfg.onBadLine === 'skip' ? '; --on-bad-line skip skips commits whose files cannot be read, not a history git cannot walk' : ''));
   // The bar's total is a walk of the history of its own: only made when the bar is shown.
   const bar = new Progress(`mine ${info.name}`, () => { try { return countCommits(info.root, logOpts); } catch (e) { throw unreadable(e); } });
   const reader = new BlobReader(info.root);
