@@ -286,15 +286,19 @@ test('import: filters drop and count records (a file over --max-file-bytes befor
     rec('mode', 'diff --git a/a.py b/a.py\nold mode 100644\nnew mode 100755\n'),
     rec('blank', '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n', '   '),
     rec('gen', '--- a/gen.py\n+++ b/gen.py\n@@ -2 +2 @@\n-g = 1\n+g = 2\n'),
+    // git's quoting of a Latin-1 name: bytes that are not UTF-8, so not a name a task can hold (mine drops them too).
+    rec('latin1', 'diff --git "a/n\\344me.py" "b/n\\344me.py"\nnew file mode 100644\n--- /dev/null\n+++ "b/n\\344me.py"\n@@ -0,0 +1 @@\n+x = 1\n'),
+    rec('utf8', 'diff --git "a/n\\303\\244me.py" "b/n\\303\\244me.py"\nnew file mode 100644\n--- /dev/null\n+++ "b/n\\303\\244me.py"\n@@ -0,0 +1 @@\n+x = 1\n'),
   ].join('\n') + '\n');
   const r = await importRecords(file, { repo: f.dir, contextFiles: 0, maxFileBytes: 1000 }); // the default --on-bad-line stop: drops are no bad lines
   assert.deepEqual(r.tasks.map((t) => [t.id, t.changes]), [
     ['bom', [{ path: 'bom.py', old: '\ufeffx = 1\n', new: '\ufeffx = 2\n' }]],
     ['bare', [{ path: 'bom.py', old: '\ufeffx = 1\n', new: '\ufeffx = 3\n' }]],
     ['unbom', [{ path: 'bom.py', old: '\ufeffx = 1\n', new: 'x = 1\n' }]],
+    ['utf8', [{ path: 'n\u00e4me.py', old: null, new: 'x = 1\n' }]],
   ], 'the BOM kept on both sides, as mine reads files');
   assert.equal(r.bad, 0);
-  assert.deepEqual(Object.fromEntries(r.stats.dropped), { 'file-too-large': 1, empty: 1, 'no-text': 1, 'file-generated': 1 });
+  assert.deepEqual(Object.fromEntries(r.stats.dropped), { 'file-too-large': 1, empty: 1, 'no-text': 1, 'file-generated': 1, 'file-non-utf8-path': 1 });
   for (const [k, v] of [['maxFileBytes', -1], ['contextFiles', 1.5], ['contextBytes', -5]] as const) {
     await assert.rejects(importRecords(file, { repo: f.dir, [k]: v }), userError(/^import: --[a-z-]+ must be an integer ≥ 0/), k);
   }

@@ -8,7 +8,7 @@
 import { parsePatch, applyPatch } from 'diff';
 import { BlobReader, openRepo } from './git.ts';
 import { TreeReader } from './trees.ts';
-import { contentReason, decodeText, FilterStats, type TaskReason } from './filter.ts';
+import { contentReason, decodeText, FilterStats, notUtf8Path, type TaskReason } from './filter.ts';
 import { changedPaths, makeTask, needCounts } from './mine.ts';
 import { fileDiff, type FileDiff } from './linediff.ts';
 import { Retriever, type RetrieveOptions } from './retrieve.ts';
@@ -125,6 +125,8 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
     const oldPath = p.isCreate ? null : strip(p.oldFileName);
     const newPath = p.isDelete ? null : strip(p.newFileName);
     if (!oldPath && !newPath) throw new BadRecord('patch has a file section without file names');
+    // A name git quoted with bytes that are not UTF-8 (jsdiff decodes them to U+FFFD): not the file's name, as mine drops it.
+    for (const name of [oldPath, newPath]) if (name && notUtf8Path(name)) throw new Dropped('file-non-utf8-path', name);
     if (p.isBinary) throw new BadRecord(`${newPath ?? oldPath}: a binary patch (its content is not in the patch)`);
     let old: string | null = null;
     if (oldPath) {
