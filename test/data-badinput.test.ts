@@ -269,6 +269,26 @@ test('a commit whose blob is missing: stop names it, skip counts it as unreadabl
     userError(/: cannot read the history of "HEAD" \(.*\); --on-bad-line skip skips commits whose files cannot be read, not a history git cannot walk$/));
 });
 
+test('a blob missing only from base trees (a damaged clone) is left out of the context files, not a reason to drop every task over it', async () => {
+  const f = fixture();
+  f.write('lost.py', 'def parse():\n    return 1\n');
+  f.write('a.py', 'x = 1\n');
+  f.commit('initial');
+  f.write('a.py', 'x = 2\n');
+  f.commit('Parse two');
+  f.write('a.py', 'x = 3\n');
+  f.commit('Parse three');
+  const blob = f.git('rev-parse', 'HEAD:lost.py');
+  fs.rmSync(path.join(f.dir, '.git', 'objects', blob.slice(0, 2), blob.slice(2)));
+  for (const onBadLine of ['stop', 'skip'] as const) {
+    const r = await mine([f.dir], { onBadLine });
+    assert.deepEqual(r.tasks.map((t) => t.text), ['Parse three', 'Parse two'], onBadLine);
+    assert.ok(r.tasks.every((t) => t.context.length === 0));
+    assert.equal(r.stats.dropped.get('unreadable'), undefined);
+    assert.ok(r.warnings.some((w) => /1 file version\(s\) of base trees are missing from the repository .* left out of the context files/.test(w)), r.warnings.join('\n'));
+  }
+});
+
 test('import: filters drop and count records (a file over --max-file-bytes before or after, not text, no change, no text); a BOM file patches, its BOM kept; counts checked', async () => {
   const f = fixture();
   f.write('bom.py', '\ufeffx = 1\n');

@@ -312,6 +312,9 @@ export const isRegularFile = (mode: string) => mode === '100644' || mode === '10
 interface Pending { kind: 'info' | 'contents'; obj: string; resolve: (v: BlobInfo & { data?: Buffer }) => void; reject: (e: Error) => void }
 export interface BlobInfo { sha: string; type: string; size: number }
 
+/** An object the repository does not have (a damaged clone): BlobReader's requests for it reject with this, and git reads on. */
+export class MissingObject extends Error {}
+
 /**
  * One `git cat-file --batch-command` process answering size and content queries in order. Requests
  * can be pipelined (issue many, then await them): answers are matched to requests first-in, first-out.
@@ -455,7 +458,7 @@ export class BlobReader {
       if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
         this.consume(nl + 1);
         this.queue.shift();
-        p.reject(new Error(`git object ${p.obj} ${header.endsWith(' missing') ? 'is missing' : 'is ambiguous'}`));
+        p.reject(header.endsWith(' missing') ? new MissingObject(`git object ${p.obj} is missing`) : new Error(`git object ${p.obj} is ambiguous`));
         continue;
       }
       const [sha, type, size] = header.split(' ');

@@ -326,6 +326,7 @@ async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>,
     await commits.return(undefined);
     await reader.close();
   }
+  if (retriever.missing) warnings.push(`${repo}: ${retriever.missing} file version(s) of base trees are missing from the repository (a damaged clone) and were left out of the context files`);
   if (submodules) warnings.push(`${repo}: ${submodules} submodule change(s) skipped (a gitlink is a commit of another repository; mine the submodule's own clone for its history)`);
   return log.length;
 }

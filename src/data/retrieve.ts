@@ -81,6 +81,9 @@ export class Retriever {
     this.docs = new Docs(texts, maxTerms);
   }
 
+  /** Blobs of base trees left out of the index because the repository does not have them. */
+  get missing(): number { return this.trees.missing.size; }
+
   /**
    * Reads and counts, ahead of time, what a task on tree `to` will index that a task on tree `from` did
    * not: the files that differ between the trees, and those of `before` (the paths the task on `from` left

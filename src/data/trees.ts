@@ -2,9 +2,9 @@
 // tree), each tree object parsed once and cached by sha. The retriever moves its index by these differences;
 // this file knows nothing about what the files hold.
 
-import { isAbsent, isGitlink, type BlobReader, type RawChange, type TreeEntry } from './git.ts';
+import { isAbsent, isGitlink, MissingObject, type BlobReader, type RawChange, type TreeEntry } from './git.ts';
 
-/** One entry of one tree object: subtrees have type 'tree' and size -1, gitlinks type 'commit' and size 0. */
+/** One entry of one tree object: subtrees have type 'tree' and size -1, gitlinks type 'commit' and size 0, a blob the repository lacks Infinity. */
 interface LevelEntry { mode: string; type: string; name: string; sha: string; size: number }
 
 /** A difference between two trees: the entry at `path` in the newer one, or null where it has none. */
@@ -23,6 +23,8 @@ export class TreeReader {
   private readonly diffs = new Map<string, Promise<TreeChange[]>>();
   private held = 0;
   private hashBytes = 20;
+  /** Blobs the trees name that the repository does not have (a damaged clone): size Infinity, so never read as a file of the tree. */
+  readonly missing = new Set<string>();
 
   constructor(private readonly reader: BlobReader, private readonly maxHeld = 5_000_000) {}
 
@@ -72,8 +74,8 @@ export class TreeReader {
       const path = ch.status === 'R' ? ch.oldPath! : ch.path;
       if (isAbsent(ch.oldMode)) { out.push({ path, entry: null }); continue; }
       const type = typeOf(ch.oldMode);
-      const e: TreeEntry = { mode: ch.oldMode, type, sha: ch.oldSha, size: type === 'commit' ? 0 : this.reader.knownSize(ch.oldSha) ?? -1, path };
-      if (e.size < 0) sized.push(this.reader.info(e.sha).then((x) => { e.size = x.size; }));
+      const e: TreeEntry = { mode: ch.oldMode, type, sha: ch.oldSha, size: type === 'commit' ? 0 : this.knownSize(ch.oldSha), path };
+      if (e.size < 0) sized.push(this.size(e));
       out.push({ path, entry: e });
     }
     await Promise.all(sized);
@@ -147,8 +149,8 @@ export class TreeReader {
       const mode = buf.toString('latin1', i, sp).padStart(6, '0');
       const sha = buf.toString('hex', nul + 1, nul + 1 + this.hashBytes);
       const type = typeOf(mode);
-      const e: LevelEntry = { mode, type, name: buf.toString('utf8', sp + 1, nul), sha, size: type === 'tree' ? -1 : type === 'commit' ? 0 : this.reader.knownSize(sha) ?? -1 };
-      if (e.size < 0 && type === 'blob') sized.push(this.reader.info(sha).then((x) => { e.size = x.size; }));
+      const e: LevelEntry = { mode, type, name: buf.toString('utf8', sp + 1, nul), sha, size: type === 'tree' ? -1 : type === 'commit' ? 0 : this.knownSize(sha) };
+      if (e.size < 0 && type === 'blob') sized.push(this.size(e));
       entries.push(e);
       i = nul + 1 + this.hashBytes;
     }
@@ -156,6 +158,19 @@ export class TreeReader {
     this.held += entries.length;
     this.levels.set(tree, entries);
     return entries;
+  }
+
+  private knownSize(sha: string): number {
+    return this.missing.has(sha) ? Infinity : this.reader.knownSize(sha) ?? -1;
+  }
+
+  /** Fills in a blob's size; a blob the repository lacks gets Infinity (no caller reads a file that large). */
+  private size(e: { sha: string; size: number }): Promise<void> {
+    return this.reader.info(e.sha).then((x) => { e.size = x.size; }, (err) => {
+      if (!(err instanceof MissingObject)) throw err;
+      this.missing.add(e.sha);
+      e.size = Infinity;
+    });
   }
 }
 
