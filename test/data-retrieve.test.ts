@@ -260,6 +260,16 @@ test('context: import neighbours and BM25 hits, never the changed files, within 
   assert.deepEqual(none.tasks[0].context, []);
   const one = await mine([f.dir], { contextFiles: 1 });
   assert.equal(one.tasks[0].context.length, 1);
+
+  // --max-prompt-tokens bounds the whole prompt: context files are chosen within what the text and old files leave.
+  const bare = none.tasks[0].stats.promptTokens;
+  for (const extra of [0, 20, 40, 1000]) {
+    const max = bare + extra;
+    const r = (await mine([f.dir], { contextFiles: 3, contextBytes: 4000, maxPromptTokens: max })).tasks[0];
+    assert.ok(r.stats.promptTokens <= max, `${r.stats.promptTokens} tokens over --max-prompt-tokens ${max}`);
+    assert.ok(r.context.reduce((a, c) => a + Buffer.byteLength(c.path) + Buffer.byteLength(c.content), 0) <= 4 * extra);
+    assert.deepEqual(r.context.map((c) => c.path), { 0: [], 20: ['src/lexer.ts'], 40: ['src/lexer.ts', 'src/cli.ts'], 1000: t.context.map((c) => c.path) }[extra], `room for ${extra} tokens`);
+  }
 });
 
 test('imports of a folder or the repo root (\'..\', \'./\') resolve to its index file and link importers to it', async () => {

@@ -30,7 +30,7 @@ const MINE_HELP: { [K in keyof MineConfig]: string } = {
   minChangedLines: 'drop tasks with fewer changed lines',
   maxFiles: 'drop tasks that change more files (after skipped files; a commit of over 4× as many is dropped unread)',
   maxFileBytes: 'skip changed files larger than this (checked before reading them)',
-  maxPromptTokens: 'drop tasks whose task text + old files exceed this many tokens (≈ bytes/4; 0 = no limit)',
+  maxPromptTokens: 'drop tasks whose task text + old files exceed this many tokens (≈ bytes/4; 0 = no limit); context files are chosen within what is left',
   ...RETRIEVE_HELP,
   renames: 'rename detection similarity in percent (git -M)',
   explain: 'print a line for each commit dropped (drop), passed over (pass) or with files left out (skip), and why (stdout)',

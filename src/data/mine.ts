@@ -281,7 +281,8 @@ async function mineRepo(repo: string, info: RepoInfo, cfg: Readonly<MineConfig>,
       if (!draft) return null;
       if (!base) return draft.task;
       const changed = draft.task.changes.map((ch, i) => ({ ...ch, oldSha: draft.oldShas[i] }));
-      const context = await retriever.select(await base, changedPaths(c.changes), changed, draft.task.text);
+      const room = cfg.maxPromptTokens > 0 ? 4 * cfg.maxPromptTokens - draft.bytes : Infinity; // promptTokens = ⌈bytes / 4⌉
+      const context = await retriever.select(await base, changedPaths(c.changes), changed, draft.task.text, room);
       return context.length ? makeTask({ ...draft.task, context }, draft.diffs, draft.bytes) : draft.task;
     } catch (e) {
       if (e instanceof UserError) throw e;

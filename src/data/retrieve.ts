@@ -105,14 +105,15 @@ export class Retriever {
 
   /**
    * Context files for a task whose base commit has tree `tree` (from TreeReader.root): graph neighbours and
-   * BM25 hits interleaved, top-k within the byte budget. `exclude`: the changed paths, never context. Calls
-   * must not overlap (each moves the index).
+   * BM25 hits interleaved, top-k within the byte budget. `exclude`: the changed paths, never context. `room`:
+   * bytes of paths and contents the files may take at most (the prompt's token limit, less the rest of the
+   * prompt). Calls must not overlap (each moves the index).
    */
-  async select(tree: string, exclude: string[], changed: Changed[], text: string): Promise<ContextFile[]> {
+  async select(tree: string, exclude: string[], changed: Changed[], text: string, room = Infinity): Promise<ContextFile[]> {
     if (this.o.contextFiles <= 0 || this.o.contextBytes <= 0) return [];
     await this.moveTo(tree);
     await this.corpus(exclude);
-    const picks = this.pick(changed, text);
+    const picks = this.pick(changed, text, room);
     const decs = await Promise.all(picks.map((p) => this.texts.get(p.sha)));
     return picks.map((p, i) => {
       const dec = decs[i];
@@ -272,7 +273,7 @@ export class Retriever {
    * read in one round trip. (Kept apart from the reading and in small functions: as one async function
    * V8 recompiled it ~9 times at ~90 ms each, more CPU than the work.)
    */
-  private pick(changed: Changed[], text: string): ContextPick[] {
+  private pick(changed: Changed[], text: string, room: number): ContextPick[] {
     if (this.N === 0) return [];
     this.bm25(text);
     const byScore = (a: string, b: string) => this.scoreOf(b) - this.scoreOf(a) || (a < b ? -1 : 1);
@@ -281,7 +282,7 @@ export class Retriever {
       ...this.importers(changed).sort(byScore).map((p) => ({ path: p, reason: 'imported-by' as const })),
     ];
     const ranked = this.topK(Math.max(32, 8 * this.o.contextFiles)).map((p) => ({ path: p, reason: 'bm25' as const }));
-    return interleave(graph, ranked, (p) => this.indexed(p), this.o).map((c) => {
+    return interleave(graph, ranked, (p) => this.indexed(p), this.o, room).map((c) => {
       const score = this.scoreOf(c.e.path);
       return { path: c.e.path, sha: c.e.sha, reason: c.reason, score: score ? Math.round(score * 1000) / 1000 : null };
     });
@@ -422,8 +423,8 @@ function candidatesAt(x: Live, i: number): string[] {
   return x.cands[i] ??= importCandidates(x.e.path, x.doc!.imports[i]);
 }
 
-/** Graph neighbours and BM25 hits taken in turn so that neither crowds the other out, within the file and byte budgets. */
-function interleave(graph: Candidate[], ranked: Candidate[], indexed: (p: string) => TreeEntry | undefined, o: RetrieveOptions): { e: TreeEntry; reason: ContextFile['reason'] }[] {
+/** Graph neighbours and BM25 hits taken in turn so that neither crowds the other out, within the file and byte budgets (and `room`, for paths and contents). */
+function interleave(graph: Candidate[], ranked: Candidate[], indexed: (p: string) => TreeEntry | undefined, o: RetrieveOptions, room: number): { e: TreeEntry; reason: ContextFile['reason'] }[] {
   const chosen: { e: TreeEntry; reason: ContextFile['reason'] }[] = [];
   const taken = new Set<string>();
   let budget = o.contextBytes;
@@ -431,9 +432,11 @@ function interleave(graph: Candidate[], ranked: Candidate[], indexed: (p: string
     for (const c of [graph[i], ranked[i]]) {
       if (!c || chosen.length >= o.contextFiles || taken.has(c.path)) continue;
       const e = indexed(c.path)!;
-      if (e.size > budget) continue;
+      const cost = room === Infinity ? 0 : e.size + Buffer.byteLength(c.path);
+      if (e.size > budget || cost > room) continue;
       taken.add(c.path);
       budget -= e.size;
+      room -= cost;
       chosen.push({ e, reason: c.reason });
     }
   }
