@@ -1,9 +1,8 @@
 // Train/held-out split without leakage (`pr-rl split`): held-out tasks are the newest (time), whole
 // repos (repo), the tasks that change only held-out files (file: no train task changes one), or a seeded
-// sample (random). Then no normalized change (old→new diff),
-// no normalized task text and no PR (a merge and the commits it brought in, Task.group) may appear on
-// both sides: every group of tasks linked by a shared change, text or PR goes whole to one side. Reading
-// and writing files is the CLI's job.
+// sample (random). Then no normalized change (old→new diff), no normalized task text and no PR (a merge
+// and the commits it brought in, Task.group) may appear on both sides: every group of tasks linked by a
+// shared change, text or PR goes whole to one side. Reading and writing files is the CLI's job.
 
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
