@@ -2,7 +2,7 @@
 // Python reference bench/reward_difflib.py (SWE-RL's reward code on CPython's difflib) on the same
 // inputs, in the same run, and a check that both give the same values (per-file similarities bit
 // for bit; the mean to 1e-12, as Python sums over a set in hash order). Two workloads:
-//   demo  — the embedded data/default tasks (12-line windows), completions as a policy writes them;
+//   demo  — the embedded data/default tasks (≤ 5-line windows), completions as a policy writes them;
 //   large — PR-sized edits (several hunks over 100–700 line real JS files from node_modules/diff).
 // TS is timed cold (fresh task objects, so the oracle diff is recomputed as Python does) and warm
 // (the per-task oracle cache a GRPO group of G completions hits). Env: PYTHON (default python3).

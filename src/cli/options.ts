@@ -36,7 +36,7 @@ export function configFrom<T extends object>(cmd: Command, defaults: T): Partial
 }
 
 /** Help of --model where a command samples from a model (eval, generate): what open.ts accepts. */
-export const MODEL_REF_HELP = 'model folder, a checkpoint folder (<run>/checkpoints/ckpt-N) or a run folder (its final/, else its newest checkpoint)';
+export const MODEL_REF_HELP = 'model folder, a checkpoint folder (<run>/checkpoints/ckpt-NNNNNN) or a run folder (its final/, else its newest checkpoint)';
 
 /** Parser of a flag taking a whole number, 0 up to `max` when given (an empty value is none: Number('') is 0). */
 export const wholeNumber = (flag: string, max?: number) => (v: string): number => {

@@ -68,7 +68,7 @@ async function paramTensors(model: Transformer, prefix: string): Promise<Record<
 }
 
 /**
- * The policy of a GRPO checkpoint folder (`<run>/checkpoints/ckpt-N`), checksums verified, with the
+ * The policy of a GRPO checkpoint folder (`<run>/checkpoints/ckpt-NNNNNN`), checksums verified, with the
  * tokenizer of the model folder the run started from; to evaluate or sample a run part way. `loaded` is
  * that folder already read and verified (loadLatestCheckpoint), not read again.
  */
