@@ -15,7 +15,7 @@ import { pickTasks, train, type ScoreFn, type TrainState } from '../src/rl/train
 import { resolveTrainConfig } from '../src/config.ts';
 import { Rng } from '../src/util/rng.ts';
 import type { EncodedTask } from '../src/rl/sequences.ts';
-import { UserError } from '../src/util/errors.ts';
+import { Interrupted, UserError } from '../src/util/errors.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { loadModel, nonFiniteParam, saveModel } from '../src/model/weights.ts';
 import { writeJsonlAtomic } from '../src/util/fsx.ts';
@@ -83,6 +83,17 @@ test('train: 4 steps equal 2 steps + resume + 2 steps, bit for bit; params chang
   assert.deepEqual(metrics(a), metrics(b));
   assert.equal(metrics(a).length, 4);
   assert.notDeepEqual(weights(a), fs.readFileSync(path.join(model, 'model.safetensors')), 'GRPO did not change the parameters');
+});
+
+test('train: a signal that comes after the step\'s last turn of the event loop stops the run at that step, not the next', async () => {
+  const { data, model } = await setup;
+  const run = path.join(dir, 'runLateSignal');
+  // The step line is logged after the update, synchronously: a signal sent there is the latest one can come.
+  const log = (l: string) => { if (l.startsWith('step 1/')) process.kill(process.pid, 'SIGTERM'); };
+  await assert.rejects(train({ model, data, out: run, resume: false, config: { ...base, steps: 5, ckptEvery: 0 }, log, score: fakeScore }),
+    (e: Error) => e instanceof Interrupted && /stopped by SIGTERM at step 1\/5/.test(e.message));
+  assert.equal(metrics(run).length, 1);
+  assert.ok(fs.existsSync(path.join(run, 'checkpoints', 'ckpt-000001')));
 });
 
 test('train --max-grad-norm 0 logs the gradient norm all the same: step 1\'s is the clipped run\'s', async () => {

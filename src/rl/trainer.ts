@@ -395,6 +395,9 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
         fs.appendFileSync(metricsFile, JSON.stringify({ kind: 'eval', step: state.step, ...ev }) + '\n');
       }
       ran++;
+      // A signal that came during the last group's update (synchronous kernels) is seen now, so the run
+      // checkpoints after this step rather than after the next one.
+      await turnEventLoop();
       if ((cfg.ckptEvery > 0 && state.step % cfg.ckptEvery === 0) || state.step === cfg.steps || stop.signal) await checkpoint();
     }
     if (opts.stopAfter !== undefined && state.step < cfg.steps && !stop.signal) await checkpoint();
