@@ -229,6 +229,11 @@ test('corpus: folders walked in order (binary skipped), tasks.jsonl gives text, 
   fs.writeFileSync(path.join(dir, 'src', 'tokenizer.json'), '{}');
   fs.writeFileSync(path.join(dir, 'src', 'tokenizer_config.json'), '{}');
   assert.deepEqual([...corpusTexts([path.join(dir, 'src')])], ['A', 'B']);
+  // A file of more bytes than one string holds (sparse: no disk used) is one line, not ERR_STRING_TOO_LONG's stack.
+  const huge = path.join(dir, 'huge.txt');
+  fs.closeSync(fs.openSync(huge, 'w'));
+  fs.truncateSync(huge, 600 * 2 ** 20);
+  assert.throws(() => [...corpusTexts([huge])], (e: Error) => e instanceof UserError && e.message === `${huge}: 629145600 bytes, more text than one string holds; split it into smaller files`);
 });
 
 test('cli: pr-rl tokenizer train writes a loadable folder; bad flags give one line', async () => {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Rng } from '../src/util/rng.ts';
 import { JsonlWriter, forEachLine, readJson, readJsonl, writeFileAtomic, writeJsonlAtomic } from '../src/util/fsx.ts';
 import { JsonlThreadWriter } from '../src/util/jsonlthread.ts';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { UserError } from '../src/util/errors.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { Progress, fmtDuration } from '../src/util/progress.ts';
@@ -57,6 +57,17 @@ test('forEachLine: the lines of String.split, whatever the chunk size (multi-byt
       assert.deepEqual(got, want.map((l, i) => [l, i + 1]), `chunk ${chunk}: ${JSON.stringify(text)}`);
     }
   }
+  // A FIFO (`<(zcat tasks.jsonl.gz)`) has no size: read in chunks all the same (it was read a byte at a time, each
+  // joined to the line so far: minutes for a few MB), lines as from the file.
+  const big = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, text: 'é'.repeat(i % 700) })).join('\n') + '\n';
+  fs.writeFileSync(f, big);
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', f, fifo]);
+  const got: string[] = [];
+  forEachLine(fifo, (l) => got.push(l));
+  assert.deepEqual(got, big.trimEnd().split('\n'));
+  writer.kill();
   // A BOM'd JSON file reads as JSON (an editor may write one).
   fs.writeFileSync(f, '\ufeff{"format":"x"}');
   assert.deepEqual(readJson(f), { format: 'x' });

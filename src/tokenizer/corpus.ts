@@ -3,6 +3,7 @@
 // text, old and new file contents, context files, and the SEARCH/REPLACE markers the policy will write).
 
 import * as fs from 'node:fs';
+import { constants } from 'node:buffer';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { readJsonl } from '../util/fsx.ts';
@@ -57,6 +58,8 @@ function* walk(dir: string, top = true): Generator<string> {
 
 /** File text, or null when the file looks binary. */
 function readText(file: string): string | null {
+  const size = fs.statSync(file).size;
+  if (size > constants.MAX_STRING_LENGTH) throw new UserError(`${file}: ${size} bytes, more text than one string holds; split it into smaller files`);
   const buf = fs.readFileSync(file);
   if (buf.subarray(0, 8192).includes(0)) return null;
   return buf.toString('utf8');

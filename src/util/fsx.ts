@@ -268,36 +268,54 @@ export function readJsonl<T = unknown>(file: string, opts: ReadJsonlOptions<T> =
   return out;
 }
 
-/** Bytes read at a time by forEachLine. */
+/** Bytes read at a time by forEachLine: from a file, up to its size; from a pipe, which has no size, PIPE_CHUNK. */
 const LINE_CHUNK = 1 << 24;
+const PIPE_CHUNK = 1 << 16;
 
 /**
  * Calls `each` with every line of a text file (without its newline) and its 1-based number, reading the
  * file a chunk at a time: a file may be larger than the longest string V8 holds (~512 M characters), as
- * `pr-rl mine`'s output of a long history is (pytest-dev/pytest: 1.19 GB). A missing file or a folder is
+ * `pr-rl mine`'s output of a long history is (pytest-dev/pytest: 1.19 GB). A pipe or FIFO (`<(zcat …)`)
+ * is read in chunks too; a line too long for a string is one clear error. A missing file or a folder is
  * one clear UserError.
  */
 export function forEachLine(file: string, each: (line: string, n: number) => void, chunkBytes = LINE_CHUNK): void {
   const st = inputFile(file);
   let fd: number;
   try { fd = fs.openSync(file, 'r'); } catch (e) { throw cannotRead(file, e); }
+  let n = 0;
+  const line = (b: Buffer, start: number, end: number) => {
+    n++;
+    let text: string;
+    try { text = b.toString('utf8', start, end); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ERR_STRING_TOO_LONG') throw e;
+      throw new UserError(`${file}:${n}: a line of ${end - start} bytes, longer than the longest string Node holds`);
+    }
+    each(text, n);
+  };
   try {
-    const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(st.size, 1)));
-    let carry: Buffer | null = null; // the start of a line the chunk cut
-    let n = 0;
+    const chunk = Buffer.allocUnsafe(st.isFile() ? Math.min(chunkBytes, Math.max(st.size, 1)) : Math.min(chunkBytes, PIPE_CHUNK));
+    let carry: Buffer[] = []; // the start of a line the chunks cut, copied (the chunk is reused)
     for (;;) {
       let got: number;
       try { got = fs.readSync(fd, chunk, 0, chunk.length, null); } catch (e) { throw cannotRead(file, e); }
       if (got === 0) break;
-      const buf: Buffer = carry ? Buffer.concat([carry, chunk.subarray(0, got)]) : chunk.subarray(0, got);
       let start = 0;
-      for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
-        each(buf.toString('utf8', start, nl), ++n);
+      let nl = chunk.indexOf(10);
+      if (nl >= 0 && nl < got && carry.length) {
+        const joined = Buffer.concat([...carry, chunk.subarray(0, nl)]);
+        carry = [];
+        line(joined, 0, joined.length);
+        start = nl + 1;
+        nl = chunk.indexOf(10, start);
+      }
+      for (; nl >= 0 && nl < got; nl = chunk.indexOf(10, start)) {
+        line(chunk, start, nl);
         start = nl + 1;
       }
-      carry = start < buf.length ? Buffer.from(buf.subarray(start)) : null; // copied: the chunk is reused
+      if (start < got) carry.push(Buffer.from(chunk.subarray(start, got)));
     }
-    if (carry) each(carry.toString('utf8'), ++n);
+    if (carry.length) { const rest = Buffer.concat(carry); line(rest, 0, rest.length); }
   } finally {
     fs.closeSync(fd);
   }
