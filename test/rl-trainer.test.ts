@@ -124,6 +124,13 @@ test('a checkpoint folder is a model to eval/generate: its step\'s policy (= fin
   for (const [m, out] of [[run, path.join(run, 'metrics.jsonl')], [model, path.join(model, 'config.json')], [ck, path.join(ck, 'meta.json')]]) {
     await assert.rejects(runEval({ model: m, data, out, config: {}, log: quiet }), (e: Error) => e instanceof UserError && /is inside the (--model|model) folder .*; give a file elsewhere$/.test(e.message), out);
   }
+  // An --out that cannot be written (here /sys: EACCES even for root) fails before the sampling, not after it.
+  if (process.platform === 'linux') {
+    const lines: string[] = [];
+    await assert.rejects(runEval({ model: run, data, out: '/sys/pr-rl-eval.json', config: { k: 1, maxNewTokens: 2, backend: 'cpu', limit: 2 }, log: (l) => lines.push(l) }),
+      (e: Error) => e instanceof UserError && /^cannot write \/sys\/pr-rl-eval\.json \(/.test(e.message));
+    assert.ok(!lines.some((l) => /tasks scored/.test(l)), lines.join('\n'));
+  }
   // A new file there, or an earlier eval.json, is fine.
   const evalOut = path.join(run, 'eval.json');
   await runEval({ model: run, data, out: evalOut, config: { k: 1, maxNewTokens: 2, backend: 'cpu', limit: 2 }, log: quiet });

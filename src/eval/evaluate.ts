@@ -13,7 +13,7 @@ import { openModel, resolveModelDir } from '../model/open.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { Tokenizer } from '../tokenizer/load.ts';
 import { UserError } from '../util/errors.ts';
-import { writeJsonAtomic, checkOutputFile } from '../util/fsx.ts';
+import { writeJsonAtomic, checkOutputFile, probeWritable } from '../util/fsx.ts';
 import { Progress, fmtDuration } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 import { meanCI, passAtK, proportionCI, type Interval } from './stats.ts';
@@ -296,6 +296,7 @@ export async function runEval(opts: { model: string; data: string; out: string; 
   await initBackend(cfg.backend, log);
   const { model, tokenizer } = await openModel(ref);
   try {
+    probeWritable(opts.out); // before the sampling, which can take hours
     const result = await evaluate(model, tokenizer, tasks, cfg, { model: ref.dir, dataFile: opts.data, log });
     writeJsonAtomic(opts.out, result);
     for (const line of formatSummary(result)) log(line);

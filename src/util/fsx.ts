@@ -55,6 +55,23 @@ export function checkOutputFile(out: string, inputs: Record<string, string | und
   }
 }
 
+/**
+ * Fails now, not after hours of work, where `file` cannot be written (a read-only file system, no
+ * permission): a temp file is made beside it and removed (its folder made if missing). A full disk
+ * shows only when the file is written.
+ */
+export function probeWritable(file: string): void {
+  let tmp: string | undefined;
+  try {
+    tmp = tempBeside(file);
+    fs.closeSync(fs.openSync(tmp, 'wx'));
+  } catch (e) {
+    throw cannotWrite(file, e);
+  } finally {
+    if (tmp) fs.rmSync(tmp, { force: true });
+  }
+}
+
 /** A file-system error met writing `file` (disk full, no permission, a folder that is a file) as one line for the user; other errors as they are. */
 export function cannotWrite(file: string, e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
