@@ -482,6 +482,12 @@ test('sft: an empty task file, no task that fits, or an --out holding a model is
   const before = fs.readFileSync(path.join(model, 'model.safetensors'));
   await assert.rejects(sft({ model, data, out: model, config: { backend: 'cpu', steps: 1 }, log: quiet }), err(/^sft: .* already holds a model; give --out a new folder, or --force/));
   assert.deepEqual(fs.readFileSync(path.join(model, 'model.safetensors')), before);
+  // Weights without config.json are a save that did not finish (a full disk): no model, so written over without force.
+  const half = path.join(dir, 'sft-half');
+  fs.mkdirSync(half);
+  fs.writeFileSync(path.join(half, 'model.safetensors'), before.subarray(0, 100));
+  await sft({ model, data, out: half, config: { backend: 'cpu', steps: 1, batchSize: 2 }, log: quiet });
+  assert.ok(fs.existsSync(path.join(half, 'config.json')));
 });
 
 test('sft CLI: Ctrl-C saves the model after the current step and ends by SIGINT; the folder is that step\'s model', { timeout: 60_000 }, async () => {

@@ -63,7 +63,8 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   // folder never (its config.json would become the model's).
   refuseFileAsFolder(opts.out);
   refuseRunOrModel(opts.out, 'sft', false);
-  if (!opts.force && fs.existsSync(path.join(opts.out, 'model.safetensors'))) {
+  // config.json marks a whole model (saveModel writes it last): weights without it are a save that did not finish.
+  if (!opts.force && fs.existsSync(path.join(opts.out, 'config.json'))) {
     throw new UserError(`sft: ${opts.out} already holds a model; give --out a new folder, or --force to write over it`);
   }
   await initBackend(cfg.backend, log);

@@ -59,8 +59,11 @@ export function tokenizerConfigJson(cfg: Readonly<BpeConfig>): object {
   };
 }
 
-/** Writes tokenizer.json and tokenizer_config.json into `dir` (each atomically). */
+/**
+ * Writes tokenizer_config.json and tokenizer.json into `dir` (each atomically), tokenizer.json last: it is
+ * what marks a folder as holding a tokenizer, so a save that failed half way (a full disk) leaves none.
+ */
 export function saveTokenizer(dir: string, bpe: TrainedBpe, cfg: Readonly<BpeConfig>): void {
-  writeJsonAtomic(path.join(dir, 'tokenizer.json'), tokenizerJson(bpe));
   writeJsonAtomic(path.join(dir, 'tokenizer_config.json'), tokenizerConfigJson(cfg));
+  writeJsonAtomic(path.join(dir, 'tokenizer.json'), tokenizerJson(bpe));
 }
