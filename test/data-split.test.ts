@@ -190,7 +190,31 @@ test('split --by file: no train task changes a held-out file; a task changing he
   // The same task set with one file each: nothing is on neither side.
   assert.equal(splitTasks(tasks.map((t) => ({ ...t, changes: t.changes.slice(0, 1).map(({ oldPath, ...c }) => (void oldPath, c)) })), { heldout: 0.15, by: 'file', seed: 1 }).overlap, 0);
   // Every task changes the same two files: nothing can be held out with a train set left.
-  assert.throws(() => splitTasks([multi('a', ['x', 'y']), multi('b', ['x', 'y'])], { heldout: 1, by: 'file', seed: 1 }), (e: Error) => e instanceof UserError && /every task changes the same files as others/.test(e.message));
+  // No train set left (every task changes a file the held-out ones change): refused, for every seed.
+  const noTrain = /every task changes a file that others change too, so no files can be held out with tasks left to train on/;
+  for (const set of [[multi('a', ['x', 'y']), multi('b', ['x', 'y'])], [multi('a', ['a']), multi('b', ['a', 'b'])], [multi('a', ['x', 'y']), multi('b', ['y', 'z']), multi('c', ['z', 'x'])]])
+    for (let seed = 1; seed <= 5; seed++) assert.throws(() => splitTasks(set, { heldout: 0.1, by: 'file', seed }), (e: Error) => e instanceof UserError && noTrain.test(e.message), `seed ${seed}`);
+  // A file changed along with many others (a changelog) is not taken to complete one task: that would put
+  // the tasks of all those other files on neither side.
+  const log = [multi('c0', ['CHANGES.md']), ...Array.from({ length: 100 }, (_, i) => multi(`c${i + 1}`, ['CHANGES.md', `src${i}.ts`])), ...Array.from({ length: 100 }, (_, i) => multi(`s${i}`, [`lib${i}.ts`]))];
+  for (let seed = 1; seed <= 12; seed++) {
+    const r = splitTasks(log, { heldout: 0.1, by: 'file', seed });
+    assert.deepEqual([r.heldout.length, r.overlap], [20, 0], `seed ${seed}`);
+  }
+  // A task on neither side links nothing: a held-out task whose text only such a task shares stays held out.
+  // (h shares o's text; t makes o's change, in files b and c: changeKey leaves paths out.)
+  const o = { ...multi('o', ['a', 'b']), text: 'same text' };
+  const linked = [{ ...multi('h', ['a']), text: 'same text' }, o, { ...multi('t', ['b', 'c']), changes: o.changes.map((c, j) => ({ ...c, path: ['b', 'c'][j] })) },
+    ...Array.from({ length: 6 }, (_, i) => multi(`u${i}`, [`u${i}.ts`]))];
+  assert.equal(changeKey(linked[1]), changeKey(linked[2]));
+  let seen = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    const r = splitTasks(linked, { heldout: 1, by: 'file', seed });
+    if (!r.heldout.some((t) => t.id === 'h') && r.dropped === 0) continue;
+    seen++;
+    assert.deepEqual([r.heldout.map((t) => t.id), r.dropped], [['h'], 0], `seed ${seed}`);
+  }
+  assert.ok(seen > 0, 'some seed holds out file a');
 });
 
 test('split random and file: seeded, sized, leak-free on a set full of collisions', () => {
@@ -275,7 +299,7 @@ test('split CLI: the two outputs are written both or neither; an empty --seed is
   assert.deepEqual(fs.readdirSync(path.join(dir, 'adir')), []);
   // A folder that does not exist yet (a trailing slash) or an empty name: refused before any work too, so
   // that the train file is not renamed into place before the held-out file's rename fails.
-  for (const [flag, out, msg] of [['--out-heldout', 'newdir/', '--out-heldout newdir/ is a folder'], ['--out-heldout', '', '--out-heldout is empty'], ['--out-train', 'x/', '--out-train x/ is a folder']]) {
+  for (const [flag, out, msg] of [['--out-heldout', 'newdir/', '--out-heldout newdir/ is a folder'], ['--out-heldout', '', '--out-heldout is empty'], ['--out-train', 'x/', '--out-train x/ is a folder'], ['--out-heldout', 'nd/.', '--out-heldout nd/. is a folder'], ['--out-heldout', 'nd/..', '--out-heldout nd/.. is a folder']]) {
     const r = cli(dir, 'tasks.jsonl', '--by', 'random', '--seed', '3', '--out-train', 'fresh.train.jsonl', flag, out);
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.stderr, `pr-rl: ${msg}; give a file to write\n`);

@@ -229,11 +229,18 @@ test('corpus: folders walked in order (binary skipped), tasks.jsonl gives text, 
   fs.writeFileSync(path.join(dir, 'src', 'tokenizer.json'), '{}');
   fs.writeFileSync(path.join(dir, 'src', 'tokenizer_config.json'), '{}');
   assert.deepEqual([...corpusTexts([path.join(dir, 'src')])], ['A', 'B']);
-  // A file of more bytes than one string holds (sparse: no disk used) is one line, not ERR_STRING_TOO_LONG's stack.
+  // A text file of more bytes than one string holds is one line, not ERR_STRING_TOO_LONG's stack (text at its
+  // start, the rest sparse: no disk used); one that looks binary is passed over in a folder as before.
   const huge = path.join(dir, 'huge.txt');
-  fs.closeSync(fs.openSync(huge, 'w'));
+  fs.writeFileSync(huge, 'text\n'.repeat(2000));
   fs.truncateSync(huge, 600 * 2 ** 20);
   assert.throws(() => [...corpusTexts([huge])], (e: Error) => e instanceof UserError && e.message === `${huge}: 629145600 bytes, more text than one string holds; split it into smaller files`);
+  const bins = path.join(dir, 'bins');
+  fs.mkdirSync(bins);
+  fs.writeFileSync(path.join(bins, 'a.txt'), 'A');
+  fs.closeSync(fs.openSync(path.join(bins, 'big.bin'), 'w'));
+  fs.truncateSync(path.join(bins, 'big.bin'), 600 * 2 ** 20);
+  assert.deepEqual([...corpusTexts([bins])], ['A']);
 });
 
 test('cli: pr-rl tokenizer train writes a loadable folder; bad flags give one line', async () => {

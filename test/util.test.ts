@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../src/util/rng.ts';
-import { JsonlWriter, forEachLine, readJson, readJsonl, writeFileAtomic, writeJsonlAtomic } from '../src/util/fsx.ts';
+import { JsonlWriter, forEachLine, probeWritable, readJson, readJsonl, writeFileAtomic, writeJsonlAtomic } from '../src/util/fsx.ts';
 import { JsonlThreadWriter } from '../src/util/jsonlthread.ts';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { UserError } from '../src/util/errors.ts';
@@ -68,6 +68,11 @@ test('forEachLine: the lines of String.split, whatever the chunk size (multi-byt
   forEachLine(fifo, (l) => got.push(l));
   assert.deepEqual(got, big.trimEnd().split('\n'));
   writer.kill();
+  // probeWritable tries a path without leaving anything behind, not even the folders it is to go in.
+  probeWritable(path.join(dir, 'new', 'deeper', 'out.json'));
+  assert.ok(!fs.existsSync(path.join(dir, 'new')));
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes('probe')), []);
+  if (process.platform === 'linux') assert.throws(() => probeWritable('/sys/pr-rl/out.json'), (e: Error) => e instanceof UserError && /^cannot write \/sys\/pr-rl\/out\.json \(/.test(e.message));
   // A BOM'd JSON file reads as JSON (an editor may write one).
   fs.writeFileSync(f, '\ufeff{"format":"x"}');
   assert.deepEqual(readJson(f), { format: 'x' });

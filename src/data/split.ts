@@ -164,7 +164,7 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   for (const keys of [ck, tk, gk]) {
     const first = new Map<string, number>();
     keys.forEach((k, i) => {
-      if (k === undefined) return;
+      if (k === undefined || held[i] === OFF_SIDES) return; // on neither side: links nothing
       const j = first.get(k);
       if (j === undefined) first.set(k, i);
       else parent[find(i)] = find(j);
@@ -209,9 +209,9 @@ const OFF_SIDES = 2;
  * --by file: picks held-out files (by repo and path; a rename's old path counts too) in seeded order. A task
  * is held out when every file it changes is, and goes to neither side when it changes held-out and other
  * files, so that no train task changes a held-out file. A file is taken when it completes some task without
- * going past the size asked; none doing so, the one completing the fewest (or, where every task changes
- * several files, files in turn until one completes). Marks `held` (1, or OFF_SIDES) and returns how many
- * tasks are on neither side.
+ * going past the size asked, and puts no more train tasks on neither side than it completes; none doing
+ * so, the one completing the fewest (or, where every task changes several files, files in turn until one
+ * completes). Marks `held` (1, or OFF_SIDES) and returns how many tasks are on neither side.
  */
 function pickFiles(tasks: readonly Task[], target: number, rng: Rng, held: Uint8Array): number {
   const n = tasks.length;
@@ -225,13 +225,16 @@ function pickFiles(tasks: readonly Task[], target: number, rng: Rng, held: Uint8
     }
   });
   if (tasksOf.size < 2) throw new UserError('split --by file: all tasks change the same one file; use --by time or --by random');
+  const files = Int32Array.from(missing);
   const keys = rng.shuffle([...tasksOf.keys()].sort());
   const gain = (k: string) => tasksOf.get(k)!.filter((i) => missing[i] === 1).length;
+  /** Train tasks that taking file k would put on neither side (it changes them, with files that stay in train). */
+  const cost = (k: string) => tasksOf.get(k)!.filter((i) => missing[i] > 1 && missing[i] === files[i]).length;
   let count = 0;
   const take = (k: string) => { for (const i of tasksOf.get(k)!) if (--missing[i] === 0) count++; };
   for (const k of keys) {
     const g = gain(k);
-    if (g > 0 && count + g <= target) take(k);
+    if (g > 0 && count + g <= target && cost(k) <= g) take(k);
     if (count === target) break;
   }
   if (count === 0) {
@@ -239,13 +242,13 @@ function pickFiles(tasks: readonly Task[], target: number, rng: Rng, held: Uint8
     if (fits.length) take(fits.reduce((a, b) => (gain(b) < gain(a) ? b : a)));
     else for (const k of keys) { take(k); if (count > 0) break; }
   }
-  if (count === n) throw new UserError('split --by file: every task changes the same files as others, so no files can be held out with tasks left to train on; use --by time or --by random');
   let overlap = 0;
-  tasks.forEach((t, i) => {
-    const files = new Set(t.changes.flatMap((c) => (c.oldPath ? [c.path, c.oldPath] : [c.path]))).size;
-    if (files > 0 && missing[i] === 0) held[i] = 1;
-    else if (missing[i] < files) { held[i] = OFF_SIDES; overlap++; }
-  });
+  let train = 0;
+  for (let i = 0; i < n; i++) {
+    if (files[i] > 0 && missing[i] === 0) held[i] = 1;
+    else if (missing[i] < files[i]) { held[i] = OFF_SIDES; overlap++; } else train++;
+  }
+  if (train === 0) throw new UserError('split --by file: every task changes a file that others change too, so no files can be held out with tasks left to train on; use --by time or --by random');
   return overlap;
 }
 

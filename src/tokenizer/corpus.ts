@@ -58,9 +58,13 @@ function* walk(dir: string, top = true): Generator<string> {
 
 /** File text, or null when the file looks binary. */
 function readText(file: string): string | null {
-  const size = fs.statSync(file).size;
+  const head = Buffer.alloc(8192);
+  const fd = fs.openSync(file, 'r');
+  let size: number;
+  try {
+    if (head.subarray(0, fs.readSync(fd, head, 0, head.length, 0)).includes(0)) return null;
+    size = fs.fstatSync(fd).size;
+  } finally { fs.closeSync(fd); }
   if (size > constants.MAX_STRING_LENGTH) throw new UserError(`${file}: ${size} bytes, more text than one string holds; split it into smaller files`);
-  const buf = fs.readFileSync(file);
-  if (buf.subarray(0, 8192).includes(0)) return null;
-  return buf.toString('utf8');
+  return fs.readFileSync(file).toString('utf8');
 }

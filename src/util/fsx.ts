@@ -40,7 +40,9 @@ export function refuseInputAsOutput(out: string, inputs: Record<string, string |
  */
 export function checkOutputFile(out: string, inputs: Record<string, string | undefined> = {}, inside: [dir: string, what: string, allowed?: (file: string) => boolean][] = [], flag = '--out'): void {
   if (out.trim() === '') throw new UserError(`${flag} is empty; give a file to write`);
-  if (/[\\/]$/.test(out) || (fs.existsSync(out) && fs.statSync(out).isDirectory())) throw new UserError(`${flag} ${out} is a folder; give a file to write`);
+  const name = path.basename(out);
+  if (out.endsWith('/') || out.endsWith(path.sep) || name === '.' || name === '..' || (fs.existsSync(out) && fs.statSync(out).isDirectory()))
+    throw new UserError(`${flag} ${out} is a folder; give a file to write`);
   for (let d = path.dirname(path.resolve(out)); ; d = path.dirname(d)) {
     if (fs.existsSync(d)) {
       if (!fs.statSync(d).isDirectory()) throw new UserError(`cannot write ${out} (${d} is a file, not a folder)`);
@@ -57,18 +59,19 @@ export function checkOutputFile(out: string, inputs: Record<string, string | und
 
 /**
  * Fails now, not after hours of work, where `file` cannot be written (a read-only file system, no
- * permission): a temp file is made beside it and removed (its folder made if missing). A full disk
- * shows only when the file is written.
+ * permission): a temp file is made and removed in its folder, or, where that is still to be made, in the
+ * nearest folder above it that exists (nothing is left behind). A full disk shows only when the file is written.
  */
 export function probeWritable(file: string): void {
-  let tmp: string | undefined;
+  let dir = path.dirname(path.resolve(file));
+  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  const tmp = path.join(dir, `.${path.basename(file)}.probe-${process.pid}-${Date.now()}`);
   try {
-    tmp = tempBeside(file);
     fs.closeSync(fs.openSync(tmp, 'wx'));
   } catch (e) {
     throw cannotWrite(file, e);
   } finally {
-    if (tmp) fs.rmSync(tmp, { force: true });
+    fs.rmSync(tmp, { force: true });
   }
 }
 
