@@ -33,10 +33,10 @@ export function refuseInputAsOutput(out: string, inputs: Record<string, string |
 }
 
 /**
- * Checks an output file before any work: a file name given (not empty, not ending in a slash), not a folder,
- * not under a file, not an input, and not inside a folder whose files it would replace (`inside`: a model,
- * checkpoint or run folder, what to call it, and which files there may be written: by default none).
- * `flag` names the option in the messages.
+ * Checks an output file before any work: a file name given (not empty, not a folder's: ending in a slash,
+ * `.` or `..`), not a folder, not under a file, not an input, and not inside a folder whose files it would
+ * replace (`inside`: a model, checkpoint or run folder, what to call it, and which files there may be
+ * written: by default none). `flag` names the option in the messages.
  */
 export function checkOutputFile(out: string, inputs: Record<string, string | undefined> = {}, inside: [dir: string, what: string, allowed?: (file: string) => boolean][] = [], flag = '--out'): void {
   if (out.trim() === '') throw new UserError(`${flag} is empty; give a file to write`);
