@@ -185,6 +185,38 @@ test('synth: each bug kind on a known line', () => {
   assert.ok(pl('end = start + size').some((m) => m.kind === 'delete'));
 });
 
+test('synth: no mutant that is no bug of its kind or no valid code (QA finds on psf/requests and this repo)', () => {
+  const kinds = (src: string, lang: 'typescript' | 'python', needle: string, kind: string) => {
+    const s = scan(src, lang);
+    const i = s.lines.findIndex((l) => l.includes(needle));
+    assert.ok(i >= 0, needle);
+    return [0, 1, 2, 3].flatMap((seed) => lineMutations(s, i, new Rng(seed))).filter((m) => m.kind === kind).map((m) => m.text);
+  };
+  // Wrong variable: not a keyword argument's name, a def's or lambda's parameter, an arrow's or function's parameter.
+  const py = 'def send(request, data, timeout, json):\n    r = post(request.url, data=request.data, timeout=timeout)\n    handler = lambda sock: sock.recv(data)\n    q = post(\n        json=json,\n    )\n    return r, json, handler, q\n';
+  for (const m of kinds(py, 'python', 'post(', 'variable')) assert.ok(/, data=\w+\.data, timeout=\w+\)$/.test(m!), m!);
+  assert.deepEqual(kinds(py, 'python', 'def send', 'variable'), []);
+  for (const m of kinds(py, 'python', 'lambda', 'variable')) assert.ok(m!.includes('lambda sock:'), m!);
+  for (const m of kinds(py, 'python', 'json=json', 'variable')) assert.ok(m!.startsWith('        json='), m!);
+  assert.ok(kinds(py, 'python', 'json=json', 'variable').length > 0, 'the value is still mutated');
+  const ts = 'function collect(special: string, ids: number[], out: string[]) {\n  ids.forEach((special) => out.push(special));\n  const f = function (ids, out) { return ids + out; };\n  return special + f;\n}\n';
+  for (const m of kinds(ts, 'typescript', 'forEach', 'variable')) assert.ok(m!.includes('((special) =>'), m!);
+  for (const m of kinds(ts, 'typescript', 'function (ids', 'variable')) assert.ok(m!.includes('function (ids, out)'), m!);
+  assert.ok(kinds(ts, 'typescript', 'forEach', 'variable').length > 0, 'the body\'s names are still mutated');
+  // An off-by-one on a bound, not on the first operand of a product or quotient.
+  const bound = 'function f(n: number, max: number, rows: number[]) {\n  if (n > max / 4) return 1;\n  if (n >= max * rows.length) return 2;\n  if (n < max) return 3;\n  return 0;\n}\n';
+  assert.deepEqual(kinds(bound, 'typescript', 'max / 4', 'bound'), []);
+  assert.deepEqual(kinds(bound, 'typescript', 'max * rows', 'bound'), []);
+  assert.ok(kinds(bound, 'typescript', 'n < max', 'bound').includes('  if (n < max + 1) return 3;'));
+  // Deleting `if (…) x;` before an `else` leaves the else dangling; the closing line of a Python string is no statement.
+  const dangling = 'function g(c: string, d: number) {\n  if (c === "(") d++;\n  else if (c === ")") d--;\n  d += 2;\n  return d;\n}\n';
+  assert.deepEqual(kinds(dangling, 'typescript', 'c === "("', 'delete'), []);
+  assert.ok(kinds(dangling, 'typescript', 'd += 2', 'delete').includes(null));
+  const doc = 'def h():\n    text = """\n    a line\n    """.strip()\n    print(text)\n    return text\n';
+  assert.deepEqual(kinds(doc, 'python', '""".strip()', 'delete'), []);
+  assert.ok(kinds(doc, 'python', 'print(text)', 'delete').includes(null));
+});
+
 test('synth: lines and file windows, byte cap, kinds filter, repo name', () => {
   const lines = synthesize(dir, { count: 20, seed: 3, window: 'lines', windowLines: 5 }).tasks;
   for (const t of lines) assert.ok(t.changes[0].new!.split('\n').length - 1 <= 5);

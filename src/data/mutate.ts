@@ -75,8 +75,9 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
   if (/ (<=?|>=?) |\b(slice|substring|substr|range|splice|subarray)\(|\[[^\]]*[+-] 1\]/.test(code)) {
     at(/ [+-] 1\b(?!\.)/, (m) => add('bound', splice(m.index, m.index + m[0].length, ''), OFF));
     at(/ (<=?|>=?) ([A-Za-z_$][\w$.]*)(?=[\s);\]:,]|$)/, (m) => {
-      if (m[2].endsWith('.')) return;
       const end = m.index + m[0].length;
+      // `x < n / 4` + 1 on n would be n - 1/4 (precedence), not an off-by-one.
+      if (m[2].endsWith('.') || /^\s*(\*|\/|%)/.test(line.slice(end))) return;
       add('bound', splice(end, end, m[1].startsWith('<') ? ' + 1' : ' - 1'), OFF);
     });
   }
@@ -139,6 +140,10 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       const before = line.slice(0, m.index);
       if (words.has(name) || /^\s*\(/.test(after) || /^:(?!:)/.test(after) || /^\s*=>/.test(after)) return;
       if (/\b(const|let|var|function|class|def|interface|type|for|as)\s+$/.test(before) || /\?\.$/.test(before)) return;
+      // Not a name that only names: a keyword argument (`f(timeout=1)`), a parameter (`def f(a, b)`,
+      // `(a, b) =>`, `function f(a, b)`): renaming those is no wrong variable, and often no valid code.
+      if (py && isKeywordArg(before, after)) return;
+      if (isParameter(py, before, after)) return;
       const others = nearby.filter((v) => v !== name);
       if (others.length === 0 || !nearby.includes(name)) return;
       add('variable', splice(m.index, m.index + name.length, rng.pick(others)), 'the wrong variable is used');
@@ -189,6 +194,21 @@ function splitArgs(line: string, code: string, from: number, to: number): [numbe
   return out;
 }
 
+/**
+ * Whether the Python name between `before` and `after` on its line is a keyword argument's: `f(a, name=…`, or
+ * `name=…` opening a line of a call spread over lines (an assignment has spaces around its `=`, PEP 8).
+ */
+function isKeywordArg(before: string, after: string): boolean {
+  return (/[(,]\s*$/.test(before) && /^\s*=(?!=)/.test(after)) || (/^\s*$/.test(before) && /^=(?!=)/.test(after));
+}
+
+/** Whether the name between `before` and `after` on its line is a parameter: of `def f(…)` or `lambda …:` (Python), of `function f(…)` or `(…) =>` (JS). */
+function isParameter(py: boolean, before: string, after: string): boolean {
+  if (py) return /^\s*(async\s+)?def\s/.test(before) || /\blambda\b[^:]*$/.test(before);
+  if (/\bfunction\b[^(]*\([^)]*$/.test(before)) return true;
+  return /^[^()]*\)\s*=>/.test(after) && /\(\s*[\w$\s,]*$/.test(before);
+}
+
 /** Lower-case identifiers used as values within ±8 lines (inside the enclosing function when there is one). */
 function nearbyVariables(s: Scan, i: number, words: Set<string>): string[] {
   const fn = enclosingFn(s, i);
@@ -198,7 +218,11 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>): string[] {
   const fnNames = new Set(s.fns.map((f) => f.name));
   for (let j = lo; j <= hi; j++) {
     const code = codeOnly(s, j);
-    for (const m of code.matchAll(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])(?!\s*\()(?!:[^:])/g)) if (!words.has(m[1]) && !fnNames.has(m[1]) && m[1].length > 1) seen.add(m[1]);
+    for (const m of code.matchAll(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])(?!\s*\()(?!:[^:])/g)) {
+      if (words.has(m[1]) || fnNames.has(m[1]) || m[1].length < 2) continue;
+      if (s.lang === 'python' && isKeywordArg(code.slice(0, m.index), code.slice(m.index + m[1].length))) continue;
+      seen.add(m[1]);
+    }
   }
   return [...seen].sort();
 }
@@ -208,7 +232,7 @@ function deletable(s: Scan, i: number, code: string): boolean {
   if (!balanced(t)) return false;
   const prevIdx = prevCodeLine(s, i);
   if (s.lang === 'python') {
-    if (/[:,\\([{]$/.test(t) || /^(def|class|import|from|return|pass|else|elif|except|finally|try|with|for|while|if|@|global|nonlocal|\))/.test(t)) return false;
+    if (/[:,\\([{]$/.test(t) || /^(def|class|import|from|return|pass|else|elif|except|finally|try|with|for|while|if|@|global|nonlocal|\)|\.)/.test(t)) return false;
     if (!(/\w\(.*\)$/.test(t) || /^[\w.[\]'" ]+\s*([+\-*/]?=)\s*\S/.test(t) || /^(break|continue)$/.test(t))) return false;
     const ind = (l: string) => l.length - l.trimStart().length;
     const next = s.lines.slice(i + 1).find((l) => l.trim() !== '');
@@ -220,6 +244,9 @@ function deletable(s: Scan, i: number, code: string): boolean {
   if (!t.endsWith(';') || /^(const|let|var|import|export|return|throw|type|interface|function|class|enum|declare|case|default|yield|\}|\)|\]|\.|\?|:)/.test(t)) return false;
   if (!(/[\w$)\]]\(.*\);$/.test(t) || /[^=!<>]=[^=>]|\+\+|--|[+\-*/|&]=/.test(t) || /^(break|continue);$/.test(t))) return false;
   const prev = prevIdx >= 0 ? codeOnly(s, prevIdx).trim() : '';
+  let nextIdx = i + 1;
+  while (nextIdx < s.lines.length && codeOnly(s, nextIdx).trim() === '') nextIdx++;
+  if (nextIdx < s.lines.length && /^else\b/.test(codeOnly(s, nextIdx).trim())) return false; // `if (…) x;` then `else`: deleting it leaves the else dangling
   return prev === '' || /[;{}]$/.test(prev);
 }
 
