@@ -100,17 +100,7 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   });
 
   if (opts.by === 'random') {
-    // As repo/file pick: a PR that would overshoot is passed over for smaller ones; none fitting, the smallest.
-    const shuffled = rng.shuffle(units);
-    let count = 0;
-    for (const u of shuffled) {
-      if (count + u.length > target) continue;
-      for (const i of u) held[i] = 1;
-      count += u.length;
-      if (count === target) break;
-    }
-    const smallest = shuffled.reduce((a, b) => (b.length < a.length ? b : a));
-    if (count === 0 && smallest.length < n) for (const i of smallest) held[i] = 1; // one PR of all tasks: nothing to train on
+    takeWhole(rng.shuffle(units), target, held);
   } else if (opts.by === 'time') {
     // A PR's commits landed when it was merged: its newest time is theirs, and its tasks sort together.
     const time = tasks.map((t) => t.time ?? -Infinity);
@@ -141,19 +131,7 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
       groups.get(k)!.push(i);
     }
     if (groups.size < 2) throw new UserError(`split --by repo: all tasks come from one repo; use --by time or --by random`);
-    const keys = rng.shuffle([...groups.keys()].sort());
-    let count = 0;
-    for (const k of keys) {
-      const g = groups.get(k)!;
-      if (count + g.length > target) continue;
-      for (const i of g) held[i] = 1;
-      count += g.length;
-      if (count === target) break;
-    }
-    if (count === 0) {
-      const smallest = keys.reduce((a, b) => (groups.get(b)!.length < groups.get(a)!.length ? b : a));
-      for (const i of groups.get(smallest)!) held[i] = 1;
-    }
+    takeWhole(rng.shuffle([...groups.keys()].sort()).map((k) => groups.get(k)!), target, held);
   }
 
   // Union-find over shared keys: a linked group must not straddle the boundary.
@@ -204,6 +182,23 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
 }
 
 const OFF_SIDES = 2;
+
+/**
+ * --by random (whole PRs) and --by repo: holds out whole groups of tasks in the order given, passing over
+ * one that would go past `target` for smaller ones after it; none fitting, the smallest, unless it is every
+ * task (nothing would be left to train on).
+ */
+function takeWhole(groups: readonly number[][], target: number, held: Uint8Array): void {
+  let count = 0;
+  for (const g of groups) {
+    if (count + g.length > target) continue;
+    for (const i of g) held[i] = 1;
+    count += g.length;
+    if (count === target) break;
+  }
+  const smallest = groups.reduce((a, b) => (b.length < a.length ? b : a));
+  if (count === 0 && smallest.length < held.length) for (const i of smallest) held[i] = 1;
+}
 
 /**
  * --by file: picks held-out files (by repo and path; a rename's old path counts too) in seeded order. A task

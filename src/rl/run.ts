@@ -109,7 +109,6 @@ export interface ResolvedRun {
  */
 export function resolveRun(opts: TrainOptions, log: (line: string) => void): ResolvedRun {
   const ckptDir = path.join(opts.out, 'checkpoints');
-  // The newest checkpoint that verifies, read (and hashed) once: it can hold GBs of weights and moments.
   const saved = opts.resume ? loadLatestCheckpoint<SavedState>(ckptDir, (m) => log(`train: ${m}`)) : null;
   if (opts.resume && !saved) {
     // Nothing to resume: a run stopped before its first checkpoint starts again in its folder, from the flags given.
