@@ -13,6 +13,11 @@ import { fixture, gitEnv, processes, tmpDir } from './data-gitfixture.ts';
 
 const CLI = path.join(import.meta.dirname, '..', 'bin', 'pr-rl.js');
 const userError = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message);
+/** Removes the loose object `rev` names from the fixture's repository (a damaged clone). */
+const dropObject = (f: ReturnType<typeof fixture>, rev: string) => {
+  const sha = f.git('rev-parse', rev);
+  fs.rmSync(path.join(f.dir, '.git', 'objects', sha.slice(0, 2), sha.slice(2)));
+};
 
 test('not a git repo, missing folder, empty repo, unborn HEAD: one clear UserError each', async () => {
   await assert.rejects(mine([tmpDir()]), userError(/not a git repository/));
@@ -254,16 +259,14 @@ test('a commit whose blob is missing: stop names it, skip counts it as unreadabl
   f.commit('Add two');
   f.write('b.txt', 'b\n');
   f.commit('Add b');
-  const blob = f.git('rev-parse', 'HEAD~1:a.txt');
-  fs.rmSync(path.join(f.dir, '.git', 'objects', blob.slice(0, 2), blob.slice(2)));
+  dropObject(f, 'HEAD~1:a.txt');
   await assert.rejects(mine([f.dir], { contextFiles: 0 }), userError(/"Add two": cannot read the commit \(git object .* is missing\); use --on-bad-line skip/));
   const r = await mine([f.dir], { contextFiles: 0, onBadLine: 'skip' });
   assert.deepEqual(r.tasks.map((t) => t.text), ['Add b']);
   assert.equal(r.stats.dropped.get('unreadable'), 1);
   assert.ok(r.warnings.some((w) => /Add two/.test(w)));
   // A missing tree: git log cannot walk the history at all, so skip cannot help, and says so.
-  const tree = f.git('rev-parse', 'HEAD~1^{tree}');
-  fs.rmSync(path.join(f.dir, '.git', 'objects', tree.slice(0, 2), tree.slice(2)));
+  dropObject(f, 'HEAD~1^{tree}');
   await assert.rejects(mine([f.dir], { contextFiles: 0 }), userError(/: cannot read the history of "HEAD" \(.*\)$/));
   await assert.rejects(mine([f.dir], { contextFiles: 0, onBadLine: 'skip' }),
     userError(/: cannot read the history of "HEAD" \(.*\); --on-bad-line skip skips commits whose files cannot be read, not a history git cannot walk$/));
@@ -278,8 +281,7 @@ test('a blob missing only from base trees (a damaged clone) is left out of the c
   f.commit('Parse two');
   f.write('a.py', 'x = 3\n');
   f.commit('Parse three');
-  const blob = f.git('rev-parse', 'HEAD:lost.py');
-  fs.rmSync(path.join(f.dir, '.git', 'objects', blob.slice(0, 2), blob.slice(2)));
+  dropObject(f, 'HEAD:lost.py');
   for (const onBadLine of ['stop', 'skip'] as const) {
     const r = await mine([f.dir], { onBadLine });
     assert.deepEqual(r.tasks.map((t) => t.text), ['Parse three', 'Parse two'], onBadLine);
