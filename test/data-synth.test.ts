@@ -146,11 +146,17 @@ test('synth: strings and comments are never mutated', () => {
   for (const m of muts) {
     if (m.text === null) continue;
     if (m.line === 0) assert.ok(m.text.includes('"a == b"') && m.text.endsWith('// i < n && ok'), m.text);
-    if (m.line === 1) assert.ok(m.text.includes('`${a} < ${b}`'), m.text);
+    if (m.line === 1) assert.ok(/`\$\{\w+\} < \$\{\w+\}`/.test(m.text), m.text); // the code inside ${…} may change, the text not
     if (m.line === 2) assert.ok(m.text.includes('/a+1/'), m.text);
     // Those lines have no comparison or logical operator outside strings, comments and regexes.
     if (m.line < 2) assert.ok(!/comparison|logical/.test(m.symptom), `${m.symptom}: ${m.text}`);
   }
+  // A template literal inside a ${…}: its text is text, the code around it code, and the lines after it too.
+  const nested = scan('const u = `${xs.map((v) => `<i>${v} == ${w}</i>`).join(k > 1 ? "," : "")} && y`;\nif (n < m) run(n);\n', 'typescript');
+  const inner = lineMutations(nested, 0, new Rng(1));
+  assert.ok(inner.some((m) => m.text?.includes('k >= 1')), 'code inside ${…} is code');
+  for (const m of inner) assert.ok(m.text === null || (m.text.includes('</i>`') && m.text.includes('${w}</i>') && m.text.endsWith(' && y`;') && / == /.test(m.text)), m.text!);
+  assert.ok(lineMutations(nested, 1, new Rng(1)).some((m) => m.text === 'if (n <= m) run(n);'), 'the next line is code');
   const py = scan('x = "a == b"  # i < n and ok\ny = """\nz == 1 and w\n"""\n', 'python');
   for (let i = 0; i < py.lines.length; i++) for (const m of lineMutations(py, i, new Rng(1))) {
     assert.notEqual(m.line, 2, 'inside a triple-quoted string');
@@ -203,6 +209,27 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   for (const m of kinds(ts, 'typescript', 'forEach', 'variable')) assert.ok(m!.includes('((special) =>'), m!);
   for (const m of kinds(ts, 'typescript', 'function (ids', 'variable')) assert.ok(m!.includes('function (ids, out)'), m!);
   assert.ok(kinds(ts, 'typescript', 'forEach', 'variable').length > 0, 'the body\'s names are still mutated');
+  // Wrong variable: a name line i can use there, not one declared later, bound in an inner scope (a
+  // comprehension, lambda or arrow, a closed block, a loop header), a class field, a type's key, or the
+  // one the statement itself declares.
+  const swapped = (src: string, lang: 'typescript' | 'python', needle: string) => {
+    const s = scan(src, lang);
+    const i = s.lines.findIndex((l) => l.includes(needle));
+    assert.ok(i >= 0, needle);
+    const words = (t: string) => t.match(/[\w$]+/g)!;
+    const names = new Set(Array.from({ length: 24 }, (_, seed) => lineMutations(s, i, new Rng(seed))).flat()
+      .filter((m) => m.kind === 'variable').map((m) => words(m.text!).find((w, k) => w !== words(s.lines[i])[k])!));
+    return [...names].sort();
+  };
+  const scopes = 'def f(items, limit):\n    total = 0\n    for item in items:\n        seen = [part for part in item.parts if part]\n        key = lambda row: row.id\n' +
+    '        total += len(seen) + key(item)\n    result = total + limit\n    later = result * 2\n    return later\n';
+  assert.deepEqual(swapped(scopes, 'python', 'result = total'), ['item', 'items', 'limit', 'total']);
+  assert.deepEqual(swapped(scopes, 'python', 'seen = ['), ['items', 'limit', 'total'], 'not the comprehension\'s part');
+  const blocks = 'class Box {\n  private size = 0;\n  grow(xs: number[], opts: { step?: number }) {\n    for (const item of xs) {\n      const doubled = item * 2;\n      this.size += doubled;\n    }\n' +
+    '    const ys = xs.map((val) => val + 1);\n    const total = sum(\n      ys,\n      opts,\n    );\n    return total + ys.length;\n  }\n}\n';
+  assert.deepEqual(swapped(blocks, 'typescript', 'return total'), ['total', 'xs', 'ys']); // (a name typed `opts:` is passed over, as an object's key)
+  assert.deepEqual(swapped(blocks, 'typescript', '  ys,'), ['xs'], 'not total, in its own initializer');
+  assert.deepEqual(swapped(blocks, 'typescript', 'this.size += doubled'), ['item', 'xs'], 'the loop\'s item inside the loop');
   // An off-by-one on a bound, not on the first operand of a product or quotient.
   const bound = 'function f(n: number, max: number, rows: number[]) {\n  if (n > max / 4) return 1;\n  if (n >= max * rows.length) return 2;\n  if (n < max) return 3;\n  return 0;\n}\n';
   assert.deepEqual(kinds(bound, 'typescript', 'max / 4', 'bound'), []);

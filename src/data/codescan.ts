@@ -68,7 +68,9 @@ const REGEX_BEFORE = new Set('(,=:[!&|?{};+-*%<>~^'.split(''));
 function maskJs(lines: string[]): Uint8Array[] {
   const out = lines.map((l) => new Uint8Array(l.length));
   let block = false; // inside /* */
-  let tmpl = false; // inside a template literal (spans lines)
+  // Template literals (they span lines and nest): TEXT for a template's text, else a `${…}`'s braces open
+  // within it (its code is code); empty: plain code.
+  const nest: number[] = [];
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
     const m = out[i];
@@ -80,14 +82,17 @@ function maskJs(lines: string[]): Uint8Array[] {
         if (c === '*' && l[k + 1] === '/') { block = false; k += 2; } else k++;
         continue;
       }
-      if (tmpl) {
+      const top = nest.length - 1;
+      if (nest[top] === TEXT) {
         if (c === '\\') k += 2;
-        else if (c === '`') { tmpl = false; k++; } else k++;
+        else if (c === '`') { nest.pop(); k++; }
+        else if (c === '$' && l[k + 1] === '{') { nest.push(0); prev = '('; k += 2; }
+        else k++;
         continue;
       }
       if (c === '/' && l[k + 1] === '/') break;
       if (c === '/' && l[k + 1] === '*') { block = true; k += 2; continue; }
-      if (c === '`') { tmpl = true; k++; continue; }
+      if (c === '`') { nest.push(TEXT); k++; continue; }
       if (c === '"' || c === "'") {
         k = skipQuoted(l, k, c);
         continue;
@@ -96,6 +101,8 @@ function maskJs(lines: string[]): Uint8Array[] {
         const end = regexEnd(l, k);
         if (end > 0) { k = end; prev = '/'; continue; }
       }
+      if (top >= 0 && c === '}' && nest[top] === 0) { nest.pop(); k++; continue; } // the `${…}` ends: back to the template's text
+      if (top >= 0 && (c === '{' || c === '}')) nest[top] += c === '{' ? 1 : -1;
       m[k] = 1;
       if (c !== ' ' && c !== '\t' && c !== '\ufeff') prev = c; // a file's BOM (kept in its text) is no operand before a regex
       k++;
@@ -103,6 +110,9 @@ function maskJs(lines: string[]): Uint8Array[] {
   }
   return out;
 }
+
+/** maskJs's mark for a template literal's text. */
+const TEXT = -1;
 
 function skipQuoted(l: string, k: number, q: string): number {
   k++;

@@ -138,7 +138,7 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       const name = m[1];
       const after = line.slice(m.index + name.length);
       const before = line.slice(0, m.index);
-      if (words.has(name) || /^\s*\(/.test(after) || /^:(?!:)/.test(after) || /^\s*=>/.test(after)) return;
+      if (words.has(name) || /^\s*\(/.test(after) || /^\??:(?!:)/.test(after) || /^\s*=>/.test(after)) return;
       if (/\b(const|let|var|function|class|def|interface|type|for|as)\s+$/.test(before) || /\?\.$/.test(before)) return;
       // Not a name that only names: a keyword argument (`f(timeout=1)`), a parameter (`def f(a, b)`,
       // `(a, b) =>`, `function f(a, b)`): renaming those is no wrong variable, and often no valid code.
@@ -209,22 +209,80 @@ function isParameter(py: boolean, before: string, after: string): boolean {
   return /^[^()]*\)\s*=>/.test(after) && /\(\s*[\w$\s,]*$/.test(before);
 }
 
-/** Lower-case identifiers used as values within ±8 lines (inside the enclosing function when there is one). */
+/**
+ * Lower-case identifiers that line i can use: those on line i and on the 8 lines above it (inside the
+ * enclosing function when there is one), as values. Not a name on a later line (declared after line i:
+ * no valid code, or an UnboundLocalError), nor one in a block that closed before line i (by indentation:
+ * a `const` of an inner block, a nested def's locals), nor one that only an inner scope binds (a
+ * lambda's, arrow's or inner function's parameter, a comprehension's target, a `for (let …)` of a loop
+ * that line i is not in), nor the name that line i itself declares or assigns (not bound yet where its
+ * value is computed); nor module paths of imports. Some names that Python would still see (one assigned
+ * in a closed `if` block) are passed over: fewer candidates, none out of scope.
+ */
 function nearbyVariables(s: Scan, i: number, words: Set<string>): string[] {
   const fn = enclosingFn(s, i);
   const lo = Math.max(fn ? fn.start : 0, i - 8);
-  const hi = Math.min(fn ? fn.end : s.lines.length - 1, i + 8);
+  const py = s.lang === 'python';
   const seen = new Set<string>();
   const fnNames = new Set(s.fns.map((f) => f.name));
-  for (let j = lo; j <= hi; j++) {
+  const indent = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
+  // Walking up from line i: `floor` is the least indentation of the code lines after j up to i. Line j is
+  // on i's path when its indentation is at most that (its block is still open at i), and i is within the
+  // block that j opens when less.
+  let floor = indent(i);
+  for (let j = i; j >= lo; j--) {
     const code = codeOnly(s, j);
-    for (const m of code.matchAll(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])(?!\s*\()(?!:[^:])/g)) {
-      if (words.has(m[1]) || fnNames.has(m[1]) || m[1].length < 2) continue;
-      if (s.lang === 'python' && isKeywordArg(code.slice(0, m.index), code.slice(m.index + m[1].length))) continue;
+    if (code.trim() === '' || indent(j) > floor) continue;
+    const within = j < i && indent(j) < floor;
+    floor = indent(j);
+    if (/^\s*(import\s|from\s+\S+\s+import\s|export\s.*\sfrom\s)/.test(code)) continue;
+    const hidden = innerNames(code, py, within, j === i || within);
+    for (const m of code.matchAll(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])(?!\s*\()(?!\??:[^:])/g)) {
+      if (words.has(m[1]) || fnNames.has(m[1]) || m[1].length < 2 || hidden.has(m[1])) continue;
+      if (py && isKeywordArg(code.slice(0, m.index), code.slice(m.index + m[1].length))) continue;
       seen.add(m[1]);
     }
   }
   return [...seen].sort();
+}
+
+/**
+ * Names a line of code binds that a later line cannot see there: parameters of a lambda (always), of an
+ * arrow, a function or a def, a `for (let …)` or `catch (e)` variable (unless `within`: line i is inside
+ * that block), a comprehension's targets, a class's fields (`this.x` outside their line); and `own`
+ * (line i, or a line whose statement runs on to line i: `const x = f(` …) what it declares or assigns
+ * (not bound yet while its value is computed).
+ */
+function innerNames(code: string, py: boolean, within: boolean, own: boolean): Set<string> {
+  const out = new Set<string>();
+  const names = (t: string) => { for (const m of t.matchAll(/[A-Za-z_$][\w$]*/g)) out.add(m[0]); };
+  const each = (re: RegExp) => { for (const m of code.matchAll(re)) names(m[1]); };
+  if (py) {
+    each(/\blambda\b([^:]*):/g);
+    each(/\S.*?\bfor\s+([\w\s,()]+?)\s+in\b/g); // a comprehension's `for` (not the line's own statement)
+    if (!within) each(/^\s*(?:async\s+)?def\s+\w+\s*\(([^)]*)/g);
+    if (own) {
+      // The names `a = b = …` or `a, (b, c) = …` assigns (not an attribute's or an item's: `x.y = `, `x[k] = `).
+      const targets = /^\s*((?:[\w\s,.()]+=(?!=)\s*)+)/.exec(code)?.[1] ?? '';
+      for (const t of targets.split(/[=,]/)) if (/^[A-Za-z_]\w*$/.test(t.replace(/[\s()]/g, ''))) out.add(t.replace(/[\s()]/g, ''));
+      each(/(\w+)\s*:=/g);
+    }
+    if (own && !within) {
+      each(/^\s*(?:async\s+)?for\s+([\w\s,()]+?)\s+in\b/g);
+      each(/\bas\s+(\(?[\w\s,]+)/g);
+    }
+  } else {
+    if (!within) {
+      each(/\(([^()]*)\)\s*=>/g);
+      each(/([A-Za-z_$][\w$]*)\s*=>/g);
+      each(/\bfunction\b[^(]*\(([^)]*)/g);
+      each(/\bfor\s*\(\s*(?:let|const|var)\s+([^;=]*?)\s+(?:of|in|=)/g);
+      each(/\bcatch\s*\(([^)]*)\)/g);
+    }
+    each(/^\s*(?:(?:private|public|protected|readonly|static|override|declare|accessor)\s+)+#?([\w$]+)/g);
+    if (own) each(/\b(?:const|let|var)\s+([\w$\s,{}[\]:]+?)\s*=(?!=)/g);
+  }
+  return out;
 }
 
 function deletable(s: Scan, i: number, code: string): boolean {
