@@ -342,12 +342,15 @@ test('import: a corrupt line is reported with its number; stop vs skip; a folder
   // git diff --binary writes the bytes as a `GIT binary patch` section, which jsdiff parses as a section with no change.
   const gitBinary = JSON.stringify({ instance_id: 'g', base_commit: base, problem_statement: 'p',
     patch: '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\ndiff --git a/logo.png b/logo.png\nnew file mode 100644\nindex 0000000000000000000000000000000000000000..d0a3d2a5d4c0f3f2f1e1b1a1a1a1a1a1a1a1a1a1\nGIT binary patch\nliteral 16\nXcmeAS@N?(olHy`uVBq!ia0y~yU;u*=\n\nliteral 0\nHcmV?d00001\n\n' });
-  fs.writeFileSync(file, [good('one'), '{"instance_id": "broken", ', '', unknown, noApply, JSON.stringify({ instance_id: 'm' }), binary, gitBinary, good('two')].join('\n') + '\n');
+  // What git apply refuses too: creating a file that is there, deleting other content than the file's.
+  const exists = JSON.stringify({ instance_id: 'e', base_commit: base, problem_statement: 'p', patch: 'diff --git a/a.py b/a.py\nnew file mode 100644\n--- /dev/null\n+++ b/a.py\n@@ -0,0 +1 @@\n+x = 5\n' });
+  const delOther = JSON.stringify({ instance_id: 'd', base_commit: base, problem_statement: 'p', patch: 'diff --git a/a.py b/a.py\ndeleted file mode 100644\n--- a/a.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-y = 9\n' });
+  fs.writeFileSync(file, [good('one'), '{"instance_id": "broken", ', '', unknown, noApply, JSON.stringify({ instance_id: 'm' }), binary, gitBinary, exists, delOther, good('two')].join('\n') + '\n');
   await assert.rejects(importRecords(file, { repo: f.dir }), userError(/swe\.jsonl:2: not valid JSON \(use --on-bad-line skip/));
   const r = await importRecords(file, { repo: f.dir, onBadLine: 'skip', contextFiles: 0 });
   assert.deepEqual(r.tasks.map((t) => t.id), ['one', 'two']);
-  assert.equal(r.bad, 6);
-  assert.match(r.warnings.join('\n'), /:2: not valid JSON[\s\S]*:4: base_commit deadbeef.* is not in [\s\S]*:5: patch does not apply to a\.py[\s\S]*:6: missing or empty "base_commit"[\s\S]*:7: img\.bin: a binary patch[\s\S]*:8: logo\.png: a binary patch/);
+  assert.equal(r.bad, 8);
+  assert.match(r.warnings.join('\n'), /:2: not valid JSON[\s\S]*:4: base_commit deadbeef.* is not in [\s\S]*:5: patch does not apply to a\.py[\s\S]*:6: missing or empty "base_commit"[\s\S]*:7: img\.bin: a binary patch[\s\S]*:8: logo\.png: a binary patch[\s\S]*:9: a\.py already exists at [0-9a-f]{12}; the patch creates it[\s\S]*:10: patch does not apply to a\.py at [0-9a-f]{12}: it deletes other content/);
 });
 
 test('atomic output: a failing run leaves the old file and no temp file; a good run leaves no temp file', () => {

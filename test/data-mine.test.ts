@@ -313,6 +313,35 @@ test('each filter drops what it should, counted under its name', async () => {
   assert.match(stats.summary(), /^kept \d+, dropped \d+ \(.*bot 2.*\); files skipped: /);
 });
 
+test('an empty file added or deleted is part of the change (mine and import); a mode-only change is not', async () => {
+  const f = fixture();
+  f.write('pkg/m.py', 'x = 1\n');
+  f.write('old/empty.cfg', '');
+  f.write('run.sh', 'echo hi\n');
+  const base = f.commit('initial');
+  f.write('pkg/__init__.py', '');
+  f.write('pkg/m.py', 'x = 2\n');
+  fs.chmodSync(path.join(f.dir, 'run.sh'), 0o755);
+  f.commit('Make pkg a package');
+  f.rm('old/empty.cfg'); // apart: git would take an empty file deleted and one added for a rename
+  f.write('pkg/m.py', 'x = 3\n');
+  f.commit('Drop the old config');
+  const added = [{ path: 'pkg/__init__.py', old: null, new: '' }, { path: 'pkg/m.py', old: 'x = 1\n', new: 'x = 2\n' }];
+  const { tasks } = await mine([f.dir], { contextFiles: 0 });
+  assert.deepEqual(tasks.map((t) => [t.text, t.changes, t.stats.files]), [
+    ['Drop the old config', [{ path: 'old/empty.cfg', old: '', new: null }, { path: 'pkg/m.py', old: 'x = 2\n', new: 'x = 3\n' }], 2],
+    ['Make pkg a package', added, 2],
+  ]);
+  const patch = 'diff --git a/pkg/__init__.py b/pkg/__init__.py\nnew file mode 100644\nindex 0000000..e69de29\n' +
+    'diff --git a/pkg/m.py b/pkg/m.py\n--- a/pkg/m.py\n+++ b/pkg/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n' +
+    'diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n';
+  const deleted = 'diff --git a/old/empty.cfg b/old/empty.cfg\ndeleted file mode 100644\nindex e69de29..0000000\n' + patch.slice(patch.indexOf('diff --git a/pkg/m.py'));
+  const file = path.join(tmpDir(), 'swe.jsonl');
+  fs.writeFileSync(file, [patch, deleted].map((p, i) => JSON.stringify({ instance_id: `p-${i}`, base_commit: base, problem_statement: 'Make pkg a package', patch: p })).join('\n') + '\n');
+  assert.deepEqual((await importRecords(file, { repo: f.dir, contextFiles: 0 })).tasks.map((t) => t.changes),
+    [added, [{ path: 'old/empty.cfg', old: '', new: null }, added[1]]]);
+});
+
 test('import: a SWE-bench record becomes a task at its base commit', async () => {
   const f = fixture();
   f.write('pkg/calc.py', 'def add(a, b):\n    return a - b\n');
@@ -588,7 +617,8 @@ test('filters by name: bot authors and titles, lockfiles, vendored, minified, ge
   const bot = (authorName: string, title = 'Fix the parser', authorEmail = 'a@example.com') => COMMIT_FILTERS.some((f) => f.drop({ authorName, authorEmail, title }));
   for (const name of ['dependabot[bot]', 'renovate[bot]', 'Renovate Bot', 'github-actions[bot]', 'automerge', 'pre-commit-ci[bot]']) assert.ok(bot(name), name);
   assert.ok(bot('Ada', 'Fix', '49699333+dependabot[bot]@users.noreply.github.com'), 'bot email');
-  for (const title of ['Bump lodash from 4.17.20 to 4.17.21', 'bumps: deps', 'Bumped version', 'chore(deps): update dependency x (renovate)', '[bot] sync', 'Automerge release branch'])
+  for (const title of ['Bump lodash from 4.17.20 to 4.17.21', 'bumps: deps', 'Bumped version', 'chore(deps): update dependency x (renovate)', '[bot] sync', 'Automerge release branch',
+    '[pre-commit.ci] pre-commit autoupdate', 'Merge pull request #5041 from pallets/pre-commit-ci-update-config\n[pre-commit.ci] pre-commit autoupdate'])
     assert.ok(bot('Ada', title), title);
   for (const title of ['Fix bumper collision', 'Handle bumpy input', 'Robot arm: fix the gripper', 'Merge pull request #3 from ada/feature'])
     assert.ok(!bot('Ada Lovelace', title), `kept: ${title}`);

@@ -30,7 +30,7 @@ export interface FilterLimits {
 export interface CommitLike { authorName: string; authorEmail: string; title: string }
 
 const BOT_AUTHOR = /\[bot\]|dependabot|renovate|greenkeeper|automerge|snyk-bot|github-actions|pre-commit-ci/i;
-const BOT_TITLE = /\[bot\]|dependabot|renovate|automerge|auto-merge|\bbump(s|ed)?\b/i;
+const BOT_TITLE = /\[bot\]|dependabot|renovate|automerge|auto-merge|pre-commit[.-]ci|\bbump(s|ed)?\b/i; // pre-commit.ci's title, or its branch in a merge's line
 
 export const COMMIT_FILTERS: { name: TaskReason; drop: (c: CommitLike) => boolean }[] = [
   { name: 'bot', drop: (c) => BOT_AUTHOR.test(c.authorName) || BOT_AUTHOR.test(c.authorEmail) || BOT_TITLE.test(c.title) },

@@ -138,6 +138,9 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
       if (!('text' in dec)) throw new Dropped(`file-${dec.reason}`, oldPath);
       old = dec.text; // a leading BOM kept, as mine reads files
     }
+    // What `git apply` checks too: a file the patch creates is not there yet, and one it deletes is all deleted.
+    if (p.isCreate && newPath && (await reader.infoOrNull(`${base}:${newPath}`))) throw new BadRecord(`${newPath} already exists at ${base.slice(0, 12)}; the patch creates it`);
+    if (p.isDelete && old !== null && applyPatch(old, p) !== '') throw new BadRecord(`patch does not apply to ${oldPath} at ${base.slice(0, 12)}: it deletes other content`);
     let next: string | null = null;
     if (newPath) {
       let applied = applyPatch(old ?? '', p);
@@ -156,7 +159,7 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
     const path = (newPath ?? oldPath)!;
     const renamed = !!oldPath && !!newPath && oldPath !== newPath;
     const diff = fileDiff(old, next)!;
-    if (diff.added + diff.removed === 0 && !renamed) continue; // a mode-only section (mine leaves these out too)
+    if (diff.added + diff.removed === 0 && !renamed && old !== null && next !== null) continue; // a mode-only section (mine leaves these out too; not an empty file added or deleted)
     changes.push({ path, ...(renamed ? { oldPath } : {}), old, new: next });
     diffs.push(diff);
   }

@@ -384,7 +384,7 @@ function finish(name: string, c: CommitInfo, group: string | undefined, cls: Cls
     const k = kept[i];
     const d = lineDiffs[i];
     if (!d) { stats.drop('too-many-lines', what, k.change.path); return null; }
-    if (d.added + d.removed === 0 && k.change.status !== 'R') continue; // mode-only change
+    if (d.added + d.removed === 0 && k.change.status !== 'R' && k.old !== null && k.new !== null) continue; // mode-only change (an empty file added or deleted is a change)
     diffs.push(d);
     oldShas.push(k.change.oldSha);
     changes.push({ path: k.change.path, ...(k.change.status === 'R' && k.change.oldPath ? { oldPath: k.change.oldPath } : {}), old: k.old, new: k.new });
