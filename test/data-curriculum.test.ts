@@ -1,7 +1,7 @@
 // Run: node --import tsx --test test/data-curriculum.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { orderTasks, pacing, curriculumWindow, AdaptiveSampler, difficulty, type PacingKind } from '../src/data/curriculum.ts';
+import { orderTasks, pacing, pacedPrefix, curriculumWindow, AdaptiveSampler, difficulty, type PacingKind } from '../src/data/curriculum.ts';
 import type { Task } from '../src/data/task.ts';
 import { Rng } from '../src/util/rng.ts';
 
@@ -60,6 +60,16 @@ test('pacing: starts at start, never decreases, reaches 1.0 at p = 1 (or at full
   assert.equal(pacing(0.5, { kind: 'linear', start: 0 }), 0.5);
   assert.ok(pacing(0.25, { kind: 'root', start: 0 }) > pacing(0.25, { kind: 'linear', start: 0 }), 'root opens faster early');
   assert.equal(pacing(0.3, { kind: 'step', start: 0, steps: 4 }), 0.25);
+  // Past the end is the end, Infinity too; exactly 1 there whatever the start and the steps; NaN options are refused.
+  for (const kind of ['linear', 'root', 'step'] as PacingKind[]) {
+    assert.equal(pacing(Infinity, { kind, start: 0.3 }), 1, kind);
+    assert.equal(pacing(-Infinity, { kind, start: 0.3 }), pacing(0, { kind, start: 0.3 }), kind);
+    assert.equal(pacing(NaN, { kind, start: 0.3 }), pacing(0, { kind, start: 0.3 }), kind);
+    assert.throws(() => pacing(0.5, { kind, start: NaN }), /NaN/);
+  }
+  for (const steps of [3, 5, 7]) for (let k = 0; k <= 1000; k++) assert.equal(pacing(1, { kind: 'step', start: k / 1000, steps }), 1, `steps ${steps}, start ${k / 1000}`);
+  assert.throws(() => pacing(0.5, { kind: 'step', start: 0, steps: NaN }), /NaN/);
+  assert.throws(() => pacedPrefix([1, 2, 3], NaN), /NaN/);
 });
 
 test('curriculumWindow: the available prefix grows to all tasks, never below min', () => {

@@ -8,7 +8,6 @@ import { splitTasks, parseHeldout, leaks, changeKey, textKey, shortfallWarning }
 import { Rng } from '../src/util/rng.ts';
 import type { Task } from '../src/data/task.ts';
 import { UserError } from '../src/util/errors.ts';
-import { writeJsonlAtomic } from '../src/util/fsx.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 function task(id: string, o: { time?: number; repo?: string; text?: string; old?: string; new?: string; path?: string; group?: string } = {}): Task {
@@ -38,6 +37,10 @@ test('keys: whitespace and path do not hide a shared change; text compares norma
   const swapped = { ...two, id: 'swapped', changes: [...two.changes].reverse() };
   assert.equal(changeKey(two), changeKey(swapped));
   assert.notEqual(changeKey(two), changeKey(task('m')));
+  // The same lines added, which the diff aligns otherwise (a blank line before or after the new one): one change (psf/requests' docs).
+  const intro = task('i', { old: 'Title\n\nBody\n', new: 'Title\n\n.. image:: logo.png\n\nBody\n', path: 'docs/intro.rst' });
+  const index = task('j', { old: 'Title\nBody\n', new: 'Title\n\n  .. image:: logo.png\nBody\n', path: 'docs/index.rst' });
+  assert.equal(changeKey(intro), changeKey(index));
 });
 
 test('split by time: newest held out; tasks sharing a change or text with train are moved to train', () => {
@@ -239,7 +242,7 @@ test('split random and file: seeded, sized, leak-free on a set full of collision
 const ROOT = path.join(import.meta.dirname, '..');
 function writeTasks(dir: string, tasks: Task[]): string {
   const f = path.join(dir, 'tasks.jsonl');
-  writeJsonlAtomic(f, tasks);
+  fs.writeFileSync(f, tasks.map((t) => JSON.stringify(t) + '\n').join(''));
   return f;
 }
 const cli = (cwd: string, ...args: string[]) => spawnSync('node', [path.join(ROOT, 'bin/pr-rl.js'), 'split', ...args], { cwd, encoding: 'utf8' });
@@ -274,7 +277,45 @@ test('split CLI: outputs that are the same file, or the input, are refused befor
     assert.deepEqual(fs.readdirSync(dir), ['tasks.jsonl'], String(outs));
     assert.equal(fs.readFileSync(input, 'utf8'), before);
   }
+  // Through links: a link to the input, or the input through a linked folder, is the input; two names of one new file are one file.
+  fs.symlinkSync('tasks.jsonl', path.join(dir, 'link.jsonl'));
+  fs.symlinkSync('.', path.join(dir, 'alias'));
+  for (const args of [['link.jsonl', '--out-train', 'tasks.jsonl'], ['alias/tasks.jsonl', '--out-heldout', 'tasks.jsonl'], ['tasks.jsonl', '--out-train', 'n.jsonl', '--out-heldout', 'alias/n.jsonl']]) {
+    const r = cli(dir, ...args);
+    assert.equal(r.status, 1, `${args}: ${r.stderr}`);
+    assert.match(r.stderr, /^pr-rl: split: --out-(train|heldout) .* (is the input file|are the same file)/, String(args));
+    assert.equal(fs.readFileSync(input, 'utf8'), before);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['alias', 'link.jsonl', 'tasks.jsonl'], String(args));
+  }
   assert.equal(cli(dir, 'tasks.jsonl', '--out-train', 'a.jsonl', '--out-heldout', 'b.jsonl').status, 0);
+});
+
+test('split CLI --by time: tasks of one time parted by id, or with no time, are warned about', () => {
+  const dir = tempDir('prrl-split-');
+  writeTasks(dir, Array.from({ length: 10 }, (_, i) => task(`t${i}`, { time: i < 6 ? i : 6 })));
+  const r = cli(dir, 'tasks.jsonl', '--heldout', '2');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /split: warning: --by time: 2 tasks left in train have the time the held-out set starts at, so those were parted by id; --by random/);
+  writeTasks(dir, Array.from({ length: 10 }, (_, i) => task(`t${i}`, { time: i < 3 ? undefined : i })));
+  const u = cli(dir, 'tasks.jsonl', '--heldout', '2');
+  assert.match(u.stderr, /split: warning: --by time: 3 tasks have no time \(taken as the oldest\); --by random/);
+  assert.ok(!/tasks left in train/.test(u.stderr), u.stderr);
+  writeTasks(dir, Array.from({ length: 10 }, (_, i) => task(`t${i}`, { time: i })));
+  assert.doesNotMatch(cli(dir, 'tasks.jsonl', '--heldout', '2').stderr, /warning/);
+});
+
+test('split CLI: Ctrl-C while the outputs are written ends the run by SIGINT, leaving the old outputs and no temp file', { skip: process.platform === 'win32' && 'POSIX signals' }, async () => {
+  const dir = tempDir('prrl-split-');
+  const files = ['train.jsonl', 'heldout.jsonl'].map((f) => path.join(dir, f));
+  for (const f of files) fs.writeFileSync(f, 'old\n');
+  // Records that take a while to write, and a SIGINT sent while the first file is being written.
+  const script = `import { writeJsonlFilesAtomic } from ${JSON.stringify(path.join(ROOT, 'src/util/fsx.ts'))};
+    function* slow() { for (let i = 0; i < 400; i++) { if (i === 10) process.kill(process.pid, 'SIGINT'); const t = Date.now(); while (Date.now() - t < 2); yield { i }; } }
+    await writeJsonlFilesAtomic([[${JSON.stringify(files[0])}, slow()], [${JSON.stringify(files[1])}, [{ h: 1 }]]]);`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.signal, 'SIGINT', `status ${r.status}: ${r.stderr}`);
+  for (const f of files) assert.equal(fs.readFileSync(f, 'utf8'), 'old\n');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['heldout.jsonl', 'train.jsonl'], 'no temp file');
 });
 
 test('split CLI: the two outputs are written both or neither; an empty --seed is refused', () => {
@@ -307,7 +348,9 @@ test('split CLI: the two outputs are written both or neither; an empty --seed is
   }
   const empty = cli(dir, 'tasks.jsonl', '--seed', '');
   assert.equal(empty.status, 1);
-  assert.match(empty.stderr, /--seed must be a non-negative integer \(got ""\)/);
+  assert.match(empty.stderr, /--seed must be an integer from 0 to 4294967295 \(got ""\)/);
+  // Past 2^32 − 1 a seed would name the same stream as a smaller one (the generator takes 32 bits).
+  assert.match(cli(dir, 'tasks.jsonl', '--seed', '4294967296').stderr, /^pr-rl: --seed must be an integer from 0 to 4294967295 \(got "4294967296"\)$/m);
 });
 
 test('split: a held-out count not below the number of tasks is refused, naming both', () => {

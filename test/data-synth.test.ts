@@ -365,6 +365,7 @@ test('synth: bad input gives one-line user errors', () => {
   assert.throws(() => synthesize(notRepo), (e: Error) => e instanceof UserError && /names no commit/.test(e.message));
   assert.throws(() => synthesize(dir, { window: 'fn' as 'file' }), UserError);
   assert.throws(() => synthesize(dir, { kinds: 'typo' }), UserError);
+  assert.throws(() => synthesize(dir, { seed: 2 ** 32 }), (e: Error) => e instanceof UserError && /--seed must be an integer from 0 to 4294967295/.test(e.message), 'past 32 bits a seed names a smaller one\'s stream');
   // Files mine would not show are not mutated either: binary, and generated (filter.ts's decodeText).
   const bin = repo({ 'a.ts': 'export const x = 1;\n', 'b.ts': Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('latin1'), 'gen.ts': '// @generated\nexport function g(a: number) {\n  return a - 1;\n}\n', 'my dir/ü ñ.ts': 'export function f(a: number) {\n  return a + 1;\n}\n' });
   const t = synthesize(bin, { count: 10 }).tasks;

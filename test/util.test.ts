@@ -84,7 +84,7 @@ test('forEachLine: the lines of String.split, whatever the chunk size (multi-byt
   assert.match(cli.stderr, /^pr-rl: .*not valid JSON \(.*\\n.*\)\n$/);
 });
 
-test('jsonl: bad line reported with its number; skip policy keeps the rest', () => {
+test('jsonl: bad line reported with its number; skip policy keeps the rest', async () => {
   const dir = tempDir('prrl-');
   const f = path.join(dir, 'x.jsonl');
   fs.writeFileSync(f, '{"a":1}\n{oops\n\n{"a":3}\n');
@@ -92,7 +92,7 @@ test('jsonl: bad line reported with its number; skip policy keeps the rest', () 
   const warnings: string[] = [];
   assert.deepEqual(readJsonl(f, { onBadLine: 'skip', warn: (m) => warnings.push(m) }), [{ a: 1 }, { a: 3 }]);
   assert.equal(warnings.length, 1);
-  writeJsonlAtomic(f, [{ b: 2 }]);
+  await writeJsonlAtomic(f, [{ b: 2 }]);
   assert.deepEqual(readJsonl(f), [{ b: 2 }]);
   assert.deepEqual(fs.readdirSync(dir), ['x.jsonl']);
 });
@@ -109,7 +109,7 @@ test('JsonlThreadWriter: the same bytes as JsonlWriter, in order, only at close;
   for (const r of records) { const p = w.write(r); if (p) { waited++; await p; } }
   assert.equal(fs.readFileSync(f, 'utf8'), 'old\n', 'not renamed before close');
   await w.close();
-  writeJsonlAtomic(g, records);
+  await writeJsonlAtomic(g, records);
   assert.ok(fs.readFileSync(f).equals(fs.readFileSync(g)), 'byte for byte what JsonlWriter writes');
   assert.equal(w.count, 3000);
   assert.ok(waited > 0, 'the writer asked the caller to wait at least once');
@@ -161,7 +161,7 @@ test('JsonlThreadWriter: long strings repeated across records (sent once while k
     'k"\n': { deep: [[rng.pick(long)]] },
   }));
   const want = path.join(dir, 'want.jsonl');
-  writeJsonlAtomic(want, records);
+  await writeJsonlAtomic(want, records);
   for (const keptChars of [0, 20_000, 16_000_000]) {
     const f = path.join(dir, `got-${keptChars}.jsonl`);
     const w = new JsonlThreadWriter(f, keptChars);
@@ -177,7 +177,7 @@ test('writers fail with one line where the file cannot be written (a folder that
   const under = path.join(dir, 'plain', 'out.jsonl'); // its folder is a file
   const line = /^cannot write .*plain\/out\.jsonl \((E[A-Z]+: |.*plain is a file, not a folder\))/;
   assert.throws(() => writeFileAtomic(under, 'x'), (e: Error) => e instanceof UserError && line.test(e.message));
-  assert.throws(() => writeJsonlAtomic(under, [{ a: 1 }]), (e: Error) => e instanceof UserError && line.test(e.message));
+  await assert.rejects(writeJsonlAtomic(under, [{ a: 1 }]), (e: Error) => e instanceof UserError && line.test(e.message));
   assert.throws(() => new JsonlThreadWriter(under), (e: Error) => e instanceof UserError && line.test(e.message));
   // The target is a folder: the temp file is written, the rename fails, the temp file goes.
   fs.mkdirSync(path.join(dir, 'taken'));

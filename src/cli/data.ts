@@ -81,7 +81,7 @@ function registerImport(program: Command): void {
     checkOutputFile(o.out, { '<records>': file });
     const r = await importRecords(file, configFrom(cmd, IMPORT_DEFAULTS));
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-    writeJsonlAtomic(o.out, r.tasks);
+    await writeJsonlAtomic(o.out, r.tasks);
     const drops = [...r.stats.dropped].filter(([k]) => k !== 'unreadable').map(([k, v]) => `${k} ${v}`).join(', ');
     process.stderr.write(`import: ${r.tasks.length} tasks → ${o.out}${drops ? `, dropped ${drops}` : ''}, ${r.bad} bad lines skipped; ${r.seconds.toFixed(1)} s\n`);
   });
@@ -90,7 +90,7 @@ function registerImport(program: Command): void {
 // ---- synth and split (src/data/synth.ts, src/data/split.ts) ----
 
 const SYNTH_HELP: { [K in keyof SynthConfig]: string } = {
-  seed: 'random seed: the same commit and seed give the same tasks',
+  seed: 'random seed, 0 to 2^32 - 1: the same commit and seed give the same tasks',
   count: 'tasks to make (fewer when the code offers fewer distinct bugs)',
   window: 'what each task shows: function (enclosing function, capped at --window-lines) | lines | file',
   windowLines: 'most lines in a window',
@@ -112,7 +112,7 @@ function registerSynth(program: Command): void {
     checkOutputFile(o.out);
     const t0 = Date.now();
     const { tasks, summary } = synthesize(repo, configFrom(cmd, SYNTH_DEFAULTS));
-    writeJsonlAtomic(o.out, tasks);
+    await writeJsonlAtomic(o.out, tasks);
     const kinds = Object.entries(summary.byKind).map(([k, v]) => `${k} ${v}`).join(', ');
     process.stderr.write(`synth: ${tasks.length} tasks → ${o.out} (${kinds}) from ${summary.files} files, ${summary.candidates} candidate bugs, ${summary.rejected} rejected, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     if (tasks.length === 0) {
@@ -126,19 +126,19 @@ function registerSplit(program: Command): void {
     .description('split tasks into train and held-out files with no shared change, task text or PR across them')
     .option('--heldout <size>', 'held-out size: percentage, fraction or count', '10%')
     .option('--by <how>', 'time (newest held out) | repo | file (no train task changes a held-out file) | random', 'time')
-    .option('--seed <n>', 'random seed (repo/file/random)', '1')
+    .option('--seed <n>', 'random seed (repo/file/random), 0 to 2^32 - 1', '1')
     .option('--out-train <file>', 'train output (default: <tasks>.train.jsonl)')
     .option('--out-heldout <file>', 'held-out output (default: <tasks>.heldout.jsonl)')
     .option('--on-bad-line <policy>', 'skip|stop on a corrupt input line', 'stop')
     .action(async (file: string, o: { heldout: string; by: string; seed: string; outTrain?: string; outHeldout?: string; onBadLine: string }) => {
-      const { splitTasks, parseHeldout, checkSplitPaths, shortfallWarning } = await import('../data/split.ts');
+      const { splitTasks, parseHeldout, checkSplitPaths, shortfallWarning, timeWarning } = await import('../data/split.ts');
       const { readTasks } = await import('../data/task.ts');
       const { checkOutputFile, writeJsonlFilesAtomic } = await import('../util/fsx.ts');
       const { UserError } = await import('../util/errors.ts');
       if (!['time', 'repo', 'file', 'random'].includes(o.by)) throw new UserError(`--by must be time|repo|file|random (got "${o.by}")`);
       if (!['skip', 'stop'].includes(o.onBadLine)) throw new UserError(`--on-bad-line must be skip|stop (got "${o.onBadLine}")`);
       const seed = o.seed.trim() === '' ? NaN : Number(o.seed);
-      if (!Number.isInteger(seed) || seed < 0) throw new UserError(`--seed must be a non-negative integer (got "${o.seed}")`);
+      if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new UserError(`--seed must be an integer from 0 to ${2 ** 32 - 1} (got "${o.seed}")`);
       const stem = file.replace(/\.jsonl$/, '');
       const outTrain = o.outTrain ?? `${stem}.train.jsonl`;
       const outHeldout = o.outHeldout ?? `${stem}.heldout.jsonl`;
@@ -148,11 +148,10 @@ function registerSplit(program: Command): void {
       const heldout = parseHeldout(o.heldout);
       const tasks = await readTasks(file, o.onBadLine as 'skip' | 'stop');
       const r = splitTasks(tasks, { heldout, by: o.by as 'time', seed });
-      writeJsonlFilesAtomic([[outTrain, r.train], [outHeldout, r.heldout]]); // both or neither
+      await writeJsonlFilesAtomic([[outTrain, r.train], [outHeldout, r.heldout]]); // both or neither
       process.stderr.write(`split: ${tasks.length} tasks → train ${r.train.length} (${outTrain}), held-out ${r.heldout.length} (${outHeldout}), by ${o.by}; ` +
         `leakage fixed: ${r.sharedChange} shared change, ${r.sharedText} shared text, ${r.sharedGroup} shared PR → ${r.moved} moved to train, ${r.dropped} dropped${r.lostWithPr ? ` (${r.lostWithPr} of them with their PR)` : ''}` +
         `${o.by === 'file' ? `; ${r.overlap} on neither side (they change held-out and train files)` : ''}\n`);
-      const warning = shortfallWarning(r, o.by as 'time');
-      if (warning) process.stderr.write(warning + '\n');
+      for (const w of [shortfallWarning(r, o.by as 'time'), o.by === 'time' ? timeWarning(r) : undefined]) if (w) process.stderr.write(w + '\n');
     });
 }

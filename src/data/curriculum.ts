@@ -49,15 +49,17 @@ export interface PacingOptions {
  * al. (2019): it opens fast early, when the easy tasks are quickly learned, and slowly later.
  */
 export function pacing(p: number, opts: PacingOptions): number {
+  if (Number.isNaN(opts.start) || Number.isNaN(opts.steps) || Number.isNaN(opts.fullAt)) throw new Error(`pacing: NaN in ${JSON.stringify(opts)}`);
   const start = Math.min(1, Math.max(0, opts.start));
   const fullAt = opts.fullAt ?? 1;
-  const q = fullAt <= 0 ? 1 : Math.min(1, Math.max(0, (isFinite(p) ? p : 0) / fullAt));
+  const q = fullAt <= 0 ? 1 : Math.min(1, Math.max(0, (Number.isNaN(p) ? 0 : p) / fullAt)); // p = Infinity: all of it
+  if (q === 1) return 1; // exactly, whatever rounding start + (1 − start) · 1 would do
   switch (opts.kind) {
     case 'linear': return start + (1 - start) * q;
     case 'root': return Math.min(1, Math.sqrt(start * start + (1 - start * start) * q));
     case 'step': {
       const n = Math.max(1, Math.floor(opts.steps ?? 4));
-      return start + ((1 - start) * Math.floor(q * n + 1e-9)) / n;
+      return Math.min(1, start + ((1 - start) * Math.floor(q * n + 1e-9)) / n);
     }
   }
 }
@@ -69,6 +71,7 @@ export function curriculumWindow<T>(sorted: readonly T[], p: number, opts: Pacin
 
 /** The first `fraction` of `sorted` (at least `min` tasks, at most all). */
 export function pacedPrefix<T>(sorted: readonly T[], fraction: number, min = 1): T[] {
+  if (Number.isNaN(fraction)) throw new Error('pacedPrefix: the fraction is NaN');
   const n = Math.max(Math.min(sorted.length, min), Math.ceil(fraction * sorted.length));
   return sorted.slice(0, Math.min(n, sorted.length));
 }

@@ -5,11 +5,11 @@
 // shared change, text or PR goes whole to one side. Reading and writing files is the CLI's job.
 
 import { createHash } from 'node:crypto';
-import * as path from 'node:path';
 import { structuredPatch } from 'diff';
 import type { Task } from './task.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
+import { realOrResolved } from '../util/fsx.ts';
 
 export type SplitBy = 'time' | 'repo' | 'file' | 'random';
 
@@ -38,6 +38,9 @@ export interface SplitResult {
   sharedGroup: number;
   /** Of the moved or dropped tasks, those of a PR with other tasks (they go as their PR goes, whether or not they shared anything themselves). */
   lostWithPr: number;
+  /** --by time: tasks left in train of the time the held-out set starts at (parted from it by id, not by time), and tasks with no time (the oldest). */
+  tied: number;
+  untimed: number;
 }
 
 /** "10%" → 0.1, "0.1" → 0.1, "100" → 100. */
@@ -61,6 +64,9 @@ export function changeKey(t: Task): string {
     const parts: string[] = [];
     const p = structuredPatch('a', 'b', c.old ?? '', c.new ?? '', '', '', { context: 0 });
     for (const h of p.hunks) for (const l of h.lines) if (l[0] === '+' || l[0] === '-') parts.push(l[0] + norm(l.slice(1)));
+    // Sorted: lines equal once normalized may be aligned otherwise by the diff (a blank line added before
+    // or after the same line), and the same change must give the same key.
+    parts.sort();
     parts.push(c.old === null ? '<added>' : c.new === null ? '<deleted>' : '<changed>');
     return parts.join('\n');
   });
@@ -85,6 +91,8 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
   const rng = new Rng(opts.seed);
   const held = new Uint8Array(n); // 1: held out; OFF_SIDES: on neither side (--by file: changes held-out and train files)
   let overlap = 0;
+  let tied = 0;
+  let untimed = 0;
   const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   const byId = (a: number, b: number) => cmp(tasks[a].id, tasks[b].id);
   const gk = tasks.map(groupKey);
@@ -121,6 +129,9 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
       count += end - start;
       end = start;
     }
+    const from = Math.min(...order.filter((i) => held[i]).map((i) => time[i]));
+    tied = order.filter((i) => !held[i] && time[i] === from).length;
+    untimed = tasks.filter((t) => t.time === undefined).length;
   } else if (opts.by === 'file') {
     overlap = pickFiles(tasks, target, rng, held);
   } else {
@@ -178,7 +189,7 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
       if (k !== undefined && unitOf.get(k)!.length > 1) lostWithPr++;
     }
   }
-  return { train, heldout, target, picked, moved, dropped, overlap, sharedChange, sharedText, sharedGroup, lostWithPr };
+  return { train, heldout, target, picked, moved, dropped, overlap, sharedChange, sharedText, sharedGroup, lostWithPr, tied, untimed };
 }
 
 const OFF_SIDES = 2;
@@ -252,6 +263,14 @@ function pickFiles(tasks: readonly Task[], target: number, rng: Rng, held: Uint8
  * it (whole repos, files or PRs held out), with the reason, so that a user does not evaluate on a far smaller
  * or larger set than intended without knowing; undefined otherwise.
  */
+/** --by time: a warning where time did not decide the split (tasks of one time on both sides: synthetic tasks all have their commit's), else undefined. */
+export function timeWarning(r: SplitResult): string | undefined {
+  const why: string[] = [];
+  if (r.untimed) why.push(`${r.untimed} tasks have no time (taken as the oldest)`);
+  if (r.tied) why.push(`${r.tied} tasks left in train have the time the held-out set starts at, so those were parted by id`);
+  return why.length ? `split: warning: --by time: ${why.join('; ')}; --by random or --by file split such tasks by something they differ in` : undefined;
+}
+
 export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefined {
   const got = r.heldout.length;
   const whole = by === 'repo' ? 'repos' : by === 'file' ? 'files' : 'PRs';
@@ -271,7 +290,7 @@ export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefine
 
 /** Refuses output paths that would overwrite each other or the input, before anything is read or written. */
 export function checkSplitPaths(input: string, outTrain: string, outHeldout: string): void {
-  const [i, t, h] = [input, outTrain, outHeldout].map((p) => path.resolve(p));
+  const [i, t, h] = [input, outTrain, outHeldout].map(realOrResolved); // through links too: a link to the input is the input
   if (t === h) throw new UserError(`split: --out-train and --out-heldout are the same file (${outTrain}); give two different files`);
   for (const [flag, out, given] of [['--out-train', t, outTrain], ['--out-heldout', h, outHeldout]] as const)
     if (out === i) throw new UserError(`split: ${flag} ${given} is the input file; it would be overwritten, so give another file`);

@@ -149,7 +149,7 @@ export async function runReward(o: { tasks: string; outputs: string; out?: strin
     if (!task) throw new UserError(`${where}: task id "${id}" is not in ${o.tasks}`);
     rows.push({ id, ...reward(task, text, { mode: o.mode }) });
   });
-  if (o.out) writeJsonlAtomic(o.out, rows);
+  if (o.out) await writeJsonlAtomic(o.out, rows);
   else for (const r of rows) print(`${r.id}\t${r.reward.toFixed(4)}\t${r.formatOk ? 'format-ok' : 'format-error'}\t${r.exact ? 'exact' : '-'}${r.error ? '\t' + r.error : ''}`);
   const s = summarize(rows);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -23,7 +23,11 @@ export function refuseFileAsFolder(dir: string, flag = '--out'): void {
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: a file, not a folder; give ${flag} a folder`);
 }
 
-const realOrResolved = (f: string) => { try { return fs.realpathSync(f); } catch { return path.resolve(f); } };
+/** The path `f` names with every link followed (for a file not there yet, its folder's), to tell whether two paths are one file. */
+export function realOrResolved(f: string): string {
+  try { return fs.realpathSync(f); } catch { /* not there yet */ }
+  try { return path.join(fs.realpathSync(path.dirname(path.resolve(f))), path.basename(f)); } catch { return path.resolve(f); }
+}
 
 /** Refuses an output that is one of the command's inputs (it would be replaced by the results). */
 export function refuseInputAsOutput(out: string, inputs: Record<string, string | undefined>, outFlag = '--out'): void {
@@ -104,8 +108,8 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 }
 
 /** Writes records as JSONL to `file` atomically (record by record: no one string of the whole file). */
-export function writeJsonlAtomic(file: string, records: Iterable<unknown>): void {
-  writeJsonlFilesAtomic([[file, records]]);
+export function writeJsonlAtomic(file: string, records: Iterable<unknown>): Promise<void> {
+  return writeJsonlFilesAtomic([[file, records]]);
 }
 
 /**
@@ -113,15 +117,24 @@ export function writeJsonlAtomic(file: string, records: Iterable<unknown>): void
  * and synced before any is renamed over its old file, so a failure on one (a full disk, a bad path) leaves
  * all the old files as they were, never a new one beside an old one.
  */
-export function writeJsonlFilesAtomic(files: [file: string, records: Iterable<unknown>][]): void {
+export async function writeJsonlFilesAtomic(files: [file: string, records: Iterable<unknown>][]): Promise<void> {
   for (const [file] of files) checkOutputFile(file, {}, [], 'output'); // a folder or a path under a file fails here, not at a rename
   const writers: JsonlWriter[] = [];
+  // The event loop turns every 50 ms of writing and after each fsync, so that a Ctrl-C meanwhile reaches
+  // the writers' handlers: they remove the temp files and end the run by that signal, the old files as they
+  // were. (Written in one go, the signal waited for the renames and was lost: the run ended with 0.)
+  let turned = performance.now();
+  const turn = async () => { await new Promise(setImmediate); turned = performance.now(); };
   try {
     for (const [file, records] of files) {
       const w = new JsonlWriter(file);
       writers.push(w);
-      for (const r of records) w.write(r);
+      for (const r of records) {
+        w.write(r);
+        if (performance.now() - turned > 50) await turn();
+      }
       w.sync();
+      await turn();
     }
   } catch (e) {
     for (const w of writers) w.abort();
