@@ -231,6 +231,10 @@ test('classify: GitHub and GitLab merges, merges titled "… (#N)", squash title
   assert.equal(classify({ parents: ['a', 'b'], message: "Merge branch 'fix' into 'main'\n\nFix the thing\n\nSee merge request grp/proj!42" })!.text, 'Fix the thing');
   assert.equal(classify({ parents: ['a'], message: 'Speed up parser (#120)' })!.source, 'squash');
   assert.equal(classify({ parents: ['a'], message: 'Speed up parser #120' })!.source, 'commit');
+  // A GitHub squash: its commits' list, a line of dashes, the trailers; the dashes go with the trailers.
+  assert.equal(classify({ parents: ['a'], message: 'Fix the lexer (#7)\n\n* Fix the lexer\n\n* Add a test\n\n---------\n\nCo-authored-by: Bo <bo@x>\nSigned-off-by: Ada <a@x>' })!.text,
+    'Fix the lexer\n\n* Fix the lexer\n\n* Add a test');
+  assert.equal(classify({ parents: ['a'], message: 'Docs\n\nA table:\n---------\nrow' })!.text, 'Docs\n\nA table:\n---------\nrow', 'dashes inside a text stay');
 });
 
 test('each filter drops what it should, counted under its name', async () => {

@@ -78,7 +78,8 @@ const GL_MERGE = /^See merge request \S*!(\d+)\s*$/m;
 const SQUASH = /\s\(#(\d+)\)\s*$/;
 const TRAILER = /^(Signed-off-by|Co-authored-by|Reviewed-by|Acked-by|Change-Id|Reviewed-on|Tested-by|Approved-by):.*$/gim;
 
-const clean = (s: string) => s.replace(TRAILER, '').replace(/\n{3,}/g, '\n\n').trim();
+// GitHub's squash message puts a line of dashes between the commits' list and the trailers: without the trailers it ends the text.
+const clean = (s: string) => s.replace(TRAILER, '').trim().replace(/\n+-{3,}$/, '').replace(/\n{3,}/g, '\n\n').trim();
 
 /** Source and task text of a commit, or null when it is a merge of no PR (e.g. "Merge branch 'main'"). */
 export function classify(c: Pick<CommitInfo, 'parents' | 'message'>): { source: MinedSource; text: string; title: string } | null {
