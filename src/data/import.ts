@@ -140,7 +140,8 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
     }
     // What `git apply` checks too: a file the patch creates is not there yet, and one it deletes is all deleted.
     if (p.isCreate && newPath && (await reader.infoOrNull(`${base}:${newPath}`))) throw new BadRecord(`${newPath} already exists at ${base.slice(0, 12)}; the patch creates it`);
-    if (p.isDelete && old !== null && applyPatch(old, p) !== '') throw new BadRecord(`patch does not apply to ${oldPath} at ${base.slice(0, 12)}: it deletes other content`);
+    const deletes = (text: string) => applyPatch(text, p) === '';
+    if (p.isDelete && old !== null && !deletes(old) && !(old.charCodeAt(0) === 0xfeff && deletes(old.slice(1)))) throw new BadRecord(`patch does not apply to ${oldPath} at ${base.slice(0, 12)}: it deletes other content`);
     let next: string | null = null;
     if (newPath) {
       let applied = applyPatch(old ?? '', p);

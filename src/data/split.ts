@@ -129,7 +129,7 @@ export function splitTasks(tasks: readonly Task[], opts: SplitOptions): SplitRes
       count += end - start;
       end = start;
     }
-    const from = Math.min(...order.filter((i) => held[i]).map((i) => time[i]));
+    const from = order.reduce((m, i) => (held[i] ? Math.min(m, time[i]) : m), Infinity); // where the held-out set starts
     tied = order.filter((i) => !held[i] && time[i] === from).length;
     untimed = tasks.filter((t) => t.time === undefined).length;
   } else if (opts.by === 'file') {
@@ -263,14 +263,6 @@ function pickFiles(tasks: readonly Task[], target: number, rng: Rng, held: Uint8
  * it (whole repos, files or PRs held out), with the reason, so that a user does not evaluate on a far smaller
  * or larger set than intended without knowing; undefined otherwise.
  */
-/** --by time: a warning where time did not decide the split (tasks of one time on both sides: synthetic tasks all have their commit's), else undefined. */
-export function timeWarning(r: SplitResult): string | undefined {
-  const why: string[] = [];
-  if (r.untimed) why.push(`${r.untimed} tasks have no time (taken as the oldest)`);
-  if (r.tied) why.push(`${r.tied} tasks left in train have the time the held-out set starts at, so those were parted by id`);
-  return why.length ? `split: warning: --by time: ${why.join('; ')}; --by random or --by file split such tasks by something they differ in` : undefined;
-}
-
 export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefined {
   const got = r.heldout.length;
   const whole = by === 'repo' ? 'repos' : by === 'file' ? 'files' : 'PRs';
@@ -286,6 +278,14 @@ export function shortfallWarning(r: SplitResult, by: SplitBy): string | undefine
   }
   const size = got === 0 ? 'the held-out set is empty' : `held out ${got} tasks`;
   return `split: warning: ${size}, asked for ${r.target}${why.length ? `: ${why.join('; ')}` : ''}`;
+}
+
+/** --by time: a warning where time did not decide the split (tasks of one time on both sides: synthetic tasks all have their commit's), else undefined. */
+export function timeWarning(r: SplitResult): string | undefined {
+  const why: string[] = [];
+  if (r.untimed) why.push(`${r.untimed} tasks have no time (taken as the oldest)`);
+  if (r.tied) why.push(`${r.tied} tasks left in train have the time the held-out set starts at, so those were parted by id`);
+  return why.length ? `split: warning: --by time: ${why.join('; ')}; --by random or --by file split such tasks by something they differ in` : undefined;
 }
 
 /** Refuses output paths that would overwrite each other or the input, before anything is read or written. */

@@ -51,8 +51,8 @@ export function resolveSynthConfig(p: Partial<SynthConfig>): Readonly<SynthConfi
   const int = (k: keyof SynthConfig, min: number) => {
     if (!Number.isInteger(c[k]) || (c[k] as number) < min) throw new UserError(`synth: --${kebab(k)} must be an integer ≥ ${min} (got ${JSON.stringify(c[k])})`);
   };
-  int('seed', 0); int('count', 1);
-  if (c.seed > 2 ** 32 - 1) throw new UserError(`synth: --seed must be an integer from 0 to ${2 ** 32 - 1} (got ${c.seed})`); int('windowLines', 1); int('maxWindowBytes', 0); int('maxFileBytes', 1);
+  int('seed', 0); int('count', 1); int('windowLines', 1); int('maxWindowBytes', 0); int('maxFileBytes', 1);
+  if (c.seed > 2 ** 32 - 1) throw new UserError(`synth: --seed must be an integer from 0 to ${2 ** 32 - 1} (got ${c.seed})`); // the generator takes 32 bits
   if (!['function', 'lines', 'file'].includes(c.window)) throw new UserError(`synth: --window must be function|lines|file (got "${c.window}")`);
   kindsOf(c.kinds);
   return Object.freeze(c);
