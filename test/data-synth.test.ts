@@ -186,9 +186,13 @@ test('synth: each bug kind on a known line', () => {
   assert.ok(pl('if flag and count == 0').some((m) => m.text === '    if not (flag and count == 0):'));
   assert.ok(pl('end = start + size').some((m) => m.text === '    end = start - size'));
   assert.ok(pl('return True').some((m) => m.text === '        return False'));
-  // The only statement of a Python block cannot be deleted (syntax error); a statement with siblings can.
+  // The only statement of a Python block cannot be deleted (syntax error); a statement with siblings can,
+  // but not a name's first assignment (its declaration: reading it would fail at once).
   assert.ok(!pl('out.append(items[i])').some((m) => m.kind === 'delete'));
-  assert.ok(pl('end = start + size').some((m) => m.kind === 'delete'));
+  assert.ok(!pl('end = start + size').some((m) => m.kind === 'delete'));
+  const q = scan('def f(xs):\n    total = 0\n    total = total + len(xs)\n    log(total)\n    return total\n', 'python');
+  const del = (needle: string) => lineMutations(q, q.lines.findIndex((l) => l.includes(needle)), new Rng(2)).some((m) => m.kind === 'delete');
+  assert.deepEqual(['total = 0', 'total = total', 'log(total)'].map(del), [false, true, true]);
 });
 
 test('synth: no mutant that is no bug of its kind or no valid code (QA finds on psf/requests and this repo)', () => {
@@ -230,6 +234,29 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.deepEqual(swapped(blocks, 'typescript', 'return total'), ['total', 'xs', 'ys']); // (a name typed `opts:` is passed over, as an object's key)
   assert.deepEqual(swapped(blocks, 'typescript', '  ys,'), ['xs'], 'not total, in its own initializer');
   assert.deepEqual(swapped(blocks, 'typescript', 'this.size += doubled'), ['item', 'xs'], 'the loop\'s item inside the loop');
+  // A header over several lines is the function's (its body is mutated, as that function's); its parameters are not renamed.
+  const header = scan('def g(\n    alpha, beta,\n) -> int:\n    if alpha > beta:\n        return alpha\n    return beta\n', 'python');
+  assert.deepEqual(header.fns.map((f) => [f.name, f.start, f.head, f.end]), [['g', 0, 2, 5]]);
+  assert.deepEqual(lineMutations(header, 1, new Rng(1)).filter((m) => m.kind === 'variable'), []);
+  const objType = scan('export function f(a: number): { x: number; y: number } {\n  if (a > 1) return { x: a, y: a };\n  return { x: 0, y: 0 };\n}\n', 'typescript');
+  assert.deepEqual(objType.fns.map((f) => [f.name, f.start, f.end]), [['f', 0, 3]]);
+  // Not a shorthand key, a method's parameter, `asserts`; an assignment's target becomes a variable assigned
+  // above (not a const; in Python not a module, which the assignment would make local, nor an except's name).
+  const methods = 'class C {\n  tick(done: number, extra = 1, more = 2): string {\n    const files = [done];\n    let bytes = extra;\n    let total = more;\n' +
+    '    bytes += total;\n    check(files, bytes);\n    return { files, bytes, total };\n  }\n}\nfunction check(cond: unknown, note: unknown): asserts cond {\n  if (!cond) throw new Error(String(note));\n}\n';
+  assert.deepEqual(swapped(methods, 'typescript', 'tick('), []);
+  assert.deepEqual(swapped(methods, 'typescript', 'return { files'), []);
+  const mq = scan(methods, 'typescript');
+  const targets = Array.from({ length: 24 }, (_, seed) => lineMutations(mq, 5, new Rng(seed))).flat().filter((m) => m.kind === 'variable').map((m) => m.text!.trim().split(' ')[0]);
+  assert.ok(targets.length > 0 && !targets.includes('files'), `files is a const: ${targets}`);
+  assert.ok(!swapped(methods, 'typescript', 'if (!cond)').includes('asserts'));
+  const py2 = 'import sys\n\ndef k(tb, data):\n    sys.stdout.write("x")\n    try:\n        body = dumps(data)\n    except ValueError as err:\n        raise Bad(err)\n' +
+    '    *parts, tail = body.split("_")\n    tb = tb.tb_next\n    return body, tail, parts\n';
+  const pq = scan(py2, 'python');
+  const pyTargets = Array.from({ length: 24 }, (_, seed) => lineMutations(pq, 9, new Rng(seed))).flat().filter((m) => m.kind === 'variable').map((m) => m.text!.trim().split(' ')[0]);
+  assert.ok(pq.lines[9].includes('tb = tb.tb_next') && !pyTargets.includes('sys'), `a module as a target would be local: ${pyTargets}`);
+  assert.ok(!swapped(py2, 'python', 'return body').includes('err'), 'an except\'s name is unbound after its handler');
+  assert.ok(!swapped(py2, 'python', '*parts, tail').includes('parts'), 'a starred target is bound by its own line');
   // An off-by-one on a bound, not on the first operand of a product or quotient.
   const bound = 'function f(n: number, max: number, rows: number[]) {\n  if (n > max / 4) return 1;\n  if (n >= max * rows.length) return 2;\n  if (n < max) return 3;\n  return 0;\n}\n';
   assert.deepEqual(kinds(bound, 'typescript', 'max / 4', 'bound'), []);

@@ -21,6 +21,8 @@ export interface FnRange {
   /** Header line and last line (inclusive), 0-based. */
   start: number;
   end: number;
+  /** The header's last line (its parameters can run over several lines): the body starts after it, or on it. */
+  head: number;
 }
 
 export interface Scan {
@@ -188,7 +190,7 @@ function jsFns(lines: string[], mask: Uint8Array[]): FnRange[] {
       if (!body) continue;
       const end = matchBrace(code, body.line, body.col);
       if (end < 0) continue;
-      fns.push({ name: m[1], start: i, end });
+      fns.push({ name: m[1], start: i, end, head: body.line });
       break;
     }
   }
@@ -202,7 +204,8 @@ function jsFns(lines: string[], mask: Uint8Array[]): FnRange[] {
 function findBody(code: string[], line: number, col: number): { line: number; col: number } | null {
   let depth = 0;
   let closed = false;
-  let after = '';
+  let after = ''; // what comes after the parameters, an object type's braces (`: { a: T; b: U }`) left out
+  let inType = 0;
   for (let i = line; i < Math.min(code.length, line + 12); i++) {
     for (let k = i === line ? col : 0; k < code[i].length; k++) {
       const c = code[i][k];
@@ -211,8 +214,10 @@ function findBody(code: string[], line: number, col: number): { line: number; co
         else if (c === ')' && --depth === 0) closed = true;
         continue;
       }
-      if (c === '{' && code[i].slice(k + 1).trim() === '')
+      if (c === '{' && inType === 0 && code[i].slice(k + 1).trim() === '')
         return /^\s*(?::[^;=]*?|=>|:[^;=]*?=>)?\s*$/.test(after) ? { line: i, col: k } : null;
+      if (c === '{' || c === '}') { inType += c === '{' ? 1 : -1; continue; }
+      if (inType > 0) continue;
       after += c;
       if (after.includes(';')) return null;
     }
@@ -253,15 +258,27 @@ function pythonFns(lines: string[], mask: Uint8Array[]): FnRange[] {
     const m = /^(\s*)(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/.exec(lines[i]);
     if (!m || !mask[i][m[1].length]) continue;
     const base = m[1].length;
-    let end = i;
-    for (let j = i + 1; j < lines.length; j++) {
+    // The header ends where its parameter list closes: a signature over several lines ends at the def's own
+    // indentation (`):`, `) -> T:`), which is no end of the block.
+    let head = -1;
+    for (let j = i, depth = 0; j < Math.min(lines.length, i + 60) && head < 0; j++) {
+      for (let k = j === i ? m[0].length - 1 : 0; k < lines[j].length; k++) {
+        if (!mask[j][k]) continue;
+        const c = lines[j][k];
+        if ('([{'.includes(c)) depth++;
+        else if (')]}'.includes(c) && --depth === 0) { head = j; break; }
+      }
+    }
+    if (head < 0) continue;
+    let end = head;
+    for (let j = head + 1; j < lines.length; j++) {
       if (lines[j].trim() === '') continue;
       // Lines inside a multi-line string are code-masked out entirely; they never end a block.
       if (mask[j].every((x) => !x) && !lines[j].trimStart().startsWith('#')) { end = j; continue; }
       if (indent(lines[j]) <= base && !lines[j].trimStart().startsWith('#')) break;
       end = j;
     }
-    if (end > i) fns.push({ name: m[2], start: i, end });
+    if (end > head) fns.push({ name: m[2], start: i, end, head });
   }
   return fns;
 }

@@ -22,7 +22,7 @@ export interface Mutation {
 /** Longest line the mutator touches; long lines make windows (and prompts) large. */
 const MAX_LINE = 160;
 
-const JS_WORDS = 'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await async of as any unknown never number string boolean object symbol bigint undefined type readonly keyof declare namespace abstract is infer satisfies override get set from constructor arguments require module exports console Math JSON Object Array Number String Promise process';
+const JS_WORDS = 'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await async of as any unknown never number string boolean object symbol bigint undefined type readonly keyof declare namespace abstract is infer satisfies asserts override get set from constructor arguments require module exports console Math JSON Object Array Number String Promise process';
 const PY_WORDS = 'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield self cls print len range int str float list dict set tuple bool super isinstance type';
 const KEYWORDS = { js: new Set(JS_WORDS.split(' ')), py: new Set(PY_WORDS.split(' ')) };
 
@@ -132,8 +132,10 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
 
   // Wrong variable: a bare identifier replaced by another one used nearby in the same function.
   const words = py ? KEYWORDS.py : KEYWORDS.js;
-  const nearby = nearbyVariables(s, i, words);
-  if (nearby.length > 1) {
+  const { names: nearby, assigned } = nearbyVariables(s, i, words);
+  const fn = enclosingFn(s, i);
+  // Not on a header's own lines (parameters over several lines): renaming one is no wrong variable.
+  if (nearby.length > 1 && !(fn && i <= fn.head)) {
     at(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])/, (m) => {
       const name = m[1];
       const after = line.slice(m.index + name.length);
@@ -144,7 +146,11 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       // `(a, b) =>`, `function f(a, b)`): renaming those is no wrong variable, and often no valid code.
       if (py && isKeywordArg(before, after)) return;
       if (isParameter(py, before, after)) return;
-      const others = nearby.filter((v) => v !== name);
+      if (!py && /[{,]\s*$/.test(before) && /^\s*[,}]/.test(after) && openBracket(codeOnly(s, i), m.index) === '{') return; // `{ a, b }`: a key too
+      // An assignment's target becomes another variable the code assigns (not a const, a module or a global:
+      // Python would make that name local to the function, unbound where it was read before).
+      const target = /^\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?!=)/.test(after);
+      const others = nearby.filter((v) => v !== name && (!target || assigned.has(v)));
       if (others.length === 0 || !nearby.includes(name)) return;
       add('variable', splice(m.index, m.index + name.length, rng.pick(others)), 'the wrong variable is used');
     });
@@ -206,6 +212,8 @@ function isKeywordArg(before: string, after: string): boolean {
 function isParameter(py: boolean, before: string, after: string): boolean {
   if (py) return /^\s*(async\s+)?def\s/.test(before) || /\blambda\b[^:]*$/.test(before);
   if (/\bfunction\b[^(]*\([^)]*$/.test(before)) return true;
+  // A method's header: `name(a, b) {`, `async name(a: T): R {` (in a class or an object literal).
+  if (/^\s*(?:(?:async|static|get|set|private|public|protected|readonly|override)\s+)*(?!(?:if|for|while|switch|catch|with)\b)[\w$]+\s*(?:<[^>]*>)?\s*\([^)]*$/.test(before) && /\)\s*(?::[^{]*)?\{\s*$/.test(after)) return true;
   return /^[^()]*\)\s*=>/.test(after) && /\(\s*[\w$\s,]*$/.test(before);
 }
 
@@ -219,8 +227,9 @@ function isParameter(py: boolean, before: string, after: string): boolean {
  * value is computed); nor module paths of imports. Some names that Python would still see (one assigned
  * in a closed `if` block) are passed over: fewer candidates, none out of scope.
  */
-function nearbyVariables(s: Scan, i: number, words: Set<string>): string[] {
+function nearbyVariables(s: Scan, i: number, words: Set<string>): { names: string[]; assigned: Set<string> } {
   const fn = enclosingFn(s, i);
+  const assigned = new Set<string>(); // of those, names an earlier line assigns with `=` (not a const)
   const lo = Math.max(fn ? fn.start : 0, i - 8);
   const py = s.lang === 'python';
   const seen = new Set<string>();
@@ -237,13 +246,26 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>): string[] {
     floor = indent(j);
     if (/^\s*(import\s|from\s+\S+\s+import\s|export\s.*\sfrom\s)/.test(code)) continue;
     const hidden = innerNames(code, py, within, j === i || within);
+    const set = j < i ? /^\s*(?:let\s+|var\s+)?([A-Za-z_$][\w$]*)\s*(?:[-+*/%&|^]|\*\*)?=(?!=)/.exec(code) : null;
+    if (set && !hidden.has(set[1])) assigned.add(set[1]);
     for (const m of code.matchAll(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])(?!\s*\()(?!\??:[^:])/g)) {
       if (words.has(m[1]) || fnNames.has(m[1]) || m[1].length < 2 || hidden.has(m[1])) continue;
       if (py && isKeywordArg(code.slice(0, m.index), code.slice(m.index + m[1].length))) continue;
       seen.add(m[1]);
     }
   }
-  return [...seen].sort();
+  return { names: [...seen].sort(), assigned };
+}
+
+/** The innermost bracket open at `at` in a line's code, or '' (it opened on an earlier line, or none). */
+function openBracket(code: string, at: number): string {
+  let depth = 0;
+  for (let k = at - 1; k >= 0; k--) {
+    const c = code[k];
+    if (')]}'.includes(c)) depth++;
+    else if ('([{'.includes(c) && depth-- === 0) return c;
+  }
+  return '';
 }
 
 /**
@@ -261,10 +283,11 @@ function innerNames(code: string, py: boolean, within: boolean, own: boolean): S
     each(/\blambda\b([^:]*):/g);
     each(/\S.*?\bfor\s+([\w\s,()]+?)\s+in\b/g); // a comprehension's `for` (not the line's own statement)
     if (!within) each(/^\s*(?:async\s+)?def\s+\w+\s*\(([^)]*)/g);
+    if (!within) each(/^\s*except\b.*\bas\s+(\w+)/g); // unbound again once the handler ends
     if (own) {
       // The names `a = b = …` or `a, (b, c) = …` assigns (not an attribute's or an item's: `x.y = `, `x[k] = `).
-      const targets = /^\s*((?:[\w\s,.()]+=(?!=)\s*)+)/.exec(code)?.[1] ?? '';
-      for (const t of targets.split(/[=,]/)) if (/^[A-Za-z_]\w*$/.test(t.replace(/[\s()]/g, ''))) out.add(t.replace(/[\s()]/g, ''));
+      const targets = /^\s*((?:[\w\s,.()*]+=(?!=)\s*)+)/.exec(code)?.[1] ?? '';
+      for (const t of targets.split(/[=,]/)) if (/^[A-Za-z_]\w*$/.test(t.replace(/[\s()*]/g, ''))) out.add(t.replace(/[\s()*]/g, ''));
       each(/(\w+)\s*:=/g);
     }
     if (own && !within) {
@@ -285,6 +308,14 @@ function innerNames(code: string, py: boolean, within: boolean, own: boolean): S
   return out;
 }
 
+/** Whether `name` stands in the code of a line above line i, within its function (or 200 lines). */
+function usedBefore(s: Scan, i: number, name: string): boolean {
+  const re = new RegExp(`(?<![\\w.])${name}(?!\\w)`);
+  const fn = enclosingFn(s, i);
+  for (let j = i - 1; j >= Math.max(fn ? fn.start : 0, i - 200); j--) if (re.test(codeOnly(s, j))) return true;
+  return false;
+}
+
 function deletable(s: Scan, i: number, code: string): boolean {
   const t = code.trim();
   if (!balanced(t)) return false;
@@ -297,6 +328,9 @@ function deletable(s: Scan, i: number, code: string): boolean {
     const prev = prevIdx >= 0 ? codeOnly(s, prevIdx).trim() : '';
     // The only statement of a block: deleting it would be a syntax error.
     if (prev.endsWith(':') && (next === undefined || ind(next) < ind(s.lines[i]))) return false;
+    // The first assignment of a name (in Python, its declaration): without it, reading the name fails at once.
+    const set = /^([A-Za-z_]\w*)\s*=(?!=)/.exec(t);
+    if (set && !usedBefore(s, i, set[1])) return false;
     return prevIdx < 0 || !/[,\\([{]$/.test(prev);
   }
   if (!t.endsWith(';') || /^(const|let|var|import|export|return|throw|type|interface|function|class|enum|declare|case|default|yield|\}|\)|\]|\.|\?|:)/.test(t)) return false;
