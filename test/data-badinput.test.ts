@@ -304,6 +304,7 @@ test('import: filters drop and count records (a file over --max-file-bytes befor
     rec('bom', 'diff --git a/bom.py b/bom.py\n--- a/bom.py\n+++ b/bom.py\n@@ -1 +1 @@\n-\ufeffx = 1\n+\ufeffx = 2\n'),
     rec('bare', 'diff --git a/bom.py b/bom.py\n--- a/bom.py\n+++ b/bom.py\n@@ -1 +1 @@\n-x = 1\n+x = 3\n'), // made from the text without its BOM
     rec('unbom', 'diff --git a/bom.py b/bom.py\n--- a/bom.py\n+++ b/bom.py\n@@ -1 +1 @@\n-\ufeffx = 1\n+x = 1\n'), // removes the BOM only
+    rec('delbare', 'diff --git a/bom.py b/bom.py\ndeleted file mode 100644\n--- a/bom.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x = 1\n'), // a deletion made from the text without its BOM
     rec('grows', `diff --git a/big.py b/big.py\nnew file mode 100644\n--- /dev/null\n+++ b/big.py\n@@ -0,0 +1,100 @@\n${big}\n`),
     rec('mode', 'diff --git a/a.py b/a.py\nold mode 100644\nnew mode 100755\n'),
     rec('blank', '--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n', '   '),
@@ -317,6 +318,7 @@ test('import: filters drop and count records (a file over --max-file-bytes befor
     ['bom', [{ path: 'bom.py', old: '\ufeffx = 1\n', new: '\ufeffx = 2\n' }]],
     ['bare', [{ path: 'bom.py', old: '\ufeffx = 1\n', new: '\ufeffx = 3\n' }]],
     ['unbom', [{ path: 'bom.py', old: '\ufeffx = 1\n', new: 'x = 1\n' }]],
+    ['delbare', [{ path: 'bom.py', old: '\ufeffx = 1\n', new: null }]],
     ['utf8', [{ path: 'n\u00e4me.py', old: null, new: 'x = 1\n' }]],
   ], 'the BOM kept on both sides, as mine reads files');
   assert.equal(r.bad, 0);
