@@ -193,6 +193,11 @@ test('synth: each bug kind on a known line', () => {
   const q = scan('def f(xs):\n    total = 0\n    total = total + len(xs)\n    log(total)\n    return total\n', 'python');
   const del = (needle: string) => lineMutations(q, q.lines.findIndex((l) => l.includes(needle)), new Rng(2)).some((m) => m.kind === 'delete');
   assert.deepEqual(['total = 0', 'total = total', 'log(total)'].map(del), [false, true, true]);
+  // Nor an assignment an inner function's `nonlocal` needs; and a generator argument is not split at its `for k, v`.
+  const nl = scan('def outer(xs):\n    count = 0\n    count = len(xs)\n\n    def inner():\n        nonlocal count\n        count += 1\n    keys = frozenset(k for k, v in xs.items())\n    return inner, keys\n', 'python');
+  const at = (needle: string) => lineMutations(nl, nl.lines.findIndex((l) => l.includes(needle)), new Rng(2));
+  assert.ok(!at('count = len(xs)').some((m) => m.kind === 'delete'));
+  assert.ok(!at('frozenset(').some((m) => m.kind === 'swap'));
 });
 
 test('synth: no mutant that is no bug of its kind or no valid code (QA finds on psf/requests and this repo)', () => {

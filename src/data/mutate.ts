@@ -120,6 +120,7 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       if (args.length < 2 || args.length > 3) return;
       const texts = args.map(([a, b]) => line.slice(a, b));
       if (texts.some((t) => t.trim() === '' || /=|\.\.\.|\*|:|\bawait\b/.test(t))) return;
+      if (py && texts.some((t) => /\bfor\b/.test(t))) return; // a generator's `for k, v in …`: its comma is no argument's
       for (let k = 0; k + 1 < args.length; k++) {
         const [x, y] = [texts[k].trim(), texts[k + 1].trim()];
         if (x === y) continue;
@@ -331,6 +332,8 @@ function deletable(s: Scan, i: number, code: string): boolean {
     // The first assignment of a name (in Python, its declaration): without it, reading the name fails at once.
     const set = /^([A-Za-z_]\w*)\s*=(?!=)/.exec(t);
     if (set && !usedBefore(s, i, set[1])) return false;
+    // A name an inner function declares nonlocal needs its binding here (else: "no binding for nonlocal").
+    if (set && s.lines.some((l) => new RegExp(`^\\s*nonlocal\\b.*\\b${set[1]}\\b`).test(l))) return false;
     return prevIdx < 0 || !/[,\\([{]$/.test(prev);
   }
   if (!t.endsWith(';') || /^(const|let|var|import|export|return|throw|type|interface|function|class|enum|declare|case|default|yield|\}|\)|\]|\.|\?|:)/.test(t)) return false;
