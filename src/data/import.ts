@@ -9,7 +9,7 @@ import { parsePatch, applyPatch } from 'diff';
 import { BlobReader, openRepo } from './git.ts';
 import { TreeReader } from './trees.ts';
 import { contentReason, decodeText, FilterStats, notUtf8Path, type TaskReason } from './filter.ts';
-import { changedPaths, makeTask, needCounts } from './mine.ts';
+import { changedPaths, makeTask, modeOnly, needCounts } from './mine.ts';
 import { fileDiff, type FileDiff } from './linediff.ts';
 import { Retriever, type RetrieveOptions } from './retrieve.ts';
 import { BlobTexts } from './blobcache.ts';
@@ -160,7 +160,7 @@ async function importOne(r: SweRecord, name: string, cfg: ImportConfig, reader: 
     const path = (newPath ?? oldPath)!;
     const renamed = !!oldPath && !!newPath && oldPath !== newPath;
     const diff = fileDiff(old, next)!;
-    if (diff.added + diff.removed === 0 && !renamed && old !== null && next !== null) continue; // a mode-only section (mine leaves these out too; not an empty file added or deleted)
+    if (modeOnly(diff, renamed, old, next)) continue; // as mine leaves it out
     changes.push({ path, ...(renamed ? { oldPath } : {}), old, new: next });
     diffs.push(diff);
   }

@@ -385,7 +385,7 @@ function finish(name: string, c: CommitInfo, group: string | undefined, cls: Cls
     const k = kept[i];
     const d = lineDiffs[i];
     if (!d) { stats.drop('too-many-lines', what, k.change.path); return null; }
-    if (d.added + d.removed === 0 && k.change.status !== 'R' && k.old !== null && k.new !== null) continue; // mode-only change (an empty file added or deleted is a change)
+    if (modeOnly(d, k.change.status === 'R', k.old, k.new)) continue;
     diffs.push(d);
     oldShas.push(k.change.oldSha);
     changes.push({ path: k.change.path, ...(k.change.status === 'R' && k.change.oldPath ? { oldPath: k.change.oldPath } : {}), old: k.old, new: k.new });
@@ -398,6 +398,9 @@ function finish(name: string, c: CommitInfo, group: string | undefined, cls: Cls
   if (dedupe.isDuplicate(changes.map((ch, i) => ({ path: ch.path, changed: diffs[i].changed })))) { stats.drop('duplicate', what); return null; }
   return { task, diffs, oldShas, bytes };
 }
+
+/** A change of mode only (no line changed, no rename, the file on both sides): not part of a task. An empty file added or deleted is a change. */
+export const modeOnly = (d: FileDiff, renamed: boolean, old: string | null, next: string | null) => d.added + d.removed === 0 && !renamed && old !== null && next !== null;
 
 /** The paths of changed files (both sides of a rename): never context for their own task. */
 export const changedPaths = (changes: readonly { path: string; oldPath?: string }[]) => changes.flatMap((x) => (x.oldPath ? [x.path, x.oldPath] : [x.path]));

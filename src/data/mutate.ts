@@ -3,7 +3,7 @@
 // arguments, wrong variable, deleted statement, changed literal). Token/regex based on top of
 // codescan.ts, never inside strings or comments. Choosing among mutations and cutting windows is synth.ts's job.
 
-import { codeOnly, enclosingFn, isCode, type Scan } from './codescan.ts';
+import { codeOnly, enclosingFn, isCode, type FnRange, type Scan } from './codescan.ts';
 import type { Rng } from '../util/rng.ts';
 
 export type MutationKind = 'operator' | 'bound' | 'negate' | 'swap' | 'variable' | 'delete' | 'literal';
@@ -133,8 +133,8 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
 
   // Wrong variable: a bare identifier replaced by another one used nearby in the same function.
   const words = py ? KEYWORDS.py : KEYWORDS.js;
-  const { names: nearby, assigned } = nearbyVariables(s, i, words);
   const fn = enclosingFn(s, i);
+  const { names: nearby, assigned } = nearbyVariables(s, i, words, fn);
   // Not on a header's own lines (parameters over several lines): renaming one is no wrong variable.
   if (nearby.length > 1 && !(fn && i <= fn.head)) {
     at(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])/, (m) => {
@@ -228,8 +228,7 @@ function isParameter(py: boolean, before: string, after: string): boolean {
  * value is computed); nor module paths of imports. Some names that Python would still see (one assigned
  * in a closed `if` block) are passed over: fewer candidates, none out of scope.
  */
-function nearbyVariables(s: Scan, i: number, words: Set<string>): { names: string[]; assigned: Set<string> } {
-  const fn = enclosingFn(s, i);
+function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | null): { names: string[]; assigned: Set<string> } {
   const assigned = new Set<string>(); // of those, names an earlier line assigns with `=` (not a const)
   const lo = Math.max(fn ? fn.start : 0, i - 8);
   const py = s.lang === 'python';
