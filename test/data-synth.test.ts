@@ -262,6 +262,23 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.ok(pq.lines[9].includes('tb = tb.tb_next') && !pyTargets.includes('sys'), `a module as a target would be local: ${pyTargets}`);
   assert.ok(!swapped(py2, 'python', 'return body').includes('err'), 'an except\'s name is unbound after its handler');
   assert.ok(!swapped(py2, 'python', '*parts, tail').includes('parts'), 'a starred target is bound by its own line');
+  // Not a name an import binds, nor a dunder: a module, an imported name or `__file__` is no wrong variable (`os.path.join(base)` → `base.path…`, `return t`).
+  const pyImports = 'import os.path\nimport typing as t\nfrom pkg import (\n    alpha,\n    beta as gamma,\n)\n\ndef h(base, name):\n    full = os.path.join(base, name or __file__)\n' +
+    '    full = t.cast(str, full)\n    return gamma(alpha, full, base)\n';
+  assert.deepEqual([...scan(pyImports, 'python').imported].sort(), ['alpha', 'gamma', 'os', 't']);
+  assert.deepEqual(swapped(pyImports, 'python', 'return gamma'), ['base', 'full', 'name']);
+  assert.deepEqual(swapped(pyImports, 'python', 't.cast'), ['base', 'name']);
+  const tsImports = "import * as path from 'node:path';\nimport fs, { readFileSync as rf, type Stats } from 'node:fs';\nimport {\n  join,\n  sep,\n} from 'node:path';\n" +
+    "const { spawn: sp } = require('node:child_process');\nexport function load(dir: string, name: string) {\n  const file = path.join(dir, name);\n  return rf(file, sp, fs, join, sep, dir);\n}\n";
+  assert.deepEqual([...scan(tsImports, 'typescript').imported].sort(), ['Stats', 'fs', 'join', 'path', 'rf', 'sep', 'sp']);
+  assert.deepEqual(swapped(tsImports, 'typescript', 'return rf'), ['dir', 'file', 'name']);
+  assert.deepEqual(swapped(tsImports, 'typescript', 'path.join'), ['dir', 'name']);
+  // Not a parameter property's name; `x++` is an assignment (to a variable assigned above, not a const).
+  const incs = 'export class K {\n  kept = 0;\n  seen = 1;\n  constructor(private readonly explain = false) {}\n  run(xs: number[]) {\n    const first = xs[0];\n' +
+    '    let count = 0;\n    let steps = first;\n    count++;\n    --steps;\n    return count + steps;\n  }\n}\n';
+  assert.deepEqual(swapped(incs, 'typescript', 'constructor('), []);
+  assert.deepEqual(swapped(incs, 'typescript', 'count++'), ['steps']);
+  assert.deepEqual(swapped(incs, 'typescript', '--steps'), ['count']);
   // An off-by-one on a bound, not on the first operand of a product or quotient.
   const bound = 'function f(n: number, max: number, rows: number[]) {\n  if (n > max / 4) return 1;\n  if (n >= max * rows.length) return 2;\n  if (n < max) return 3;\n  return 0;\n}\n';
   assert.deepEqual(kinds(bound, 'typescript', 'max / 4', 'bound'), []);

@@ -33,6 +33,8 @@ export interface Scan {
   fns: FnRange[];
   /** Lines inside type-only declarations (TS interface/type/enum/declare), never mutated. */
   typeLines: Set<number>;
+  /** Names the file's imports bind (`import os`, `from m import a as b`, `import * as path`, `const x = require(…)`): modules and imported names, never a wrong variable's. */
+  imported: Set<string>;
 }
 
 export function scan(text: string, lang: Lang): Scan {
@@ -40,7 +42,35 @@ export function scan(text: string, lang: Lang): Scan {
   const mask = lang === 'python' ? maskPython(lines) : maskJs(lines);
   const fns = lang === 'python' ? pythonFns(lines, mask) : jsFns(lines, mask);
   const typeLines = lang === 'python' ? new Set<number>() : jsTypeLines(lines, mask);
-  return { lang, lines, mask, fns, typeLines };
+  const s: Scan = { lang, lines, mask, fns, typeLines, imported: new Set() };
+  s.imported = importedNames(lines.map((_, i) => codeOnly(s, i)).join('\n'), lang === 'python');
+  return s;
+}
+
+/**
+ * The names that the import statements of a file's code (strings and comments blanked) bind. Python:
+ * `import a.b` (a), `import a as b`, `from m import x, y as z` (one line, or in parentheses). JS/TS: a
+ * default import, `* as ns`, `{ a, b as c }` (over lines too), `import x = require(…)`, and
+ * `const x = require(…)` or `const { a, b: c } = require(…)`.
+ */
+function importedNames(code: string, py: boolean): Set<string> {
+  const out = new Set<string>();
+  const bind = (clause: string) => {
+    for (let part of clause.split(',')) {
+      part = part.replace(/^\s*type\s+(?=[\w$])/, '').trim();
+      const m = /(?:\sas\s+|:\s*)([A-Za-z_$][\w$]*)$/.exec(part) ?? /^\*?\s*([A-Za-z_$][\w$]*)/.exec(part);
+      if (m) out.add(m[1]);
+    }
+  };
+  if (py) {
+    for (const m of code.matchAll(/^[ \t]*import[ \t]+([^\n;]+)/gm)) bind(m[1].replace(/\.[\w.]*/g, ''));
+    for (const m of code.matchAll(/^[ \t]*from[ \t]+\S+[ \t]+import[ \t]*(\([^)]*\)|[^\n;]+)/gm)) bind(m[1].replace(/[()\\]/g, ' '));
+  } else {
+    for (const m of code.matchAll(/\bimport\s+(?:type\s+)?([\w$*{][^;'"`]*?)\s+from\b/g)) bind(m[1].replace(/[{}]/g, ','));
+    for (const m of code.matchAll(/\bimport\s+([A-Za-z_$][\w$]*)\s*=\s*require\b/g)) out.add(m[1]);
+    for (const m of code.matchAll(/\b(?:const|let|var)\s+(\{[^}]*\}|[A-Za-z_$][\w$]*)\s*=\s*require\s*\(/g)) bind(m[1].replace(/[{}]/g, ','));
+  }
+  return out;
 }
 
 /** True when every character of line[i].slice(a, b) is code. */

@@ -142,15 +142,15 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       const after = line.slice(m.index + name.length);
       const before = line.slice(0, m.index);
       if (words.has(name) || /^\s*\(/.test(after) || /^\??:(?!:)/.test(after) || /^\s*=>/.test(after)) return;
-      if (/\b(const|let|var|function|class|def|interface|type|for|as)\s+$/.test(before) || /\?\.$/.test(before)) return;
+      if (/\b(const|let|var|function|class|def|interface|type|for|as|private|public|protected|readonly)\s+$/.test(before) || /\?\.$/.test(before)) return;
       // Not a name that only names: a keyword argument (`f(timeout=1)`), a parameter (`def f(a, b)`,
       // `(a, b) =>`, `function f(a, b)`): renaming those is no wrong variable, and often no valid code.
       if (py && isKeywordArg(before, after)) return;
       if (isParameter(py, before, after)) return;
       if (!py && /[{,]\s*$/.test(before) && /^\s*[,}]/.test(after) && openBracket(codeOnly(s, i), m.index) === '{') return; // `{ a, b }`: a key too
-      // An assignment's target becomes another variable the code assigns (not a const, a module or a global:
+      // An assignment's target (`x = `, `x += `, `x++`) becomes another variable the code assigns (not a const, a module or a global:
       // Python would make that name local to the function, unbound where it was read before).
-      const target = /^\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?!=)/.test(after);
+      const target = /^\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?!=)/.test(after) || (!py && (/^\s*(\+\+|--)/.test(after) || /(\+\+|--)\s*$/.test(before)));
       const others = nearby.filter((v) => v !== name && (!target || assigned.has(v)));
       if (others.length === 0 || !nearby.includes(name)) return;
       add('variable', splice(m.index, m.index + name.length, rng.pick(others)), 'the wrong variable is used');
@@ -225,8 +225,10 @@ function isParameter(py: boolean, before: string, after: string): boolean {
  * a `const` of an inner block, a nested def's locals), nor one that only an inner scope binds (a
  * lambda's, arrow's or inner function's parameter, a comprehension's target, a `for (let …)` of a loop
  * that line i is not in), nor the name that line i itself declares or assigns (not bound yet where its
- * value is computed); nor module paths of imports. Some names that Python would still see (one assigned
- * in a closed `if` block) are passed over: fewer candidates, none out of scope.
+ * value is computed); nor module paths of imports, nor a name an import binds (a module, an imported
+ * class or function) or a dunder (`__file__`): a realistic wrong variable is another value of the
+ * code's own. Some names that Python would still see (one assigned in a closed `if` block) are passed
+ * over: fewer candidates, none out of scope.
  */
 function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | null): { names: string[]; assigned: Set<string> } {
   const assigned = new Set<string>(); // of those, names an earlier line assigns with `=` (not a const)
@@ -249,7 +251,7 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | n
     const set = j < i ? /^\s*(?:let\s+|var\s+)?([A-Za-z_$][\w$]*)\s*(?:[-+*/%&|^]|\*\*)?=(?!=)/.exec(code) : null;
     if (set && !hidden.has(set[1])) assigned.add(set[1]);
     for (const m of code.matchAll(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])(?!\s*\()(?!\??:[^:])/g)) {
-      if (words.has(m[1]) || fnNames.has(m[1]) || m[1].length < 2 || hidden.has(m[1])) continue;
+      if (words.has(m[1]) || fnNames.has(m[1]) || s.imported.has(m[1]) || m[1].length < 2 || /^__\w+__$/.test(m[1]) || hidden.has(m[1])) continue;
       if (py && isKeywordArg(code.slice(0, m.index), code.slice(m.index + m[1].length))) continue;
       seen.add(m[1]);
     }
