@@ -284,6 +284,18 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.deepEqual(kinds(bound, 'typescript', 'max / 4', 'bound'), []);
   assert.deepEqual(kinds(bound, 'typescript', 'max * rows', 'bound'), []);
   assert.ok(kinds(bound, 'typescript', 'n < max', 'bound').includes('  if (n < max + 1) return 3;'));
+  // Python: a range's stop and a slice's ends (plain operands; not a number, a step, a type parameter's bound).
+  const pyBound = 'def f(xs, n, lo):\n    for i in range(len(xs)):\n        pass\n    for j in range(lo, n, 2):\n        pass\n    head = xs[lo : lo + n]\n' +
+    '    tail = xs[1:-1] + xs[::2]\n    return "x[a:b]", head, tail\n\ndef g[T: int](x: T) -> T:\n    return x\n';
+  const b = (needle: string) => [...new Set(kinds(pyBound, 'python', needle, 'bound'))].sort();
+  const oneOf = (got: (string | null)[], ...allowed: string[][]) => {
+    for (const g of got) assert.ok(allowed.flat().includes(g!), g!);
+    for (const side of allowed) assert.ok(got.some((g) => side.includes(g!)), `none of ${side}`);
+  };
+  oneOf(b('range(len'), ['    for i in range(len(xs) + 1):', '    for i in range(len(xs) - 1):']);
+  oneOf(b('range(lo'), ['    for j in range(lo, n + 1, 2):', '    for j in range(lo, n - 1, 2):']);
+  oneOf(b('head ='), ['    head = xs[lo + 1 : lo + n]', '    head = xs[lo - 1 : lo + n]'], ['    head = xs[lo : lo + n + 1]', '    head = xs[lo : lo + n - 1]']);
+  for (const needle of ['tail =', 'return "x', 'def g']) assert.deepEqual(b(needle), [], needle);
   // Deleting `if (…) x;` before an `else` leaves the else dangling; the closing line of a Python string is no statement.
   const dangling = 'function g(c: string, d: number) {\n  if (c === "(") d++;\n  else if (c === ")") d--;\n  d += 2;\n  return d;\n}\n';
   assert.deepEqual(kinds(dangling, 'typescript', 'c === "("', 'delete'), []);

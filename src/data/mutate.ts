@@ -81,6 +81,29 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       add('bound', splice(end, end, m[1].startsWith('<') ? ' + 1' : ' - 1'), OFF);
     });
   }
+  if (py) {
+    // Python's bounds are mostly a range's stop and a slice's ends (`range(len(xs))`, `xs[i:n]`), seldom a
+    // comparison: one past or one short of a plain operand there (`n`, `len(xs)`, `i + k`; a number is the
+    // literal kind's).
+    const plain = (t: string) => /^[A-Za-z_][\w.]*(\([\w., ]*\))?( [+-] [A-Za-z_][\w.]*)?$/.test(t) && !KEYWORDS.py.has(t);
+    const shift = (a: number, b: number) => {
+      const t = line.slice(a, b).trim();
+      if (!plain(t)) return;
+      const end = a + line.slice(a, b).indexOf(t) + t.length;
+      add('bound', splice(end, end, rng.next() < 0.5 ? ' - 1' : ' + 1'), OFF);
+    };
+    at(/\brange\(/, (m) => {
+      const open = m.index + m[0].length - 1;
+      const close = matchParen(code, open);
+      const args = close < 0 ? [] : splitArgs(line, code, open + 1, close);
+      if (args.length >= 1 && args.length <= 3) shift(...args[args.length === 1 ? 0 : 1]);
+    });
+    if (!/^\s*(def|class|type)\s/.test(code)) at(/(?<=[\w)\]])\[([^[\]:]*):([^[\]:]*)\]/, (m) => { // not `def f[T: int]`
+      const colon = m.index + 1 + m[1].length;
+      shift(m.index + 1, colon);
+      shift(colon + 1, colon + 1 + m[2].length);
+    });
+  }
 
   // Negated condition.
   const NEG = 'a condition is inverted';
