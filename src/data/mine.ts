@@ -84,9 +84,9 @@ const clean = (s: string) => s.replace(TRAILER, '').trim().replace(/\n+-{3,}$/, 
 /** Source and task text of a commit, or null when it is a merge of no PR (e.g. "Merge branch 'main'"). */
 export function classify(c: Pick<CommitInfo, 'parents' | 'message'>): { source: MinedSource; text: string; title: string } | null {
   const lines = c.message.split('\n');
+  // What the bot filters read of a merge: its line (its branch, e.g. from dependabot/…) and the PR's title, not its description.
+  const title = () => [lines[0], lines.slice(1).find((l) => l.trim() !== '') ?? ''].join('\n');
   if (c.parents.length > 1) {
-    // What the bot filters read: the merge line (its branch, e.g. from dependabot/…) and the PR's title, not its description.
-    const title = () => [lines[0], lines.slice(1).find((l) => l.trim() !== '') ?? ''].join('\n');
     if (GH_MERGE.test(lines[0])) return { source: 'merge', text: clean(lines.slice(1).join('\n')), title: title() };
     if (GL_MERGE.test(c.message)) return { source: 'merge', text: clean(lines.slice(1).join('\n').replace(GL_MERGE, '')), title: title() };
     // A PR merged with its own title ("Fix the parser (#12)": GitHub's merge queue, or an edited merge message).
@@ -94,6 +94,9 @@ export function classify(c: Pick<CommitInfo, 'parents' | 'message'>): { source: 
     return null;
   }
   if (SQUASH.test(lines[0])) return { source: 'squash', text: titled(lines), title: lines[0] };
+  // A merge's line on a commit of one parent (a security advisory's "Merge pull request from GHSA-…", a
+  // rebased merge) says nothing of the change: the text is what follows it, if anything.
+  if (/^Merge pull request\b/.test(lines[0])) return { source: 'commit', text: clean(lines.slice(1).join('\n')), title: title() };
   return { source: 'commit', text: clean(c.message), title: lines[0] };
 }
 
