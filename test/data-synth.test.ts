@@ -262,9 +262,9 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.ok(pq.lines[9].includes('tb = tb.tb_next') && !pyTargets.includes('sys'), `a module as a target would be local: ${pyTargets}`);
   assert.ok(!swapped(py2, 'python', 'return body').includes('err'), 'an except\'s name is unbound after its handler');
   assert.ok(!swapped(py2, 'python', '*parts, tail').includes('parts'), 'a starred target is bound by its own line');
-  // Not a name an import binds, nor a dunder: a module, an imported name or `__file__` is no wrong variable (`os.path.join(base)` → `base.path…`, `return t`).
+  // Not a name an import binds, a built-in or a dunder: a module, an imported name, `bytes` or `__file__` is no wrong variable (`os.path.join(base)` → `base.path…`, `return t`).
   const pyImports = 'import os.path\nimport typing as t\nfrom pkg import (\n    alpha,\n    beta as gamma,\n)\n\ndef h(base, name):\n    full = os.path.join(base, name or __file__)\n' +
-    '    full = t.cast(str, full)\n    return gamma(alpha, full, base)\n';
+    '    full = t.cast(str, full)\n    return gamma(alpha, full, base, bytes)\n';
   assert.deepEqual([...scan(pyImports, 'python').imported].sort(), ['alpha', 'gamma', 'os', 't']);
   assert.deepEqual(swapped(pyImports, 'python', 'return gamma'), ['base', 'full', 'name']);
   assert.deepEqual(swapped(pyImports, 'python', 't.cast'), ['base', 'name']);

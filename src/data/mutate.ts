@@ -25,6 +25,14 @@ const MAX_LINE = 160;
 const JS_WORDS = 'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await async of as any unknown never number string boolean object symbol bigint undefined type readonly keyof declare namespace abstract is infer satisfies asserts override get set from constructor arguments require module exports console Math JSON Object Array Number String Promise process';
 const PY_WORDS = 'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield self cls print len range int str float list dict set tuple bool super isinstance type';
 const KEYWORDS = { js: new Set(JS_WORDS.split(' ')), py: new Set(PY_WORDS.split(' ')) };
+/** Built-in names (Python's builtins, JS's lower-case globals): a wrong variable is never one (`isinstance(data, bytes)` → `isinstance(bytes, bytes)`). */
+const BUILTINS = {
+  py: new Set(('abs aiter all anext any ascii bin bool breakpoint bytearray bytes callable chr classmethod compile complex copyright credits ' +
+    'delattr dict dir divmod enumerate eval exec exit filter float format frozenset getattr globals hasattr hash help hex id input int ' +
+    'isinstance issubclass iter len license list locals map max memoryview min next object oct open ord pow print property quit range ' +
+    'repr reversed round set setattr slice sorted staticmethod str sum super tuple type vars zip').split(' ')),
+  js: new Set('globalThis window document navigator'.split(' ')),
+};
 
 /** Calls whose arguments commute: swapping them is not a bug. */
 const COMMUTATIVE = /^(max|min|hypot|add|mul|multiply|maximum|minimum|equal|notEqual|deepEqual|strictEqual|notStrictEqual|deepStrictEqual|isclose|allclose|union|intersection|assertEqual|assertNotEqual)$/;
@@ -249,7 +257,7 @@ function isParameter(py: boolean, before: string, after: string): boolean {
  * lambda's, arrow's or inner function's parameter, a comprehension's target, a `for (let …)` of a loop
  * that line i is not in), nor the name that line i itself declares or assigns (not bound yet where its
  * value is computed); nor module paths of imports, nor a name an import binds (a module, an imported
- * class or function) or a dunder (`__file__`): a realistic wrong variable is another value of the
+ * class or function), a built-in (`bytes`) or a dunder (`__file__`): a realistic wrong variable is another value of the
  * code's own. Some names that Python would still see (one assigned in a closed `if` block) are passed
  * over: fewer candidates, none out of scope.
  */
@@ -274,7 +282,7 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | n
     const set = j < i ? /^\s*(?:let\s+|var\s+)?([A-Za-z_$][\w$]*)\s*(?:[-+*/%&|^]|\*\*)?=(?!=)/.exec(code) : null;
     if (set && !hidden.has(set[1])) assigned.add(set[1]);
     for (const m of code.matchAll(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])(?!\s*\()(?!\??:[^:])/g)) {
-      if (words.has(m[1]) || fnNames.has(m[1]) || s.imported.has(m[1]) || m[1].length < 2 || /^__\w+__$/.test(m[1]) || hidden.has(m[1])) continue;
+      if (words.has(m[1]) || (py ? BUILTINS.py : BUILTINS.js).has(m[1]) || fnNames.has(m[1]) || s.imported.has(m[1]) || m[1].length < 2 || /^__\w+__$/.test(m[1]) || hidden.has(m[1])) continue;
       if (py && isKeywordArg(code.slice(0, m.index), code.slice(m.index + m[1].length))) continue;
       seen.add(m[1]);
     }
