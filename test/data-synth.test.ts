@@ -245,6 +245,13 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.deepEqual(lineMutations(header, 1, new Rng(1)).filter((m) => m.kind === 'variable'), []);
   const objType = scan('export function f(a: number): { x: number; y: number } {\n  if (a > 1) return { x: a, y: a };\n  return { x: 0, y: 0 };\n}\n', 'typescript');
   assert.deepEqual(objType.fns.map((f) => [f.name, f.start, f.end]), [['f', 0, 3]]);
+  // A function type as the return type, a class's arrow property, a curried arrow; not an arrow returning an object, nor a callback's body.
+  const heads = scan('export function lock(out: string): () => void {\n  return () => {};\n}\nclass C {\n  private readonly share = (s: string): number | undefined => {\n    return s.length;\n  };\n}\n' +
+    'export const whole = (flag: string) => (v: string): number => {\n  return Number(v);\n};\nconst obj = (id: string): T => ({\n  id,\n});\nconst rows = (run: string) =>\n  read(run).map((l) => {\n    return l;\n  });\n', 'typescript');
+  assert.deepEqual(heads.fns.map((f) => [f.name, f.start, f.end]), [['lock', 0, 2], ['share', 4, 6], ['whole', 8, 10]]);
+  // A Python signature of over 60 lines (parameters documented in place) is its function's header.
+  const longDef = scan(`def enc(\n${Array.from({ length: 70 }, (_, k) => `    p${k}: int = 0,\n`).join('')}) -> int:\n    return p0\n`, 'python');
+  assert.deepEqual(longDef.fns.map((f) => [f.name, f.start, f.head, f.end]), [['enc', 0, 71, 72]]);
   // Not a shorthand key, a method's parameter, `asserts`; an assignment's target becomes a variable assigned
   // above (not a const; in Python not a module, which the assignment would make local, nor an except's name).
   const methods = 'class C {\n  tick(done: number, extra = 1, more = 2): string {\n    const files = [done];\n    let bytes = extra;\n    let total = more;\n' +

@@ -205,6 +205,7 @@ const FN_HEADERS: RegExp[] = [
   /\b([A-Za-z_$][\w$]*)\s*[:=]\s*(?:async\s+)?function\b[^(]*\(/,
   /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s+)?(?:<[^(]*>)?\s*\(/,
   /^\s*(?:(?:public|private|protected|static|async|readonly|override|get|set)\s+)*\*?\s*([A-Za-z_$][\w$]*)\s*(?:<[^(]*>)?\s*\(/,
+  /^\s*(?:(?:public|private|protected|static|readonly|override)\s+)*([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s+)?(?:<[^(]*>)?\s*\(/, // a class's arrow property
 ];
 
 function jsFns(lines: string[], mask: Uint8Array[]): FnRange[] {
@@ -244,8 +245,12 @@ function findBody(code: string[], line: number, col: number): { line: number; co
         else if (c === ')' && --depth === 0) closed = true;
         continue;
       }
-      if (c === '{' && inType === 0 && code[i].slice(k + 1).trim() === '')
-        return /^\s*(?::[^;=]*?|=>|:[^;=]*?=>)?\s*$/.test(after) ? { line: i, col: k } : null;
+      if (c === '{' && inType === 0 && code[i].slice(k + 1).trim() === '') {
+        // Nothing, a return type (`: T`, `: () => void`, `: T =>`), or arrows (`=> (v: T): U =>`, curried).
+        const a = after.trim();
+        const ok = a === '' || (a.startsWith(':') && !a.endsWith('(')) || /^=>(?:\s*(?:async\s+)?\([^;]*?\)\s*(?::[^;]*?)?=>)*$/.test(a);
+        return ok ? { line: i, col: k } : null; // not `=> ({` (an object), nor `=> xs.map((x) => {` (a callback's body)
+      }
       if (c === '{' || c === '}') { inType += c === '{' ? 1 : -1; continue; }
       if (inType > 0) continue;
       after += c;
@@ -291,7 +296,7 @@ function pythonFns(lines: string[], mask: Uint8Array[]): FnRange[] {
     // The header ends where its parameter list closes: a signature over several lines ends at the def's own
     // indentation (`):`, `) -> T:`), which is no end of the block.
     let head = -1;
-    for (let j = i, depth = 0; j < Math.min(lines.length, i + 60) && head < 0; j++) {
+    for (let j = i, depth = 0; j < Math.min(lines.length, i + 1000) && head < 0; j++) {
       for (let k = j === i ? m[0].length - 1 : 0; k < lines[j].length; k++) {
         if (!mask[j][k]) continue;
         const c = lines[j][k];
