@@ -193,6 +193,13 @@ test('synth: each bug kind on a known line', () => {
   const q = scan('def f(xs):\n    total = 0\n    total = total + len(xs)\n    log(total)\n    return total\n', 'python');
   const del = (needle: string) => lineMutations(q, q.lines.findIndex((l) => l.includes(needle)), new Rng(2)).some((m) => m.kind === 'delete');
   assert.deepEqual(['total = 0', 'total = total', 'log(total)'].map(del), [false, true, true]);
+  // What only type checkers read is left alone: an `if TYPE_CHECKING:` block, an `@overload` stub.
+  const typed = scan('from typing import TYPE_CHECKING, overload\nif TYPE_CHECKING:\n    Z = int\n    N = 1\n\n@overload\ndef f(a: int = 1) -> int: ...\n@typing.overload\ndef f(\n    a: str = "",\n' +
+    '    b: bool = False,\n) -> str:\n    ...\ndef f(a=1, b=False):\n    return a + 1\n', 'python');
+  assert.deepEqual(typed.lines.map((_, i) => lineMutations(typed, i, new Rng(1)).length > 0).flatMap((x, i) => (x ? [i] : [])), [13, 14]);
+  // A comment after a block's only statement does not make it one of two.
+  const cq = scan('def f(ctx):\n    rv = {}\n    if ctx.ok:\n        rv["a"] = ctx.a\n        # a comment on what follows\n\n    return rv\n', 'python');
+  assert.ok(!lineMutations(cq, 3, new Rng(2)).some((m) => m.kind === 'delete'));
   // Nor an assignment an inner function's `nonlocal` needs; and a generator argument is not split at its `for k, v`.
   const nl = scan('def outer(xs):\n    count = 0\n    count = len(xs)\n\n    def inner():\n        nonlocal count\n        count += 1\n    keys = frozenset(k for k, v in xs.items())\n    return inner, keys\n', 'python');
   const at = (needle: string) => lineMutations(nl, nl.lines.findIndex((l) => l.includes(needle)), new Rng(2));

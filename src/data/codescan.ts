@@ -31,7 +31,7 @@ export interface Scan {
   /** Per line, per character: 1 = code, 0 = inside a string or comment. */
   mask: Uint8Array[];
   fns: FnRange[];
-  /** Lines inside type-only declarations (TS interface/type/enum/declare), never mutated. */
+  /** Lines inside type-only declarations (TS interface/type/enum/declare; Python's `if TYPE_CHECKING:` and `@overload` stubs), never mutated. */
   typeLines: Set<number>;
   /** Names the file's imports bind (`import os`, `from m import a as b`, `import * as path`, `const x = require(…)`): modules and imported names, never a wrong variable's. */
   imported: Set<string>;
@@ -41,7 +41,7 @@ export function scan(text: string, lang: Lang): Scan {
   const lines = text.split('\n');
   const mask = lang === 'python' ? maskPython(lines) : maskJs(lines);
   const fns = lang === 'python' ? pythonFns(lines, mask) : jsFns(lines, mask);
-  const typeLines = lang === 'python' ? new Set<number>() : jsTypeLines(lines, mask);
+  const typeLines = lang === 'python' ? pyTypeLines(lines, mask) : jsTypeLines(lines, mask);
   const s: Scan = { lang, lines, mask, fns, typeLines, imported: new Set() };
   s.imported = importedNames(lines.map((_, i) => codeOnly(s, i)).join('\n'), lang === 'python');
   return s;
@@ -270,6 +270,30 @@ function matchBrace(code: string[], line: number, col: number): number {
     }
   }
   return -1;
+}
+
+/**
+ * Python lines that only type checkers read: an `if TYPE_CHECKING:` block, and an `@overload` stub (the
+ * decorator, the signature, its `...`). A change there changes no behaviour.
+ */
+function pyTypeLines(lines: string[], mask: Uint8Array[]): Set<number> {
+  const out = new Set<number>();
+  const indent = (l: string) => l.length - l.trimStart().length;
+  const code = (j: number) => mask[j].some((x) => x === 1);
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\s*)(?:if\s+(?:\w+\.)?TYPE_CHECKING\s*:|@(?:\w+\.)?overload\s*$)/.exec(lines[i]);
+    if (!m || !code(i)) continue;
+    let j = i;
+    if (lines[i].trimStart().startsWith('@')) { // through the def's line: the block is what follows it
+      while (j + 1 < lines.length && !/^\s*(async\s+)?def\b/.test(lines[j])) out.add(j++);
+    }
+    out.add(j);
+    for (j++; j < lines.length; j++) {
+      if (lines[j].trim() !== '' && code(j) && indent(lines[j]) <= m[1].length && !/^\s*[)\]]/.test(lines[j])) break;
+      out.add(j);
+    }
+  }
+  return out;
 }
 
 function jsTypeLines(lines: string[], mask: Uint8Array[]): Set<number> {

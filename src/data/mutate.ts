@@ -357,7 +357,9 @@ function deletable(s: Scan, i: number, code: string): boolean {
     if (/[:,\\([{]$/.test(t) || /^(def|class|import|from|return|pass|else|elif|except|finally|try|with|for|while|if|@|global|nonlocal|\)|\.)/.test(t)) return false;
     if (!(/\w\(.*\)$/.test(t) || /^[\w.[\]'" ]+\s*([+\-*/]?=)\s*\S/.test(t) || /^(break|continue)$/.test(t))) return false;
     const ind = (l: string) => l.length - l.trimStart().length;
-    const next = s.lines.slice(i + 1).find((l) => l.trim() !== '');
+    let nextIdx = i + 1; // the next line with code (not a comment's)
+    while (nextIdx < s.lines.length && codeOnly(s, nextIdx).trim() === '') nextIdx++;
+    const next = s.lines[nextIdx];
     const prev = prevIdx >= 0 ? codeOnly(s, prevIdx).trim() : '';
     // The only statement of a block: deleting it would be a syntax error.
     if (prev.endsWith(':') && (next === undefined || ind(next) < ind(s.lines[i]))) return false;
