@@ -197,6 +197,12 @@ test('synth: each bug kind on a known line', () => {
   const typed = scan('from typing import TYPE_CHECKING, overload\nif TYPE_CHECKING:\n    Z = int\n    N = 1\n\n@overload\ndef f(a: int = 1) -> int: ...\n@typing.overload\ndef f(\n    a: str = "",\n' +
     '    b: bool = False,\n) -> str:\n    ...\ndef f(a=1, b=False):\n    return a + 1\n', 'python');
   assert.deepEqual(typed.lines.map((_, i) => lineMutations(typed, i, new Rng(1)).length > 0).flatMap((x, i) => (x ? [i] : [])), [13, 14]);
+  // A line of an expression in brackets is no statement (`and isinstance(…)`), nor is a class's field.
+  const cont = scan('def f(x, y):\n    if (\n        check(x)\n        and isinstance(y, int)\n    ):\n        go(x)\n        go(y)\n    return x\n', 'python');
+  assert.ok(!lineMutations(cont, 3, new Rng(2)).some((m) => m.kind === 'delete'));
+  assert.ok(lineMutations(cont, 5, new Rng(2)).some((m) => m.kind === 'delete'), 'a statement still is');
+  const fields = scan('export class K {\n  private seen = 0;\n  kept = 0;\n  run(): void {\n    this.kept = 1;\n    tick();\n  }\n}\n', 'typescript');
+  assert.deepEqual([1, 2, 4, 5].filter((i) => lineMutations(fields, i, new Rng(2)).some((m) => m.kind === 'delete')), [4, 5]);
   // A comment after a block's only statement does not make it one of two.
   const cq = scan('def f(ctx):\n    rv = {}\n    if ctx.ok:\n        rv["a"] = ctx.a\n        # a comment on what follows\n\n    return rv\n', 'python');
   assert.ok(!lineMutations(cq, 3, new Rng(2)).some((m) => m.kind === 'delete'));

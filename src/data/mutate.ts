@@ -354,6 +354,7 @@ function deletable(s: Scan, i: number, code: string): boolean {
   if (!balanced(t)) return false;
   const prevIdx = prevCodeLine(s, i);
   if (s.lang === 'python') {
+    if (openAt(s)[i] > 0) return false; // a line of an expression in brackets (`and isinstance(x, T)`), no statement
     if (/[:,\\([{]$/.test(t) || /^(def|class|import|from|return|pass|else|elif|except|finally|try|with|for|while|if|@|global|nonlocal|\)|\.)/.test(t)) return false;
     if (!(/\w\(.*\)$/.test(t) || /^[\w.[\]'" ]+\s*([+\-*/]?=)\s*\S/.test(t) || /^(break|continue)$/.test(t))) return false;
     const ind = (l: string) => l.length - l.trimStart().length;
@@ -370,13 +371,48 @@ function deletable(s: Scan, i: number, code: string): boolean {
     if (set && s.lines.some((l) => new RegExp(`^\\s*nonlocal\\b.*\\b${set[1]}\\b`).test(l))) return false;
     return prevIdx < 0 || !/[,\\([{]$/.test(prev);
   }
-  if (!t.endsWith(';') || /^(const|let|var|import|export|return|throw|type|interface|function|class|enum|declare|case|default|yield|\}|\)|\]|\.|\?|:)/.test(t)) return false;
+  if (!t.endsWith(';') || /^(const|let|var|import|export|return|throw|type|interface|function|class|enum|declare|case|default|yield|private|public|protected|readonly|static|abstract|override|accessor|\}|\)|\]|\.|\?|:)/.test(t)) return false;
+  if (inClassBody(s, i)) return false; // a field (`kept = 0;`), no statement
   if (!(/[\w$)\]]\(.*\);$/.test(t) || /[^=!<>]=[^=>]|\+\+|--|[+\-*/|&]=/.test(t) || /^(break|continue);$/.test(t))) return false;
   const prev = prevIdx >= 0 ? codeOnly(s, prevIdx).trim() : '';
   let nextIdx = i + 1;
   while (nextIdx < s.lines.length && codeOnly(s, nextIdx).trim() === '') nextIdx++;
   if (nextIdx < s.lines.length && /^else\b/.test(codeOnly(s, nextIdx).trim())) return false; // `if (…) x;` then `else`: deleting it leaves the else dangling
   return prev === '' || /[;{}]$/.test(prev);
+}
+
+const opens = new WeakMap<Scan, Int32Array>();
+
+/** Per line of Python, the brackets open where it starts (code only, from the top of the file); made once per scan. */
+function openAt(s: Scan): Int32Array {
+  let out = opens.get(s);
+  if (out) return out;
+  out = new Int32Array(s.lines.length);
+  let depth = 0;
+  for (let i = 0; i < s.lines.length; i++) {
+    out[i] = depth;
+    const line = s.lines[i];
+    const m = s.mask[i];
+    for (let k = 0; k < line.length; k++) {
+      if (!m[k]) continue;
+      const c = line.charCodeAt(k);
+      if (c === 40 || c === 91 || c === 123) depth++; // ( [ {
+      else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
+    }
+  }
+  opens.set(s, out);
+  return out;
+}
+
+/** Whether JS line i stands right in a class's body (no method between): a field's line, not a statement's. */
+function inClassBody(s: Scan, i: number): boolean {
+  const ind = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
+  for (let j = i - 1; j >= 0; j--) {
+    const c = codeOnly(s, j);
+    if (c.trim() === '' || ind(j) >= ind(i)) continue;
+    return /\bclass\b[^(]*\{\s*$/.test(c);
+  }
+  return false;
 }
 
 function prevCodeLine(s: Scan, i: number): number {
