@@ -31,9 +31,9 @@ export interface Scan {
   /** Per line, per character: 1 = code, 0 = inside a string or comment. */
   mask: Uint8Array[];
   fns: FnRange[];
-  /** Lines inside type-only declarations (TS interface/type/enum/declare; Python's `if TYPE_CHECKING:` and `@overload` stubs), never mutated. */
+  /** Lines only type checkers read (TS interface/type/enum/declare; Python's `if TYPE_CHECKING:` and `@overload` stubs), never mutated. */
   typeLines: Set<number>;
-  /** Names the file's imports bind (`import os`, `from m import a as b`, `import * as path`, `const x = require(…)`): modules and imported names, never a wrong variable's. */
+  /** Names the file's imports bind (`import os`, `from m import a as b`, `import * as path`, `const x = require(…)`): never a wrong variable. */
   imported: Set<string>;
 }
 

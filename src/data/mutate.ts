@@ -179,8 +179,9 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       if (py && isKeywordArg(before, after)) return;
       if (isParameter(py, before, after)) return;
       if (!py && /[{,]\s*$/.test(before) && /^\s*[,}]/.test(after) && openBracket(codeOnly(s, i), m.index) === '{') return; // `{ a, b }`: a key too
-      // An assignment's target (`x = `, `x += `, `x++`) becomes another variable the code assigns (not a const, a module or a global:
-      // Python would make that name local to the function, unbound where it was read before).
+      // An assignment's target (`x = `, `x += `, `x++`) becomes another variable the code assigns (not a
+      // const, a module or a global: Python would make that name local to the function, unbound where it
+      // was read before).
       const target = /^\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?!=)/.test(after) || (!py && (/^\s*(\+\+|--)/.test(after) || /(\+\+|--)\s*$/.test(before)));
       const others = nearby.filter((v) => v !== name && (!target || assigned.has(v)));
       if (others.length === 0 || !nearby.includes(name)) return;
@@ -257,9 +258,9 @@ function isParameter(py: boolean, before: string, after: string): boolean {
  * lambda's, arrow's or inner function's parameter, a comprehension's target, a `for (let …)` of a loop
  * that line i is not in), nor the name that line i itself declares or assigns (not bound yet where its
  * value is computed); nor module paths of imports, nor a name an import binds (a module, an imported
- * class or function), a built-in (`bytes`) or a dunder (`__file__`): a realistic wrong variable is another value of the
- * code's own. Some names that Python would still see (one assigned in a closed `if` block) are passed
- * over: fewer candidates, none out of scope.
+ * class or function), a built-in (`bytes`) or a dunder (`__file__`): a realistic wrong variable is
+ * another value of the code's own. Some names that Python would still see (one assigned in a closed `if`
+ * block) are passed over: fewer candidates, none out of scope.
  */
 function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | null): { names: string[]; assigned: Set<string> } {
   const assigned = new Set<string>(); // of those, names an earlier line assigns with `=` (not a const)
