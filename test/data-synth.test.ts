@@ -299,6 +299,8 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.deepEqual(swapped(incs, 'typescript', 'constructor('), []);
   assert.deepEqual(swapped(incs, 'typescript', 'count++'), ['steps']);
   assert.deepEqual(swapped(incs, 'typescript', '--steps'), ['count']);
+  // Not a boundary flip against sys.version_info: it never equals a shorter tuple (`>=` and `>` agree).
+  assert.deepEqual(kinds('import sys\nif sys.version_info >= (3, 11):\n    x = 1\n', 'python', 'version_info', 'operator'), []);
   // An off-by-one on a bound, not on the first operand of a product or quotient.
   const bound = 'function f(n: number, max: number, rows: number[]) {\n  if (n > max / 4) return 1;\n  if (n >= max * rows.length) return 2;\n  if (n < max) return 3;\n  return 0;\n}\n';
   assert.deepEqual(kinds(bound, 'typescript', 'max / 4', 'bound'), []);

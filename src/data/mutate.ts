@@ -60,6 +60,8 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
   at(/ (===|!==|==|!=|<=|>=|<|>) /, (m) => {
     const [a, b] = [m.index + 1, m.index + 1 + m[1].length];
     if (BOUNDARY.has(m[1]) && boundaryFlipIsMoot(s, i, a, b)) return;
+    // `sys.version_info >= (3, 11)`: the version (five parts) never equals the shorter tuple, so `>` is the same.
+    if (BOUNDARY.has(m[1]) && /\bversion_info\s*$/.test(code.slice(0, a).trimEnd()) && /^\s*\(/.test(code.slice(b))) return;
     add('operator', splice(a, b, CMP[m[1]]), 'a comparison operator is wrong');
   });
   at(/ ([+-]=?) (?!['"`])/, (m) => {
