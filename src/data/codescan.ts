@@ -40,8 +40,9 @@ export interface Scan {
 export function scan(text: string, lang: Lang): Scan {
   const lines = text.split('\n');
   const mask = lang === 'python' ? maskPython(lines) : maskJs(lines);
-  const fns = lang === 'python' ? pythonFns(lines, mask) : jsFns(lines, mask);
-  const typeLines = lang === 'python' ? pyTypeLines(lines, mask) : jsTypeLines(lines, mask);
+  const js = lang === 'python' ? [] : lines.map((l, i) => [...l].map((c, k) => (mask[i][k] ? c : ' ')).join('')); // code only, once for both
+  const fns = lang === 'python' ? pythonFns(lines, mask) : jsFns(js);
+  const typeLines = lang === 'python' ? pyTypeLines(lines, mask) : jsTypeLines(js);
   const s: Scan = { lang, lines, mask, fns, typeLines, imported: new Set() };
   s.imported = importedNames(lines.map((_, i) => codeOnly(s, i)).join('\n'), lang === 'python');
   return s;
@@ -208,10 +209,9 @@ const FN_HEADERS: RegExp[] = [
   /^\s*(?:(?:public|private|protected|static|readonly|override)\s+)*([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s+)?(?:<[^(]*>)?\s*\(/, // a class's arrow property
 ];
 
-function jsFns(lines: string[], mask: Uint8Array[]): FnRange[] {
+function jsFns(code: string[]): FnRange[] {
   const fns: FnRange[] = [];
-  const code = lines.map((l, i) => [...l].map((c, k) => (mask[i][k] ? c : ' ')).join(''));
-  for (let i = 0; i < lines.length; i++) {
+  for (let i = 0; i < code.length; i++) {
     if (code[i].length > 1000 || code[i].trim() === '') continue; // long lines make the header regexes quadratic
     for (const re of FN_HEADERS) {
       const m = re.exec(code[i]);
@@ -296,10 +296,9 @@ function pyTypeLines(lines: string[], mask: Uint8Array[]): Set<number> {
   return out;
 }
 
-function jsTypeLines(lines: string[], mask: Uint8Array[]): Set<number> {
+function jsTypeLines(code: string[]): Set<number> {
   const out = new Set<number>();
-  const code = lines.map((l, i) => [...l].map((c, k) => (mask[i][k] ? c : ' ')).join(''));
-  for (let i = 0; i < lines.length; i++) {
+  for (let i = 0; i < code.length; i++) {
     if (!/^\s*(export\s+)?(declare\s+)?(interface|type|enum|declare)\b/.test(code[i])) continue;
     out.add(i);
     const k = code[i].indexOf('{');

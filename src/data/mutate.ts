@@ -361,9 +361,8 @@ function deletable(s: Scan, i: number, code: string): boolean {
     if (/[:,\\([{]$/.test(t) || /^(def|class|import|from|return|pass|else|elif|except|finally|try|with|for|while|if|@|global|nonlocal|\)|\.)/.test(t)) return false;
     if (!(/\w\(.*\)$/.test(t) || /^[\w.[\]'" ]+\s*([+\-*/]?=)\s*\S/.test(t) || /^(break|continue)$/.test(t))) return false;
     const ind = (l: string) => l.length - l.trimStart().length;
-    let nextIdx = i + 1; // the next line with code (not a comment's)
-    while (nextIdx < s.lines.length && codeOnly(s, nextIdx).trim() === '') nextIdx++;
-    const next = s.lines[nextIdx];
+    const nextIdx = nextCodeLine(s, i); // not a comment's line
+    const next = nextIdx < 0 ? undefined : s.lines[nextIdx];
     const prev = prevIdx >= 0 ? codeOnly(s, prevIdx).trim() : '';
     // The only statement of a block: deleting it would be a syntax error.
     if (prev.endsWith(':') && (next === undefined || ind(next) < ind(s.lines[i]))) return false;
@@ -378,9 +377,8 @@ function deletable(s: Scan, i: number, code: string): boolean {
   if (inClassBody(s, i)) return false; // a field (`kept = 0;`), no statement
   if (!(/[\w$)\]]\(.*\);$/.test(t) || /[^=!<>]=[^=>]|\+\+|--|[+\-*/|&]=/.test(t) || /^(break|continue);$/.test(t))) return false;
   const prev = prevIdx >= 0 ? codeOnly(s, prevIdx).trim() : '';
-  let nextIdx = i + 1;
-  while (nextIdx < s.lines.length && codeOnly(s, nextIdx).trim() === '') nextIdx++;
-  if (nextIdx < s.lines.length && /^else\b/.test(codeOnly(s, nextIdx).trim())) return false; // `if (…) x;` then `else`: deleting it leaves the else dangling
+  const nextIdx = nextCodeLine(s, i);
+  if (nextIdx >= 0 && /^else\b/.test(codeOnly(s, nextIdx).trim())) return false; // `if (…) x;` then `else`: deleting it leaves the else dangling
   return prev === '' || /[;{}]$/.test(prev);
 }
 
