@@ -258,10 +258,11 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.deepEqual(lineMutations(header, 1, new Rng(1)).filter((m) => m.kind === 'variable'), []);
   const objType = scan('export function f(a: number): { x: number; y: number } {\n  if (a > 1) return { x: a, y: a };\n  return { x: 0, y: 0 };\n}\n', 'typescript');
   assert.deepEqual(objType.fns.map((f) => [f.name, f.start, f.end]), [['f', 0, 3]]);
-  // A function type as the return type, a class's arrow property, a curried arrow; not an arrow returning an object, nor a callback's body.
+  // A function type as the return type, a class's arrow property, a curried arrow; an arrow returning an
+  // object and one whose expression runs over lines are functions to their `;` (a callback's `{` is no body).
   const heads = scan('export function lock(out: string): () => void {\n  return () => {};\n}\nclass C {\n  private readonly share = (s: string): number | undefined => {\n    return s.length;\n  };\n}\n' +
     'export const whole = (flag: string) => (v: string): number => {\n  return Number(v);\n};\nconst obj = (id: string): T => ({\n  id,\n});\nconst rows = (run: string) =>\n  read(run).map((l) => {\n    return l;\n  });\n', 'typescript');
-  assert.deepEqual(heads.fns.map((f) => [f.name, f.start, f.end]), [['lock', 0, 2], ['share', 4, 6], ['whole', 8, 10]]);
+  assert.deepEqual(heads.fns.map((f) => [f.name, f.start, f.end]), [['lock', 0, 2], ['share', 4, 6], ['whole', 8, 10], ['obj', 11, 13], ['rows', 14, 17]]);
   // A Python signature of over 60 lines (parameters documented in place) is its function's header.
   const longDef = scan(`def enc(\n${Array.from({ length: 70 }, (_, k) => `    p${k}: int = 0,\n`).join('')}) -> int:\n    return p0\n`, 'python');
   assert.deepEqual(longDef.fns.map((f) => [f.name, f.start, f.head, f.end]), [['enc', 0, 71, 72]]);
@@ -325,6 +326,60 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   const doc = 'def h():\n    text = """\n    a line\n    """.strip()\n    print(text)\n    return text\n';
   assert.deepEqual(kinds(doc, 'python', '""".strip()', 'delete'), []);
   assert.ok(kinds(doc, 'python', 'print(text)', 'delete').includes(null));
+});
+
+test('synth: no mutant that is no bug of its kind or no valid code (QA finds on fastapi, flask and this repo, second pass)', () => {
+  const texts = (src: string, lang: 'typescript' | 'python', needle: string, kind: string) => {
+    const s = scan(src, lang);
+    const i = s.lines.findIndex((l) => l.includes(needle));
+    assert.ok(i >= 0, needle);
+    return [...new Set(Array.from({ length: 24 }, (_, seed) => lineMutations(s, i, new Rng(seed))).flat().filter((m) => m.kind === kind).map((m) => m.text))];
+  };
+  // A def whose return annotation runs over lines ends its header at `]:`, not the block (fastapi's get_definitions).
+  const ann = scan('def get_defs(\n    *,\n    fields: list,\n) -> tuple[\n    dict,\n    dict,\n]:\n    out = {}\n    return out, fields\n', 'python');
+  assert.deepEqual(ann.fns.map((f) => [f.name, f.start, f.head, f.end]), [['get_defs', 0, 6, 8]]);
+  // Arguments that commute are not swapped.
+  const calls = 'def f(a, b, xs):\n    x = IsOneOf(a, b) or gcd(a, b)\n    y = os.path.samefile(a, b)\n    return keep(a, b)\n';
+  assert.deepEqual(texts(calls, 'python', 'IsOneOf', 'swap'), []);
+  assert.deepEqual(texts(calls, 'python', 'samefile', 'swap'), []);
+  assert.deepEqual(texts(calls, 'python', 'keep', 'swap'), ['    return keep(b, a)']);
+  // A `continue` with nothing after it in its loop does nothing: not deleted. One that skips code is.
+  const loops = 'def f(xs):\n    for x in xs:\n        if x:\n            log(x)\n            continue\n        use(x)\n    for y in xs:\n        if y:\n            log(y)\n            continue\n    return xs\n';
+  const py = scan(loops, 'python');
+  const deletes = (s: ReturnType<typeof scan>) => s.lines.flatMap((l, i) => (l.trim().startsWith('continue') && lineMutations(s, i, new Rng(1)).some((m) => m.kind === 'delete') ? [i] : []));
+  assert.deepEqual(deletes(py), [4]);
+  const js = scan('function f(xs: number[]) {\n  for (const x of xs) {\n    if (x) {\n      log(x);\n      continue;\n    }\n    use(x);\n  }\n  while (xs.length) {\n    if (xs.pop()) {\n      log(xs);\n      continue;\n    }\n  }\n}\n', 'typescript');
+  assert.deepEqual(deletes(js), [4]);
+  // ` in ` on the last line of a `for (…)` header is the loop's, not a test.
+  const header = 'def f(pairs, seen):\n    for (\n        key,\n        value,\n    ) in pairs:\n        if key in seen:\n            return value\n';
+  assert.deepEqual(texts(header, 'python', ') in pairs', 'operator'), []);
+  assert.deepEqual(texts(header, 'python', 'if key in seen', 'operator'), ['        if key not in seen:']);
+  // A class of the file (`_Sentinel`) and a JS global (`performance`, `setImmediate`) are no wrong variable.
+  const cls = 'class _Sentinel:\n    pass\n\ndef f(first, second):\n    if first is _Sentinel:\n        first = second\n    return first, second\n';
+  assert.deepEqual(texts(cls, 'python', 'return first', 'variable').map((t) => /_Sentinel/.test(t!)), [false, false]);
+  const glob = 'export function f(file: string, dir: string) {\n  const t0 = performance.now();\n  setImmediate(() => undefined);\n  return join(dir, file, t0);\n}\n';
+  for (const t of texts(glob, 'typescript', 'return join', 'variable')) assert.ok(!/performance|setImmediate/.test(t!), t!);
+  // TS: shorthand keys on lines of a multi-line object are keys too; a declarator's name is not renamed;
+  // a name declared on the line is unbound there.
+  const objs = 'export function f(sha: string, tree: string, time: number) {\n  const rec = {\n    sha, tree,\n    time,\n    when: time,\n  };\n' +
+    '  let count = 0;\n  let lo = 0, hi = sha.length;\n  const [head, ...rest] = tree.split(sha);\n  const ids = rest;\n  let idx = count;\n  for (const id of ids) {\n    const idx = ids.indexOf(id);\n    lo += idx;\n  }\n  return { rec, lo, hi, head, idx };\n}\n';
+  assert.deepEqual(texts(objs, 'typescript', '    sha, tree,', 'variable'), []);
+  assert.deepEqual(texts(objs, 'typescript', '    time,', 'variable'), []);
+  assert.ok(texts(objs, 'typescript', 'when: time', 'variable').length > 0, 'a value is still mutated');
+  for (const t of texts(objs, 'typescript', 'let lo', 'variable')) assert.ok(/let lo = 0, hi = \w+\.length/.test(t!) && !t!.includes('hi.length'), t!);
+  for (const t of texts(objs, 'typescript', 'const [head', 'variable')) assert.ok(t!.includes('const [head, ...rest] = '), t!);
+  for (const t of texts(objs, 'typescript', 'const idx', 'variable')) assert.ok(!t!.includes('idx.indexOf') && t!.startsWith('    const idx = '), t!);
+  // TS literals in types are not changed; a default value is.
+  const types = 'class W {\n  private tag(field: number, wire: 0 | 2 = 2): void {\n    this.put(field, wire);\n  }\n}\nexport function parse(a: string): { ok: true; v: string } | { ok: false } {\n' +
+    '  on((m: { ack?: true }) => m);\n  const p = args as Parameters<typeof parse>[0];\n  return a ? { ok: true, v: p } : { ok: false };\n}\n';
+  assert.deepEqual(texts(types, 'typescript', 'private tag', 'literal').sort(), ['  private tag(field: number, wire: 0 | 2 = 1): void {', '  private tag(field: number, wire: 0 | 2 = 3): void {']);
+  assert.deepEqual(texts(types, 'typescript', 'export function parse', 'literal'), []);
+  assert.deepEqual(texts(types, 'typescript', 'ack?', 'literal'), []);
+  assert.deepEqual(texts(types, 'typescript', 'Parameters<', 'literal'), []);
+  assert.equal(texts(types, 'typescript', 'return a ?', 'literal').length, 2);
+  // A constructor with an empty body and an expression-bodied arrow over lines are functions.
+  const fns = scan('class B {\n  constructor(\n    private readonly over = 0) {}\n}\nexport const int = (min: number) => (v: unknown) =>\n  Number.isInteger(v) && (v as number) >= min ? undefined : "bad";\n', 'typescript');
+  assert.deepEqual(fns.fns.map((f) => [f.name, f.start, f.end]), [['constructor', 1, 2], ['int', 4, 5]]);
 });
 
 test('synth: lines and file windows, byte cap, kinds filter, repo name', () => {

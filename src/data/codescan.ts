@@ -218,7 +218,11 @@ function jsFns(code: string[]): FnRange[] {
       if (!m || NOT_FN.has(m[1])) continue;
       const open = m.index + m[0].length - 1; // the '(' of the parameter list
       const body = findBody(code, i, open);
-      if (!body) continue;
+      if (!body) {
+        const end = arrowEnd(code, i, open);
+        if (end > i) { fns.push({ name: m[1], start: i, end, head: i }); break; }
+        continue;
+      }
       const end = matchBrace(code, body.line, body.col);
       if (end < 0) continue;
       fns.push({ name: m[1], start: i, end, head: body.line });
@@ -245,7 +249,7 @@ function findBody(code: string[], line: number, col: number): { line: number; co
         else if (c === ')' && --depth === 0) closed = true;
         continue;
       }
-      if (c === '{' && inType === 0 && code[i].slice(k + 1).trim() === '') {
+      if (c === '{' && inType === 0 && /^\}?\s*$/.test(code[i].slice(k + 1))) { // `{` ends the line, or `{}` does (an empty body)
         // Nothing, a return type (`: T`, `: () => void`, `: T =>`), or arrows (`=> (v: T): U =>`, curried).
         const a = after.trim();
         const ok = a === '' || (a.startsWith(':') && !a.endsWith('(')) || /^=>(?:\s*(?:async\s+)?\([^;]*?\)\s*(?::[^;]*?)?=>)*$/.test(a);
@@ -259,6 +263,36 @@ function findBody(code: string[], line: number, col: number): { line: number; co
     if (closed) after += ' ';
   }
   return null;
+}
+
+/**
+ * The line that ends an arrow function with an expression body, `(…) => expr;` (a return type, and more
+ * arrows, may come between), whose parameter list opens at (line, col): the line of the `;` that closes
+ * it, or -1 (no arrow, or no end within 50 lines).
+ */
+function arrowEnd(code: string[], line: number, col: number): number {
+  let depth = 0;
+  let closed = false;
+  let arrow = false;
+  let after = ''; // between the parameters and the `=>`
+  for (let i = line; i < Math.min(code.length, line + 50); i++) {
+    for (let k = i === line ? col : 0; k < code[i].length; k++) {
+      const c = code[i][k];
+      if (!closed) {
+        if (c === '(') depth++;
+        else if (c === ')' && --depth === 0) closed = true;
+      } else if (!arrow) {
+        after += c;
+        if (after.endsWith('=>')) {
+          if (!/^\s*(:[^=;{]*)?=>$/.test(after)) return -1;
+          arrow = true;
+        } else if (c === ';' || c === '{') return -1;
+      } else if ('([{'.includes(c)) depth++;
+      else if (')]}'.includes(c) && --depth < 0) return -1;
+      else if (c === ';' && depth === 0) return i;
+    }
+  }
+  return -1;
 }
 
 function matchBrace(code: string[], line: number, col: number): number {
@@ -316,15 +350,17 @@ function pythonFns(lines: string[], mask: Uint8Array[]): FnRange[] {
     const m = /^(\s*)(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/.exec(lines[i]);
     if (!m || !mask[i][m[1].length]) continue;
     const base = m[1].length;
-    // The header ends where its parameter list closes: a signature over several lines ends at the def's own
-    // indentation (`):`, `) -> T:`), which is no end of the block.
+    // The header ends at its colon, after the parameter list and any return annotation: a signature over
+    // several lines ends at the def's own indentation (`):`, `) -> T:`, an annotation's `]:`), which is no
+    // end of the block.
     let head = -1;
-    for (let j = i, depth = 0; j < Math.min(lines.length, i + 1000) && head < 0; j++) {
+    for (let j = i, depth = 0, params = false; j < Math.min(lines.length, i + 1000) && head < 0; j++) {
       for (let k = j === i ? m[0].length - 1 : 0; k < lines[j].length; k++) {
         if (!mask[j][k]) continue;
         const c = lines[j][k];
         if ('([{'.includes(c)) depth++;
-        else if (')]}'.includes(c) && --depth === 0) { head = j; break; }
+        else if (')]}'.includes(c)) { if (--depth === 0) params = true; }
+        else if (c === ':' && params && depth === 0) { head = j; break; }
       }
     }
     if (head < 0) continue;

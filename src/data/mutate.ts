@@ -31,11 +31,19 @@ const BUILTINS = {
     'delattr dict dir divmod enumerate eval exec exit filter float format frozenset getattr globals hasattr hash help hex id input int ' +
     'isinstance issubclass iter len license list locals map max memoryview min next object oct open ord pow print property quit range ' +
     'repr reversed round set setattr slice sorted staticmethod str sum super tuple type vars zip').split(' ')),
-  js: new Set('globalThis window document navigator'.split(' ')),
+  js: new Set(('globalThis window document navigator self global performance fetch structuredClone queueMicrotask setTimeout setInterval ' +
+    'setImmediate clearTimeout clearInterval clearImmediate atob btoa encodeURIComponent decodeURIComponent encodeURI decodeURI ' +
+    'isNaN isFinite parseInt parseFloat escape unescape').split(' ')),
 };
 
-/** Calls whose arguments commute: swapping them is not a bug. */
-const COMMUTATIVE = /^(max|min|hypot|add|mul|multiply|maximum|minimum|equal|notEqual|deepEqual|strictEqual|notStrictEqual|deepStrictEqual|isclose|allclose|union|intersection|assertEqual|assertNotEqual)$/;
+/**
+ * Calls whose arguments commute: swapping them is not a bug. Maths (`gcd`, `fmax`), the `operator`
+ * module's symmetric functions, equality checks and assertions (a swap changes a failure's message at
+ * most), dirty-equals' `IsOneOf`.
+ */
+const COMMUTATIVE = new RegExp('^(' + ('max min fmax fmin hypot dist gcd lcm add mul multiply maximum minimum isclose allclose union intersection isdisjoint ' +
+  'samefile eq ne is_ is_not and_ or_ xor equal notEqual deepEqual strictEqual notStrictEqual deepStrictEqual isEqual compare_digest ' +
+  'assertEqual assertNotEqual assertIs assertIsNot assertAlmostEqual assertNotAlmostEqual assertCountEqual assert_equal assert_not_equal IsOneOf').split(' ').join('|') + ')$');
 
 /** All mutations of line i (which must be code inside the scanned file). */
 export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
@@ -72,7 +80,7 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
   if (py) {
     at(/ (and|or) /, (m) => add('operator', splice(m.index + 1, m.index + 1 + m[1].length, m[1] === 'and' ? 'or' : 'and'), 'a logical operator is wrong'));
     at(/ (is not|is|not in|in) (?=\S)/, (m) => {
-      if (/\bfor\b/.test(code)) return; // `for x in y`, comprehensions
+      if (/\bfor\b/.test(code) || inForHeader(s, i)) return; // `for x in y`, comprehensions
       const flip: Record<string, string> = { 'is not': 'is', is: 'is not', 'not in': 'in', in: 'not in' };
       add('operator', splice(m.index + 1, m.index + 1 + m[1].length, flip[m[1]]), 'a comparison operator is wrong');
     });
@@ -180,7 +188,12 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       // `(a, b) =>`, `function f(a, b)`): renaming those is no wrong variable, and often no valid code.
       if (py && isKeywordArg(before, after)) return;
       if (isParameter(py, before, after)) return;
-      if (!py && /[{,]\s*$/.test(before) && /^\s*[,}]/.test(after) && openBracket(codeOnly(s, i), m.index) === '{') return; // `{ a, b }`: a key too
+      if (!py && /(^|[{,])\s*$/.test(before) && /^\s*(,|\}|$)/.test(after)) {
+        // `{ a, b }`: a key too (the object opened on this line or an earlier one)
+        if (inObjectLiteral(s, i, m.index)) return;
+      }
+      // A name a declaration binds: a second declarator (`let a = 0, b = 1`), a destructured one (`const [x, …y] =`).
+      if (!py && ((/\b(const|let|var)\b.*,\s*$/.test(before) && /^\s*=(?!=)/.test(after)) || inPattern(before))) return;
       // An assignment's target (`x = `, `x += `, `x++`) becomes another variable the code assigns (not a
       // const, a module or a global: Python would make that name local to the function, unbound where it
       // was read before).
@@ -195,16 +208,29 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
   // BOM: deleting it would take the BOM too, a second change.
   if (!line.startsWith('\ufeff') && deletable(s, i, code)) add('delete', null, 'a statement is missing');
 
-  // Changed literal: integers ±1, booleans flipped.
+  // Changed literal: integers ±1, booleans flipped; not in a TS type (`wire: 0 | 2`, `{ ok: true; … }`, `Parameters<F>[0]`).
+  const inType = (m: RegExpExecArray) => !py && typeLiteral(s, i, code, m.index, m.index + m[1].length);
   at(/(?<![\w$.])(\d+)(?![\w$.]|\.\d)/, (m) => {
-    if (/^0\d/.test(m[1]) || m[1].length > 6) return;
+    if (/^0\d/.test(m[1]) || m[1].length > 6 || inType(m)) return;
     const v = Number(m[1]);
     const nv = v === 0 ? 1 : rng.next() < 0.5 ? v - 1 : v + 1;
     add('literal', splice(m.index, m.index + m[1].length, String(nv)), 'a numeric constant has the wrong value');
   });
   const [T, F] = py ? ['True', 'False'] : ['true', 'false'];
-  at(new RegExp(`\\b(${T}|${F})\\b`), (m) => add('literal', splice(m.index, m.index + m[1].length, m[1] === T ? F : T), 'a boolean constant is flipped'));
+  at(new RegExp(`\\b(${T}|${F})\\b`), (m) => inType(m) || add('literal', splice(m.index, m.index + m[1].length, m[1] === T ? F : T), 'a boolean constant is flipped'));
   return out;
+}
+
+/**
+ * Whether the JS literal at [a, b) of line i (`code`: the line's code) stands in a type: on a function's
+ * header lines after a `:` rather than a default's `=` (`wire: 0 | 2`, `): { ok: true }`), a member of an
+ * object type (`{ ok: true; … }`, `{ ack?: true }`), or a type's index (`Parameters<F>[0]`).
+ */
+function typeLiteral(s: Scan, i: number, code: string, a: number, b: number): boolean {
+  const before = code.slice(0, a);
+  if (/>\[\s*$/.test(before) || /\?:\s*$/.test(before)) return true;
+  if (/[\w$]:\s*$/.test(before) && /^\s*;/.test(code.slice(b)) && openBracket(code, a) === '{') return true;
+  return s.fns.some((f) => f.start <= i && i <= f.head) && before.lastIndexOf(':') > before.lastIndexOf('=');
 }
 
 /** Index of the ')' matching the '(' at `open` in a code-only string, or -1. */
@@ -260,7 +286,7 @@ function isParameter(py: boolean, before: string, after: string): boolean {
  * lambda's, arrow's or inner function's parameter, a comprehension's target, a `for (let …)` of a loop
  * that line i is not in), nor the name that line i itself declares or assigns (not bound yet where its
  * value is computed); nor module paths of imports, nor a name an import binds (a module, an imported
- * class or function), a built-in (`bytes`) or a dunder (`__file__`): a realistic wrong variable is
+ * class or function), a class of the file's own (`_Sentinel`), a built-in (`bytes`, `setTimeout`) or a dunder (`__file__`): a realistic wrong variable is
  * another value of the code's own. Some names that Python would still see (one assigned in a closed `if`
  * block) are passed over: fewer candidates, none out of scope.
  */
@@ -270,6 +296,7 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | n
   const py = s.lang === 'python';
   const seen = new Set<string>();
   const fnNames = new Set(s.fns.map((f) => f.name));
+  const classes = classNames(s);
   const indent = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
   // Walking up from line i: `floor` is the least indentation of the code lines after j up to i. Line j is
   // on i's path when its indentation is at most that (its block is still open at i), and i is within the
@@ -285,12 +312,64 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | n
     const set = j < i ? /^\s*(?:let\s+|var\s+)?([A-Za-z_$][\w$]*)\s*(?:[-+*/%&|^]|\*\*)?=(?!=)/.exec(code) : null;
     if (set && !hidden.has(set[1])) assigned.add(set[1]);
     for (const m of code.matchAll(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])(?!\s*\()(?!\??:[^:])/g)) {
-      if (words.has(m[1]) || (py ? BUILTINS.py : BUILTINS.js).has(m[1]) || fnNames.has(m[1]) || s.imported.has(m[1]) || m[1].length < 2 || /^__\w+__$/.test(m[1]) || hidden.has(m[1])) continue;
+      if (words.has(m[1]) || (py ? BUILTINS.py : BUILTINS.js).has(m[1]) || fnNames.has(m[1]) || classes.has(m[1]) || s.imported.has(m[1]) || m[1].length < 2 || /^__\w+__$/.test(m[1]) || hidden.has(m[1])) continue;
       if (py && isKeywordArg(code.slice(0, m.index), code.slice(m.index + m[1].length))) continue;
       seen.add(m[1]);
     }
   }
+  // A JS name that line i declares is unbound on all of it (`const id = ids.get(k)`: not `id.get(k)`).
+  if (!py) {
+    const code = codeOnly(s, i);
+    for (const m of code.matchAll(/\b(?:const|let)\s+([\w$\s,{}[\]:.]+?)\s*(?:=(?!=)|\bof\b|\bin\b)/g)) for (const n of m[1].matchAll(/[\w$]+/g)) seen.delete(n[0]);
+    if (/\b(?:const|let)\s/.test(code)) for (const m of code.matchAll(/,\s*([A-Za-z_$][\w$]*)\s*=(?!=)/g)) seen.delete(m[1]); // `let a = 0, b = a`
+  }
   return { names: [...seen].sort(), assigned };
+}
+
+/**
+ * Whether column `at` of JS line i stands in an object literal (or a destructuring pattern), opened on this
+ * line or an earlier one: the innermost bracket open there is a `{` on its line's start or after `=`, `(`,
+ * `,`, `:`, `[`, `?` or `return`, not a block's.
+ */
+function inObjectLiteral(s: Scan, i: number, at: number): boolean {
+  let depth = 0;
+  for (let j = i; j >= Math.max(0, i - 200); j--) {
+    const code = codeOnly(s, j);
+    for (let k = (j === i ? at : code.length) - 1; k >= 0; k--) {
+      const c = code[k];
+      if (')]}'.includes(c)) depth++;
+      else if ('([{'.includes(c) && depth-- === 0) return c === '{' && /(?:^|[=(,:[?]|\breturn)\s*$/.test(code.slice(0, k));
+    }
+  }
+  return false;
+}
+
+const classesOf = new WeakMap<Scan, Set<string>>();
+
+/** The names the file's `class` statements bind (`_Sentinel`: lower-case to the name pattern, a class all the same), once per scan. */
+function classNames(s: Scan): Set<string> {
+  let out = classesOf.get(s);
+  if (!out) {
+    out = new Set();
+    for (let j = 0; j < s.lines.length; j++) {
+      const m = /^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)/.exec(s.lines[j]);
+      if (m && isCode(s, j, m.index + m[0].length - m[1].length, m.index + m[0].length)) out.add(m[1]);
+    }
+    classesOf.set(s, out);
+  }
+  return out;
+}
+
+/** Whether a JS name after `before` stands in a declaration's destructuring pattern (`const [a, …b] =`, `for (const { x } of`): its bracket is still open. */
+function inPattern(before: string): boolean {
+  const m = [...before.matchAll(/\b(?:const|let|var)\s+([[{])/g)].pop();
+  if (!m) return false;
+  let depth = 0;
+  for (let k = m.index + m[0].length - 1; k < before.length; k++) {
+    if ('([{'.includes(before[k])) depth++;
+    else if (')]}'.includes(before[k]) && --depth === 0) return false;
+  }
+  return true;
 }
 
 /** The innermost bracket open at `at` in a line's code, or '' (it opened on an earlier line, or none). */
@@ -371,6 +450,7 @@ function deletable(s: Scan, i: number, code: string): boolean {
     if (set && !usedBefore(s, i, set[1])) return false;
     // A name an inner function declares nonlocal needs its binding here (else: "no binding for nonlocal").
     if (set && s.lines.some((l) => new RegExp(`^\\s*nonlocal\\b.*\\b${set[1]}\\b`).test(l))) return false;
+    if (t === 'continue' && lastInLoop(s, i)) return false;
     return prevIdx < 0 || !/[,\\([{]$/.test(prev);
   }
   if (!t.endsWith(';') || /^(const|let|var|import|export|return|throw|type|interface|function|class|enum|declare|case|default|yield|private|public|protected|readonly|static|abstract|override|accessor|\}|\)|\]|\.|\?|:)/.test(t)) return false;
@@ -379,7 +459,35 @@ function deletable(s: Scan, i: number, code: string): boolean {
   const prev = prevIdx >= 0 ? codeOnly(s, prevIdx).trim() : '';
   const nextIdx = nextCodeLine(s, i);
   if (nextIdx >= 0 && /^else\b/.test(codeOnly(s, nextIdx).trim())) return false; // `if (…) x;` then `else`: deleting it leaves the else dangling
+  if (t === 'continue;' && lastInLoop(s, i)) return false;
   return prev === '' || /[;{}]$/.test(prev);
+}
+
+/**
+ * Whether nothing of its loop's body runs after line i (a `continue` there does nothing): the innermost
+ * `for`/`while` header above it (by indentation) is followed, after line i, by a line indented no deeper
+ * than the header (Python), or by the brace that closes the loop (JS: only `}` lines, the last at the
+ * header's indentation).
+ */
+function lastInLoop(s: Scan, i: number): boolean {
+  const ind = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
+  const py = s.lang === 'python';
+  let floor = ind(i);
+  let header = -1;
+  for (let j = i - 1; j >= 0 && header < 0; j--) {
+    const c = codeOnly(s, j);
+    if (c.trim() === '' || ind(j) >= floor) continue;
+    floor = ind(j);
+    if (py ? /^\s*(async\s+)?(for|while)\b/.test(c) : /^\s*(\}\s*)?(for|while|do)\b/.test(c)) header = j;
+    else if (py ? /^\s*(async\s+)?(def|class)\b/.test(c) : /\b(function|class)\b|=>/.test(c)) return false;
+  }
+  if (header < 0) return false;
+  for (let j = nextCodeLine(s, i); ; j = nextCodeLine(s, j)) {
+    if (j < 0) return py;
+    if (py) return ind(j) <= ind(header);
+    if (codeOnly(s, j).trim() !== '}') return false;
+    if (ind(j) <= ind(header)) return true;
+  }
 }
 
 const opens = new WeakMap<Scan, Int32Array>();
@@ -403,6 +511,14 @@ function openAt(s: Scan): Int32Array {
   }
   opens.set(s, out);
   return out;
+}
+
+/** Whether Python line i continues (inside brackets) a statement that starts with `for`: `) in items:` of a `for (a, b)` header. */
+function inForHeader(s: Scan, i: number): boolean {
+  const open = openAt(s);
+  let j = i;
+  while (j > 0 && open[j] > 0) j--;
+  return j < i && /^\s*(async\s+)?for\b/.test(codeOnly(s, j));
 }
 
 /** Whether JS line i stands right in a class's body (no method between): a field's line, not a statement's. */
