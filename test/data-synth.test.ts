@@ -354,6 +354,9 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   const header = 'def f(pairs, seen):\n    for (\n        key,\n        value,\n    ) in pairs:\n        if key in seen:\n            return value\n';
   assert.deepEqual(texts(header, 'python', ') in pairs', 'operator'), []);
   assert.deepEqual(texts(header, 'python', 'if key in seen', 'operator'), ['        if key not in seen:']);
+  // A comprehension's `for` clause: its iterable is read before its targets are bound.
+  const comp = 'def f(expr, limit):\n    kwargs = {\n        kw.arg: kw.value\n        for kw in expr.keywords\n    }\n    return kwargs, limit\n';
+  assert.deepEqual(texts(comp, 'python', 'for kw in', 'variable'), ['        for kw in limit.keywords']);
   // A class of the file (`_Sentinel`) and a JS global (`performance`, `setImmediate`) are no wrong variable.
   const cls = 'class _Sentinel:\n    pass\n\ndef f(first, second):\n    if first is _Sentinel:\n        first = second\n    return first, second\n';
   assert.deepEqual(texts(cls, 'python', 'return first', 'variable').map((t) => /_Sentinel/.test(t!)), [false, false]);

@@ -198,7 +198,10 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       // const, a module or a global: Python would make that name local to the function, unbound where it
       // was read before).
       const target = /^\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?!=)/.test(after) || (!py && (/^\s*(\+\+|--)/.test(after) || /(\+\+|--)\s*$/.test(before)));
-      const others = nearby.filter((v) => v !== name && (!target || assigned.has(v)));
+      // In a `for … in` clause's iterable (`for kw in expr.keywords`), its own targets are not bound yet.
+      const clause = py ? /\bfor\s+([\w\s,()]+?)\s+in\b(?!.*\b(?:if|for)\b)[^]*$/.exec(before) : null;
+      const unbound = new Set(clause?.[1].match(/\w+/g) ?? []);
+      const others = nearby.filter((v) => v !== name && (!target || assigned.has(v)) && !unbound.has(v));
       if (others.length === 0 || !nearby.includes(name)) return;
       add('variable', splice(m.index, m.index + name.length, rng.pick(others)), 'the wrong variable is used');
     });
