@@ -142,9 +142,9 @@ function registerSplit(program: Command): void {
       const stem = file.replace(/\.jsonl$/, '');
       const outTrain = o.outTrain ?? `${stem}.train.jsonl`;
       const outHeldout = o.outHeldout ?? `${stem}.heldout.jsonl`;
-      checkSplitPaths(file, outTrain, outHeldout);
-      checkOutputFile(outTrain, {}, [], '--out-train');
-      checkOutputFile(outHeldout, {}, [], '--out-heldout');
+      checkSplitPaths(outTrain, outHeldout);
+      checkOutputFile(outTrain, { input: file }, [], '--out-train');
+      checkOutputFile(outHeldout, { input: file }, [], '--out-heldout');
       const heldout = parseHeldout(o.heldout);
       const tasks = await readTasks(file, o.onBadLine as 'skip' | 'stop');
       const r = splitTasks(tasks, { heldout, by: o.by as 'time', seed });
