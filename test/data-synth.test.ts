@@ -380,9 +380,10 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.deepEqual(texts(types, 'typescript', 'ack?', 'literal'), []);
   assert.deepEqual(texts(types, 'typescript', 'Parameters<', 'literal'), []);
   assert.equal(texts(types, 'typescript', 'return a ?', 'literal').length, 2);
-  // A constructor with an empty body and an expression-bodied arrow over lines are functions.
-  const fns = scan('class B {\n  constructor(\n    private readonly over = 0) {}\n}\nexport const int = (min: number) => (v: unknown) =>\n  Number.isInteger(v) && (v as number) >= min ? undefined : "bad";\n', 'typescript');
-  assert.deepEqual(fns.fns.map((f) => [f.name, f.start, f.end]), [['constructor', 1, 2], ['int', 4, 5]]);
+  // A constructor with an empty body, an expression-bodied arrow over lines, an object's arrow and one set on a member are functions.
+  const fns = scan('class B {\n  constructor(\n    private readonly over = 0) {}\n}\nexport const int = (min: number) => (v: unknown) =>\n  Number.isInteger(v) && (v as number) >= min ? undefined : "bad";\n' +
+    'const L = {\n  dr: (x: number) => {\n    return x;\n  },\n};\nb.up = async (id: string) => {\n  return id;\n};\n', 'typescript');
+  assert.deepEqual(fns.fns.map((f) => [f.name, f.start, f.end]), [['constructor', 1, 2], ['int', 4, 5], ['dr', 7, 9], ['up', 11, 13]]);
 });
 
 test('synth: lines and file windows, byte cap, kinds filter, repo name', () => {

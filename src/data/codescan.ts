@@ -207,6 +207,7 @@ const FN_HEADERS: RegExp[] = [
   /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s+)?(?:<[^(]*>)?\s*\(/,
   /^\s*(?:(?:public|private|protected|static|async|readonly|override|get|set)\s+)*\*?\s*([A-Za-z_$][\w$]*)\s*(?:<[^(]*>)?\s*\(/,
   /^\s*(?:(?:public|private|protected|static|readonly|override)\s+)*([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s+)?(?:<[^(]*>)?\s*\(/, // a class's arrow property
+  /^\s*(?:[\w$]+\.)*([A-Za-z_$][\w$]*)\s*(?::|=(?!=))\s*(?:async\s+)?(?:<[^(]*>)?\s*\(/, // an object's arrow (`key: (x) => {`), one set on a member (`b.upload = (x) => {`)
 ];
 
 function jsFns(code: string[]): FnRange[] {
