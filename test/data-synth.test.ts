@@ -344,7 +344,8 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.deepEqual(texts(calls, 'python', 'samefile', 'swap'), []);
   assert.deepEqual(texts(calls, 'python', 'keep', 'swap'), ['    return keep(b, a)']);
   // A `continue` with nothing after it in its loop does nothing: not deleted. One that skips code is.
-  const loops = 'def f(xs):\n    for x in xs:\n        if x:\n            log(x)\n            continue\n        use(x)\n    for y in xs:\n        if y:\n            log(y)\n            continue\n    return xs\n';
+  const loops = 'def f(xs):\n    for x in xs:\n        if x:\n            log(x)\n            continue\n        use(x)\n    for y in xs:\n        if y:\n            log(y)\n            continue\n    for z in xs:\n' +
+    '        if z:\n            log(z)\n            continue\n        elif not z:\n            return z\n        else:\n            use(z)\n    return xs\n';
   const py = scan(loops, 'python');
   const deletes = (s: ReturnType<typeof scan>) => s.lines.flatMap((l, i) => (l.trim().startsWith('continue') && lineMutations(s, i, new Rng(1)).some((m) => m.kind === 'delete') ? [i] : []));
   assert.deepEqual(deletes(py), [4]);

@@ -469,8 +469,8 @@ function deletable(s: Scan, i: number, code: string): boolean {
 /**
  * Whether nothing of its loop's body runs after line i (a `continue` there does nothing): the innermost
  * `for`/`while` header above it (by indentation) is followed, after line i, by a line indented no deeper
- * than the header (Python), or by the brace that closes the loop (JS: only `}` lines, the last at the
- * header's indentation).
+ * than the header (Python, past the `elif`/`else` branches of an `if` that line i ends a branch of), or by
+ * the brace that closes the loop (JS: only `}` lines, the last at the header's indentation).
  */
 function lastInLoop(s: Scan, i: number): boolean {
   const ind = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
@@ -485,9 +485,17 @@ function lastInLoop(s: Scan, i: number): boolean {
     else if (py ? /^\s*(async\s+)?(def|class)\b/.test(c) : /\b(function|class)\b|=>/.test(c)) return false;
   }
   if (header < 0) return false;
-  for (let j = nextCodeLine(s, i); ; j = nextCodeLine(s, j)) {
-    if (j < 0) return py;
-    if (py) return ind(j) <= ind(header);
+  let j = nextCodeLine(s, i);
+  if (py) {
+    // The other branches of an `if` that line i ends a branch of do not run after it: passed over.
+    while (j >= 0 && ind(j) < ind(i) && ind(j) > ind(header) && /^\s*(elif|else)\b/.test(codeOnly(s, j))) {
+      const top = ind(j);
+      do j = nextCodeLine(s, j); while (j >= 0 && ind(j) > top);
+    }
+    return j < 0 || ind(j) <= ind(header);
+  }
+  for (; ; j = nextCodeLine(s, j)) {
+    if (j < 0) return false;
     if (codeOnly(s, j).trim() !== '}') return false;
     if (ind(j) <= ind(header)) return true;
   }
