@@ -358,6 +358,9 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   // A comprehension's `for` clause: its iterable is read before its targets are bound.
   const comp = 'def f(expr, limit):\n    kwargs = {\n        kw.arg: kw.value\n        for kw in expr.keywords\n    }\n    return kwargs, limit\n';
   assert.deepEqual(texts(comp, 'python', 'for kw in', 'variable'), ['        for kw in limit.keywords']);
+  // Not a name that an earlier `a = b` made the same value (fastapi: `use_annotation = annotation`).
+  const alias = 'def f(annotation, value):\n    use_annotation = annotation\n    if get_origin(use_annotation) is Annotated:\n        return value\n';
+  assert.deepEqual(texts(alias, 'python', 'if get_origin', 'variable'), ['    if get_origin(value) is Annotated:']);
   // A class of the file (`_Sentinel`) and a JS global (`performance`, `setImmediate`) are no wrong variable.
   const cls = 'class _Sentinel:\n    pass\n\ndef f(first, second):\n    if first is _Sentinel:\n        first = second\n    return first, second\n';
   assert.deepEqual(texts(cls, 'python', 'return first', 'variable').map((t) => /_Sentinel/.test(t!)), [false, false]);

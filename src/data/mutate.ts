@@ -175,7 +175,7 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
   // Wrong variable: a bare identifier replaced by another one used nearby in the same function.
   const words = py ? KEYWORDS.py : KEYWORDS.js;
   const fn = enclosingFn(s, i);
-  const { names: nearby, assigned } = nearbyVariables(s, i, words, fn);
+  const { names: nearby, assigned, aliases } = nearbyVariables(s, i, words, fn);
   // Not on a header's own lines (parameters over several lines): renaming one is no wrong variable.
   if (nearby.length > 1 && !(fn && i <= fn.head)) {
     at(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])/, (m) => {
@@ -201,7 +201,7 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       // In a `for … in` clause's iterable (`for kw in expr.keywords`), its own targets are not bound yet.
       const clause = py ? /\bfor\s+([\w\s,()]+?)\s+in\b(?!.*\b(?:if|for)\b)[^]*$/.exec(before) : null;
       const unbound = new Set(clause?.[1].match(/\w+/g) ?? []);
-      const others = nearby.filter((v) => v !== name && (!target || assigned.has(v)) && !unbound.has(v));
+      const others = nearby.filter((v) => v !== name && (!target || assigned.has(v)) && !unbound.has(v) && !aliases.has(`${name} ${v}`) && !aliases.has(`${v} ${name}`));
       if (others.length === 0 || !nearby.includes(name)) return;
       add('variable', splice(m.index, m.index + name.length, rng.pick(others)), 'the wrong variable is used');
     });
@@ -290,11 +290,12 @@ function isParameter(py: boolean, before: string, after: string): boolean {
  * that line i is not in), nor the name that line i itself declares or assigns (not bound yet where its
  * value is computed); nor module paths of imports, nor a name an import binds (a module, an imported
  * class or function), a class of the file's own (`_Sentinel`), a built-in (`bytes`, `setTimeout`) or a dunder (`__file__`): a realistic wrong variable is
- * another value of the code's own. Some names that Python would still see (one assigned in a closed `if`
+ * another value of the code's own (and not one that an earlier `a = b` made the same value). Some names that Python would still see (one assigned in a closed `if`
  * block) are passed over: fewer candidates, none out of scope.
  */
-function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | null): { names: string[]; assigned: Set<string> } {
+function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | null): { names: string[]; assigned: Set<string>; aliases: Set<string> } {
   const assigned = new Set<string>(); // of those, names an earlier line assigns with `=` (not a const)
+  const aliases = new Set<string>(); // "a b" where an earlier line is `a = b`: the two hold one value, and one for the other is no bug
   const lo = Math.max(fn ? fn.start : 0, i - 8);
   const py = s.lang === 'python';
   const seen = new Set<string>();
@@ -314,6 +315,8 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | n
     const hidden = innerNames(code, py, within, j === i || within);
     const set = j < i ? /^\s*(?:let\s+|var\s+)?([A-Za-z_$][\w$]*)\s*(?:[-+*/%&|^]|\*\*)?=(?!=)/.exec(code) : null;
     if (set && !hidden.has(set[1])) assigned.add(set[1]);
+    const alias = j < i ? /^\s*(?:const\s+|let\s+|var\s+)?([A-Za-z_$][\w$]*)\s*=\s*([A-Za-z_$][\w$]*)\s*;?\s*$/.exec(code) : null;
+    if (alias) aliases.add(`${alias[1]} ${alias[2]}`);
     for (const m of code.matchAll(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])(?!\s*\()(?!\??:[^:])/g)) {
       if (words.has(m[1]) || (py ? BUILTINS.py : BUILTINS.js).has(m[1]) || fnNames.has(m[1]) || classes.has(m[1]) || s.imported.has(m[1]) || m[1].length < 2 || /^__\w+__$/.test(m[1]) || hidden.has(m[1])) continue;
       if (py && isKeywordArg(code.slice(0, m.index), code.slice(m.index + m[1].length))) continue;
@@ -326,7 +329,7 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | n
     for (const m of code.matchAll(/\b(?:const|let)\s+([\w$\s,{}[\]:.]+?)\s*(?:=(?!=)|\bof\b|\bin\b)/g)) for (const n of m[1].matchAll(/[\w$]+/g)) seen.delete(n[0]);
     if (/\b(?:const|let)\s/.test(code)) for (const m of code.matchAll(/,\s*([A-Za-z_$][\w$]*)\s*=(?!=)/g)) seen.delete(m[1]); // `let a = 0, b = a`
   }
-  return { names: [...seen].sort(), assigned };
+  return { names: [...seen].sort(), assigned, aliases };
 }
 
 /**
