@@ -376,6 +376,10 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   for (const t of texts(objs, 'typescript', 'let lo', 'variable')) assert.ok(/let lo = 0, hi = \w+\.length/.test(t!) && !t!.includes('hi.length'), t!);
   for (const t of texts(objs, 'typescript', 'const [head', 'variable')) assert.ok(t!.includes('const [head, ...rest] = '), t!);
   for (const t of texts(objs, 'typescript', 'const idx', 'variable')) assert.ok(!t!.includes('idx.indexOf') && t!.startsWith('    const idx = '), t!);
+  // The targets of a destructuring assignment are assignment targets: never a const (`len`).
+  const pat = 'export function f(lo: number, hi: number) {\n  const len = hi - lo;\n  let ws: number;\n  let we: number;\n  if (len > 2) [ws, we] = [lo, hi];\n  return ws + we + len;\n}\n';
+  assert.ok(texts(pat, 'typescript', '[ws, we] =', 'variable').length > 0);
+  for (const t of texts(pat, 'typescript', '[ws, we] =', 'variable')) assert.ok(t!.includes('[ws, we] = '), t!);
   // TS literals in types are not changed; a default value is.
   const types = 'class W {\n  private tag(field: number, wire: 0 | 2 = 2): void {\n    this.put(field, wire);\n  }\n}\nexport function parse(a: string): { ok: true; v: string } | { ok: false } {\n' +
     '  on((m: { ack?: true }) => m);\n  const p = args as Parameters<typeof parse>[0];\n  return a ? { ok: true, v: p } : { ok: false };\n}\n';

@@ -197,7 +197,7 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       // An assignment's target (`x = `, `x += `, `x++`) becomes another variable the code assigns (not a
       // const, a module or a global: Python would make that name local to the function, unbound where it
       // was read before).
-      const target = /^\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?!=)/.test(after) || (!py && (/^\s*(\+\+|--)/.test(after) || /(\+\+|--)\s*$/.test(before)));
+      const target = /^\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?!=)/.test(after) || (!py && (/^\s*(\+\+|--)/.test(after) || /(\+\+|--)\s*$/.test(before) || assignedPattern(codeOnly(s, i), m.index)));
       // In a `for … in` clause's iterable (`for kw in expr.keywords`), its own targets are not bound yet.
       const clause = py ? /\bfor\s+([\w\s,()]+?)\s+in\b(?!.*\b(?:if|for)\b)[^]*$/.exec(before) : null;
       const unbound = new Set(clause?.[1].match(/\w+/g) ?? []);
@@ -364,6 +364,31 @@ function classNames(s: Scan): Set<string> {
     classesOf.set(s, out);
   }
   return out;
+}
+
+/** Whether column `at` of a JS line's code stands in a destructuring assignment's pattern (`[ws, we] = [lo, hi]`, `({ a } = o)`): a target. */
+function assignedPattern(code: string, at: number): boolean {
+  let depth = 0;
+  for (let k = at - 1; k >= 0; k--) {
+    const c = code[k];
+    if (')]}'.includes(c)) depth++;
+    else if ('([{'.includes(c) && depth-- === 0) {
+      if (c === '(' || !/(?:^|[;{}()]|\belse)\s*$/.test(code.slice(0, k))) return false;
+      const close = matchBracketAny(code, k);
+      return close > 0 && /^\s*=(?![=>])/.test(code.slice(close + 1));
+    }
+  }
+  return false;
+}
+
+/** Index of the bracket (any of `([{`) that closes the one opened at `open`, or -1. */
+function matchBracketAny(code: string, open: number): number {
+  let depth = 0;
+  for (let k = open; k < code.length; k++) {
+    if ('([{'.includes(code[k])) depth++;
+    else if (')]}'.includes(code[k]) && --depth === 0) return k;
+  }
+  return -1;
 }
 
 /** Whether a JS name after `before` stands in a declaration's destructuring pattern (`const [a, …b] =`, `for (const { x } of`): its bracket is still open. */
