@@ -380,6 +380,11 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   const pat = 'export function f(lo: number, hi: number) {\n  const len = hi - lo;\n  let ws: number;\n  let we: number;\n  if (len > 2) [ws, we] = [lo, hi];\n  return ws + we + len;\n}\n';
   assert.ok(texts(pat, 'typescript', '[ws, we] =', 'variable').length > 0);
   for (const t of texts(pat, 'typescript', '[ws, we] =', 'variable')) assert.ok(t!.includes('[ws, we] = '), t!);
+  // A `let x;` is unassigned on the line that gives it its first value (`text = f(text)` fails tsc); one assigned above is not.
+  const unassigned = 'export function f(buf: string, head: string) {\n  let text: string;\n  if (head) text = buf.trim();\n  else text = head;\n  let done = 0;\n  done = done + buf.length;\n  return text + done;\n}\n';
+  const firstSet = texts(unassigned, 'typescript', 'if (head) text', 'variable');
+  assert.ok(firstSet.length > 0 && firstSet.every((t) => !/\(text\)|text\.trim/.test(t!)), String(firstSet));
+  assert.ok(texts(unassigned, 'typescript', 'done = done', 'variable').some((t) => t!.includes('done.length')));
   // TS literals in types are not changed; a default value is.
   const types = 'class W {\n  private tag(field: number, wire: 0 | 2 = 2): void {\n    this.put(field, wire);\n  }\n}\nexport function parse(a: string): { ok: true; v: string } | { ok: false } {\n' +
     '  on((m: { ack?: true }) => m);\n  const p = args as Parameters<typeof parse>[0];\n  return a ? { ok: true, v: p } : { ok: false };\n}\n';

@@ -328,6 +328,8 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | n
     const code = codeOnly(s, i);
     for (const m of code.matchAll(/\b(?:const|let)\s+([\w$\s,{}[\]:.]+?)\s*(?:=(?!=)|\bof\b|\bin\b)/g)) for (const n of m[1].matchAll(/[\w$]+/g)) seen.delete(n[0]);
     if (/\b(?:const|let)\s/.test(code)) for (const m of code.matchAll(/,\s*([A-Za-z_$][\w$]*)\s*=(?!=)/g)) seen.delete(m[1]); // `let a = 0, b = a`
+    // A `let x;` that line i gives its first value is unassigned on that line (`text = f(text)`).
+    for (const v of seen) if (assigns(code, v) && unassignedAbove(s, i, v, fn)) seen.delete(v);
   }
   return { names: [...seen].sort(), assigned, aliases };
 }
@@ -389,6 +391,20 @@ function matchBracketAny(code: string, open: number): number {
     else if (')]}'.includes(code[k]) && --depth === 0) return k;
   }
   return -1;
+}
+
+/** Whether a line of JS code assigns `name` with a plain `=`. */
+const assigns = (code: string, name: string) => new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}\\s*=(?![=>])`).test(code);
+
+/** Whether JS name `v` is declared by a `let` with no value above line i (in its function) and not assigned on the lines between. */
+function unassignedAbove(s: Scan, i: number, v: string, fn: FnRange | null): boolean {
+  const decl = new RegExp(`\\blet\\s+(?:[\\w$]+\\s*(?::[^=;,]*)?,\\s*)*${v.replace(/\$/g, '\\$')}\\s*(?::[^=;,]*)?[;,]`);
+  for (let j = i - 1; j >= Math.max(fn ? fn.start : 0, i - 200); j--) {
+    const code = codeOnly(s, j);
+    if (decl.test(code)) return true;
+    if (assigns(code, v)) return false;
+  }
+  return false;
 }
 
 /** Whether a JS name after `before` stands in a declaration's destructuring pattern (`const [a, …b] =`, `for (const { x } of`): its bracket is still open. */
