@@ -370,17 +370,10 @@ function classNames(s: Scan): Set<string> {
 
 /** Whether column `at` of a JS line's code stands in a destructuring assignment's pattern (`[ws, we] = [lo, hi]`, `({ a } = o)`): a target. */
 function assignedPattern(code: string, at: number): boolean {
-  let depth = 0;
-  for (let k = at - 1; k >= 0; k--) {
-    const c = code[k];
-    if (')]}'.includes(c)) depth++;
-    else if ('([{'.includes(c) && depth-- === 0) {
-      if (c === '(' || !/(?:^|[;{}()]|\belse)\s*$/.test(code.slice(0, k))) return false;
-      const close = matchBracketAny(code, k);
-      return close > 0 && /^\s*=(?![=>])/.test(code.slice(close + 1));
-    }
-  }
-  return false;
+  const k = openBracketAt(code, at);
+  if (k < 0 || code[k] === '(' || !/(?:^|[;{}()]|\belse)\s*$/.test(code.slice(0, k))) return false;
+  const close = matchBracketAny(code, k);
+  return close > 0 && /^\s*=(?![=>])/.test(code.slice(close + 1));
 }
 
 /** Index of the bracket (any of `([{`) that closes the one opened at `open`, or -1. */
@@ -421,13 +414,19 @@ function inPattern(before: string): boolean {
 
 /** The innermost bracket open at `at` in a line's code, or '' (it opened on an earlier line, or none). */
 function openBracket(code: string, at: number): string {
+  const k = openBracketAt(code, at);
+  return k < 0 ? '' : code[k];
+}
+
+/** Index of the innermost bracket open at `at` in a line's code, or -1. */
+function openBracketAt(code: string, at: number): number {
   let depth = 0;
   for (let k = at - 1; k >= 0; k--) {
     const c = code[k];
     if (')]}'.includes(c)) depth++;
-    else if ('([{'.includes(c) && depth-- === 0) return c;
+    else if ('([{'.includes(c) && depth-- === 0) return k;
   }
-  return '';
+  return -1;
 }
 
 /**
