@@ -358,6 +358,10 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   // A comprehension's `for` clause: its iterable is read before its targets are bound.
   const comp = 'def f(expr, limit):\n    kwargs = {\n        kw.arg: kw.value\n        for kw in expr.keywords\n    }\n    return kwargs, limit\n';
   assert.deepEqual(texts(comp, 'python', 'for kw in', 'variable'), ['        for kw in limit.keywords']);
+  // Nor any comprehension target in a first iterable over lines (fastapi: `for fields in (⏎ dependency_data.path_params,`).
+  const comp2 = 'def f(data, limit):\n    params = [\n        p\n        for group in (\n            data.path,\n            data.query,\n        )\n        for p in group\n    ]\n    return params, limit\n';
+  const inIterable = texts(comp2, 'python', 'data.query', 'variable');
+  assert.ok(inIterable.length > 0 && inIterable.every((t) => !/group|\bp\./.test(t!)), String(inIterable));
   // Not a name that an earlier `a = b` made the same value (fastapi: `use_annotation = annotation`).
   const alias = 'def f(annotation, value):\n    use_annotation = annotation\n    if get_origin(use_annotation) is Annotated:\n        return value\n';
   assert.deepEqual(texts(alias, 'python', 'if get_origin', 'variable'), ['    if get_origin(value) is Annotated:']);

@@ -200,7 +200,7 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       const target = /^\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?!=)/.test(after) || (!py && (/^\s*(\+\+|--)/.test(after) || /(\+\+|--)\s*$/.test(before) || assignedPattern(codeOnly(s, i), m.index)));
       // In a `for … in` clause's iterable (`for kw in expr.keywords`), its own targets are not bound yet.
       const clause = py ? /\bfor\s+([\w\s,()]+?)\s+in\b(?!.*\b(?:if|for)\b)[^]*$/.exec(before) : null;
-      const unbound = new Set(clause?.[1].match(/\w+/g) ?? []);
+      const unbound = new Set([...(clause?.[1].match(/\w+/g) ?? []), ...(py ? iterableTargets(s, i) : [])]);
       const others = nearby.filter((v) => v !== name && (!target || assigned.has(v)) && !unbound.has(v) && !aliases.has(`${name} ${v}`) && !aliases.has(`${v} ${name}`));
       if (others.length === 0 || !nearby.includes(name)) return;
       add('variable', splice(m.index, m.index + name.length, rng.pick(others)), 'the wrong variable is used');
@@ -564,6 +564,28 @@ function openAt(s: Scan): Int32Array {
     }
   }
   opens.set(s, out);
+  return out;
+}
+
+/**
+ * Where Python line i is inside a comprehension's iterable whose bracket opened at the end of an earlier
+ * line (`for fields in (⏎ data.path_params,`), the targets of every `for … in` of that statement: none is
+ * bound while the iterable is read (those of earlier clauses would be, and are left out all the same).
+ */
+function iterableTargets(s: Scan, i: number): string[] {
+  const open = openAt(s);
+  let floor = open[i];
+  let inIterable = false;
+  let j = i - 1;
+  for (; j >= 0 && open[j + 1] > 0; j--) {
+    if (!inIterable && open[j + 1] <= floor && open[j + 1] === open[j] + 1 && /\bfor\s+[\w\s,()]+?\s+in\s*[([{]\s*$/.test(codeOnly(s, j))) inIterable = true;
+    floor = Math.min(floor, open[j]);
+  }
+  if (!inIterable) return [];
+  const out: string[] = [];
+  for (let k = j + 1; k < s.lines.length && (k === j + 1 || open[k] > 0); k++) {
+    for (const m of codeOnly(s, k).matchAll(/\bfor\s+([\w\s,()]+?)\s+in\b/g)) out.push(...(m[1].match(/\w+/g) ?? []));
+  }
   return out;
 }
 
