@@ -178,6 +178,7 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
   const { names: nearby, assigned, aliases } = nearbyVariables(s, i, words, fn);
   // Not on a header's own lines (parameters over several lines): renaming one is no wrong variable.
   if (nearby.length > 1 && !(fn && i <= fn.head)) {
+    const iterable = py ? iterableTargets(s, i) : []; // the line is in a comprehension's first iterable: its targets are unbound
     at(/(?<![\w$.])([a-z_][\w$]*)(?![\w$])/, (m) => {
       const name = m[1];
       const after = line.slice(m.index + name.length);
@@ -197,10 +198,10 @@ export function lineMutations(s: Scan, i: number, rng: Rng): Mutation[] {
       // An assignment's target (`x = `, `x += `, `x++`) becomes another variable the code assigns (not a
       // const, a module or a global: Python would make that name local to the function, unbound where it
       // was read before).
-      const target = /^\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?!=)/.test(after) || (!py && (/^\s*(\+\+|--)/.test(after) || /(\+\+|--)\s*$/.test(before) || assignedPattern(codeOnly(s, i), m.index)));
+      const target = /^\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|\?\?|&&|\|\|)?=(?!=)/.test(after) || (!py && (/^\s*(\+\+|--)/.test(after) || /(\+\+|--)\s*$/.test(before) || assignedPattern(code, m.index)));
       // In a `for … in` clause's iterable (`for kw in expr.keywords`), its own targets are not bound yet.
       const clause = py ? /\bfor\s+([\w\s,()]+?)\s+in\b(?!.*\b(?:if|for)\b)[^]*$/.exec(before) : null;
-      const unbound = new Set([...(clause?.[1].match(/\w+/g) ?? []), ...(py ? iterableTargets(s, i) : [])]);
+      const unbound = new Set([...(clause?.[1].match(/\w+/g) ?? []), ...iterable]);
       const others = nearby.filter((v) => v !== name && (!target || assigned.has(v)) && !unbound.has(v) && !aliases.has(`${name} ${v}`) && !aliases.has(`${v} ${name}`));
       if (others.length === 0 || !nearby.includes(name)) return;
       add('variable', splice(m.index, m.index + name.length, rng.pick(others)), 'the wrong variable is used');
@@ -403,13 +404,7 @@ function unassignedAbove(s: Scan, i: number, v: string, fn: FnRange | null): boo
 /** Whether a JS name after `before` stands in a declaration's destructuring pattern (`const [a, …b] =`, `for (const { x } of`): its bracket is still open. */
 function inPattern(before: string): boolean {
   const m = [...before.matchAll(/\b(?:const|let|var)\s+([[{])/g)].pop();
-  if (!m) return false;
-  let depth = 0;
-  for (let k = m.index + m[0].length - 1; k < before.length; k++) {
-    if ('([{'.includes(before[k])) depth++;
-    else if (')]}'.includes(before[k]) && --depth === 0) return false;
-  }
-  return true;
+  return m !== undefined && matchBracketAny(before, m.index + m[0].length - 1) < 0;
 }
 
 /** The innermost bracket open at `at` in a line's code, or '' (it opened on an earlier line, or none). */
