@@ -238,18 +238,14 @@ function jsFns(code: string[]): FnRange[] {
  * line), when only a return type and/or `=>` come between — a call like `f(x).then(() => {` has none.
  */
 function findBody(code: string[], line: number, col: number): { line: number; col: number } | null {
-  let depth = 0;
-  let closed = false;
+  const end = Math.min(code.length, line + 12);
+  const close = closeOf(code, line, col, end);
+  if (!close) return null;
   let after = ''; // what comes after the parameters, an object type's braces (`: { a: T; b: U }`) left out
   let inType = 0;
-  for (let i = line; i < Math.min(code.length, line + 12); i++) {
-    for (let k = i === line ? col : 0; k < code[i].length; k++) {
+  for (let i = close.line; i < end; i++) {
+    for (let k = i === close.line ? close.col + 1 : 0; k < code[i].length; k++) {
       const c = code[i][k];
-      if (!closed) {
-        if (c === '(') depth++;
-        else if (c === ')' && --depth === 0) closed = true;
-        continue;
-      }
       if (c === '{' && inType === 0 && /^\}?\s*$/.test(code[i].slice(k + 1))) { // `{` ends the line, or `{}` does (an empty body)
         // Nothing, a return type (`: T`, `: () => void`, `: T =>`), or arrows (`=> (v: T): U =>`, curried).
         const a = after.trim();
@@ -261,7 +257,7 @@ function findBody(code: string[], line: number, col: number): { line: number; co
       after += c;
       if (after.includes(';')) return null;
     }
-    if (closed) after += ' ';
+    after += ' ';
   }
   return null;
 }
@@ -272,17 +268,16 @@ function findBody(code: string[], line: number, col: number): { line: number; co
  * it, or -1 (no arrow, or no end within 50 lines).
  */
 function arrowEnd(code: string[], line: number, col: number): number {
+  const end = Math.min(code.length, line + 50);
+  const close = closeOf(code, line, col, end);
+  if (!close) return -1;
   let depth = 0;
-  let closed = false;
   let arrow = false;
   let after = ''; // between the parameters and the `=>`
-  for (let i = line; i < Math.min(code.length, line + 50); i++) {
-    for (let k = i === line ? col : 0; k < code[i].length; k++) {
+  for (let i = close.line; i < end; i++) {
+    for (let k = i === close.line ? close.col + 1 : 0; k < code[i].length; k++) {
       const c = code[i][k];
-      if (!closed) {
-        if (c === '(') depth++;
-        else if (c === ')' && --depth === 0) closed = true;
-      } else if (!arrow) {
+      if (!arrow) {
         after += c;
         if (after.endsWith('=>')) {
           if (!/^\s*(:[^=;{]*)?=>$/.test(after)) return -1;
@@ -296,15 +291,23 @@ function arrowEnd(code: string[], line: number, col: number): number {
   return -1;
 }
 
+/** The line of the `}` that closes the `{` at (line, col), or -1. */
 function matchBrace(code: string[], line: number, col: number): number {
+  return closeOf(code, line, col, code.length)?.line ?? -1;
+}
+
+/** Where the bracket of its own kind closes the one at (line, col) (`(` or `{`; other kinds not counted), before line `end`; or null. */
+function closeOf(code: string[], line: number, col: number, end: number): { line: number; col: number } | null {
+  const open = code[line][col];
+  const shut = open === '(' ? ')' : '}';
   let depth = 0;
-  for (let i = line; i < code.length; i++) {
+  for (let i = line; i < end; i++) {
     for (let k = i === line ? col : 0; k < code[i].length; k++) {
-      if (code[i][k] === '{') depth++;
-      else if (code[i][k] === '}' && --depth === 0) return i;
+      if (code[i][k] === open) depth++;
+      else if (code[i][k] === shut && --depth === 0) return { line: i, col: k };
     }
   }
-  return -1;
+  return null;
 }
 
 /**
