@@ -82,12 +82,12 @@ export async function demo(partial: Partial<DemoConfig> = {}, log: (l: string) =
   const sftCfg = { ...SFT, steps: cfg.sftSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode };
   const grpoCfg = { ...GRPO, steps: cfg.grpoSteps, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, rewardMode: cfg.rewardMode };
   const evalCfg = { ...EVAL, seed: cfg.seed, backend: cfg.backend, engine: cfg.engine, limit: cfg.evalTasks, rewardMode: cfg.rewardMode };
-  const { refuseFileAsFolder } = await import('./util/fsx.ts');
+  const { cannotWrite, makeDir, refuseFileAsFolder } = await import('./util/fsx.ts');
   refuseFileAsFolder(cfg.out);
   const t0 = Date.now();
   const dir = (name: string) => path.join(cfg.out, name);
   const stage = (name: string) => log(`\n== demo: ${name} (${fmtDuration((Date.now() - t0) / 1000)} elapsed)`);
-  fs.mkdirSync(cfg.out, { recursive: true });
+  try { makeDir(cfg.out); } catch (e) { throw cannotWrite(cfg.out, e); }
 
   stage('tokenizer');
   const { corpusTexts } = await import('./tokenizer/corpus.ts');

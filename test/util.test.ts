@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../src/util/rng.ts';
-import { JsonlWriter, forEachLine, probeWritable, readJson, readJsonl, writeFileAtomic, writeJsonlAtomic } from '../src/util/fsx.ts';
+import { JsonlWriter, forEachLine, makeDir, probeWritable, readJson, readJsonl, writeFileAtomic, writeJsonlAtomic } from '../src/util/fsx.ts';
 import { JsonlThreadWriter } from '../src/util/jsonlthread.ts';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { UserError } from '../src/util/errors.ts';
@@ -188,6 +188,26 @@ test('writers fail with one line where the file cannot be written (a folder that
   await assert.rejects(w.close(), (e: Error) => e instanceof UserError && /^cannot write .*taken \(E[A-Z]+/.test(e.message));
   w.abort();
   assert.deepEqual(fs.readdirSync(dir).sort(), ['plain', 'taken']);
+});
+
+test('makeDir: makes the missing folders; where one cannot be made, the error is the real reason, not the ENOENT of Node\'s recursive mkdir', () => {
+  const dir = tempDir('prrl-');
+  makeDir(path.join(dir, 'a', 'b', 'c'));
+  makeDir(path.join(dir, 'a', 'b', 'c')); // there already: nothing to do
+  assert.ok(fs.statSync(path.join(dir, 'a', 'b', 'c')).isDirectory());
+  // A read-only mount as Node 20 meets it: the recursive call says ENOENT, a single mkdir says EROFS.
+  const ro = path.join(dir, 'ro');
+  const asked: string[] = [];
+  const mkdir = (d: string, o?: { recursive: true }) => {
+    asked.push(`${o ? '-p ' : ''}${path.relative(dir, d)}`);
+    const e = Object.assign(new Error(o ? `ENOENT: no such file or directory, mkdir '${d}'` : `EROFS: read-only file system, mkdir '${d}'`), { code: o ? 'ENOENT' : 'EROFS' });
+    throw e;
+  };
+  assert.throws(() => makeDir(path.join(ro, 'x', 'y'), mkdir), (e: NodeJS.ErrnoException) => e.code === 'EROFS' && e.message.includes(`mkdir '${ro}'`));
+  assert.deepEqual(asked, ['-p ro/x/y', 'ro']); // the highest missing folder, alone
+  // A folder under a file: not ENOENT, passed on as it is.
+  fs.writeFileSync(path.join(dir, 'f'), 'x');
+  assert.throws(() => makeDir(path.join(dir, 'f', 'g')), (e: NodeJS.ErrnoException) => e.code === 'ENOTDIR' || e.code === 'EEXIST');
 });
 
 test('JsonlWriter: records land only at close (past its write buffer too); abort, errors and Ctrl-C leave the old file and no temp file', () => {

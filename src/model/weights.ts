@@ -12,7 +12,7 @@ import { Transformer, paramShapes, type LlamaConfig } from './transformer.ts';
 import { runMarks } from './open.ts';
 import { iterSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile } from './safetensors.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/load.ts';
-import { cannotWrite, readJson, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
+import { cannotWrite, makeDir, readJson, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
 import { UserError } from '../util/errors.ts';
 
 /** Tokenizer files copied into a model folder when present (the first two are required). */
@@ -209,7 +209,7 @@ export async function saveModel(dir: string, model: Transformer, tokenizerDir?: 
       else if (f !== 'special_tokens_map.json') throw new UserError(`${tokenizerDir}: no ${f} to copy into ${dir}`);
     }
   }
-  try { fs.mkdirSync(dir, { recursive: true }); } catch (e) { throw cannotWrite(dir, e); }
+  try { makeDir(dir); } catch (e) { throw cannotWrite(dir, e); }
   // Weights an earlier save left half written (a Ctrl-C, a kill) are of no use: removed.
   for (const f of fs.readdirSync(dir)) if (/^\.model\.safetensors\.tmp-\d+-\d+$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
   const configFile = path.join(dir, 'config.json');

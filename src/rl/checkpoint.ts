@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { cannotWrite, writeSynced } from '../util/fsx.ts';
+import { cannotWrite, makeDir, writeSynced } from '../util/fsx.ts';
 
 export const CKPT_FORMAT_VERSION = 1;
 const TENSORS_FILE = 'tensors.safetensors';
@@ -60,7 +60,7 @@ export const ckptName = (step: number): string => `ckpt-${String(step).padStart(
 export function saveCheckpoint(runDir: string, step: number, content: CheckpointContent, keepLast: number): string {
   if (!(Number.isInteger(step) && step >= 0)) throw new Error(`saveCheckpoint: bad step ${step}`);
   if (!(Number.isInteger(keepLast) && keepLast >= 1)) throw new Error(`saveCheckpoint: keepLast must be ≥ 1 (got ${keepLast})`);
-  fs.mkdirSync(runDir, { recursive: true });
+  makeDir(runDir);
   const name = ckptName(step);
   const final = path.join(runDir, name);
   const tmp = path.join(runDir, `.tmp-${name}`);

@@ -18,7 +18,7 @@ import { OnnxGradients } from '../model/onnxtrain.ts';
 import { Rng } from '../util/rng.ts';
 import { fmtDuration } from '../util/progress.ts';
 import { Interrupted, UserError, stopOnSignal, turnEventLoop } from '../util/errors.ts';
-import { cannotWrite, refuseFileAsFolder } from '../util/fsx.ts';
+import { cannotWrite, makeDir, refuseFileAsFolder } from '../util/fsx.ts';
 import { encodeTasks, packBatch, type EncodedTask } from './sequences.ts';
 import { refuseNonFiniteLoss, refuseNonFiniteWeights, type DivergedWords } from './diverged.ts';
 
@@ -123,7 +123,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   let lastLoss = NaN;
   try {
     try {
-      fs.mkdirSync(opts.out, { recursive: true });
+      makeDir(opts.out);
       fs.writeFileSync(metricsFile, '');
     } catch (e) { throw cannotWrite(metricsFile, e); }
     for (let step = 0; step < cfg.steps; step++) {

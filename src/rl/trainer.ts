@@ -26,7 +26,7 @@ import { TRAIN_STATE_VERSION, checkTokenizer, lockRun, resolveRun, tokenizerHash
 import { Rng, type RngState } from '../util/rng.ts';
 import { Interrupted, UserError, stopOnSignal, turnEventLoop } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
-import { cannotWrite, writeFileAtomic } from '../util/fsx.ts';
+import { cannotWrite, makeDir, writeFileAtomic } from '../util/fsx.ts';
 import { meanCI } from '../eval/stats.ts';
 
 export interface TrainOptions {
@@ -209,7 +209,7 @@ export async function train(opts: TrainOptions): Promise<{ steps: number; last: 
     throw new UserError(`${dataFile}: ${sorted.length} tasks fit, but the run's adaptive curriculum was saved for ${savedFor}: the tasks changed since the checkpoint; resume with the tasks the run was trained on`);
   const adaptive = cfg.curriculum === 'adaptive' ? new AdaptiveSampler(sorted.length, state.adaptive ?? undefined) : null;
 
-  try { fs.mkdirSync(opts.out, { recursive: true }); } catch (e) { throw cannotWrite(opts.out, e); }
+  try { makeDir(opts.out); } catch (e) { throw cannotWrite(opts.out, e); }
   const unlock = lockRun(opts.out); // before anything of the run is written
   const metricsFile = path.join(opts.out, 'metrics.jsonl');
   const samplesFile = path.join(opts.out, 'samples.jsonl');

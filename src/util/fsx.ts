@@ -85,10 +85,28 @@ export function cannotWrite(file: string, e: unknown): unknown {
   return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? new UserError(`cannot write ${file} (${(e as Error).message})`) : e;
 }
 
+/**
+ * `mkdir -p dir`, whose error names the real cause: where a folder cannot be made (a read-only mount, no
+ * permission) Node's recursive mkdir says ENOENT ("no such file or directory") about the folder it failed
+ * to make; the highest missing folder is then made alone, which fails with EROFS or EACCES. `mkdir` is
+ * fs.mkdirSync (a test's stand-in).
+ */
+export function makeDir(dir: string, mkdir: (d: string, o?: { recursive: true }) => unknown = fs.mkdirSync): void {
+  try {
+    mkdir(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    let top = path.resolve(dir);
+    while (path.dirname(top) !== top && !fs.existsSync(path.dirname(top))) top = path.dirname(top);
+    mkdir(top); // throws the reason; if it was made meanwhile, the rest is tried again
+    mkdir(dir, { recursive: true });
+  }
+}
+
 /** A temp file name in `file`'s folder (made if missing), to be renamed over `file`: same file system, so the rename is atomic. */
 export function tempBeside(file: string): string {
   const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   return path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
 }
 
