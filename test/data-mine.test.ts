@@ -426,14 +426,15 @@ test('diffLines gives the diff package\'s diffArrays script exactly, and null wh
   assert.ok(capped > 100 && long >= 50, `${capped} capped, ${long} long`);
 });
 
-test('a commit\'s diffs on the worker thread equal fileDiff file by file, each within what the files before it left of the cap', async () => {
+test('a commit\'s diffs, on the worker thread and on this one, equal fileDiff file by file, each within what the files before it left of the cap', async () => {
   const rng = new Rng(8);
   const line = () => rng.pick(['a', 'b', 'x = 1', '', '}', 'é ünï', '\u{1F600}']);
   const text = (n: number) => (n === 0 && rng.next() < 0.3 ? null : Array.from({ length: n }, line).join('\n') + (rng.next() < 0.2 ? '' : '\n'));
   for (let c = 0; c < 60; c++) {
     const files = Array.from({ length: 1 + rng.int(4) }, () => [text(rng.int(40)), text(rng.int(40))] as [string | null, string | null]);
     const cap = rng.int(60);
-    const got = await diffCommit(files, cap);
+    const got = await diffCommit(files, cap, true);
+    assert.deepEqual(await diffCommit(files, cap, false), got, `commit ${c} on this thread`);
     let budget = cap;
     const want = files.map(([a, b]) => {
       const d = budget < 0 ? null : fileDiff(a, b, budget);

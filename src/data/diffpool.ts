@@ -1,8 +1,13 @@
-// A commit's line diffs (linediff.ts) on a worker thread: the miner's read-ahead cuts the changed files'
-// common heads and tails here (string compares), hands the middles over and goes on, so Myers, its
-// allocations and their garbage collection run beside the main thread, on the core that git leaves idle.
-// The results are fileDiff's; where the worker cannot run, the diffs are made on this thread.
+// A commit's line diffs (linediff.ts), on a worker thread where the machine has cores to spare: the
+// miner's read-ahead cuts the changed files' common heads and tails here (string compares), hands the
+// middles over and goes on, so Myers, its allocations and their garbage collection run beside the main
+// thread. On two cores the worker only competes with git, the JSONL writer and V8's compiler threads, and
+// its own isolate (its compiling, its heap, the middles copied over) costs more than it takes off: the
+// diffs are made on this thread (psf/requests, 5 interleaved runs: 5.44 s and 8.5 CPU-seconds against
+// 5.73 s and 9.3 with the worker; pallets/flask and fastapi/fastapi: same wall time, 0.5–0.7 CPU-seconds
+// less). The results are fileDiff's either way; where the worker cannot run, the diffs are made here too.
 
+import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { middleDiff, middles, type FileDiff } from './linediff.ts';
 
@@ -83,8 +88,12 @@ class DiffPool {
 
 const pool = new DiffPool();
 
-/** commitDiffs of whole old and new texts, on the worker thread. */
-export function diffCommit(files: [string | null, string | null][], cap: number): Promise<(FileDiff | null)[]> {
+/** Whether diffCommit uses the worker thread unless told: with more than two cores. */
+export const DIFF_WORKER = availableParallelism() > 2;
+
+/** commitDiffs of whole old and new texts: on the worker thread (`onWorker`), else on this one. */
+export function diffCommit(files: [string | null, string | null][], cap: number, onWorker = DIFF_WORKER): Promise<(FileDiff | null)[]> {
+  if (!onWorker) return Promise.resolve(commitDiffs(files.map(([a, b]) => middles(a, b)), cap));
   return pool.diff(files, cap);
 }
 
