@@ -360,8 +360,8 @@ async function prepare(c: CommitInfo, sources: Set<MinedSource>, cfg: Readonly<M
     if (conflictOnly(c.changes.map((x) => x.path), differ)) return { drop: 'conflict-only', detail: 'no changed file carries the merged branch\'s version' };
   }
   const loaded = await Promise.all(c.changes.map((ch) => loadChange(ch, cfg, reader, texts)));
-  // Line diffs (diffpool.ts: on a worker thread where the machine has cores to spare), each file within what those before it left of
-  // --max-changed-lines: over it, the task is dropped for too many lines either way.
+  // Line diffs (diffpool.ts: on a worker thread where the machine has cores to spare), each file within
+  // what those before it left of --max-changed-lines: over it, the task is dropped for too many lines either way.
   const kept = loaded.flatMap((l) => ('skip' in l ? [] : [[l.old, l.new] as [string | null, string | null]]));
   const diffs = kept.length ? await diffCommit(kept, cfg.maxChangedLines) : [];
   return { cls, loaded, diffs };
