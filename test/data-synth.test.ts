@@ -403,6 +403,38 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.deepEqual(fns.fns.map((f) => [f.name, f.start, f.end]), [['constructor', 1, 2], ['int', 4, 5], ['dr', 7, 9], ['up', 11, 13]]);
 });
 
+test('synth: a wrong variable is in scope and has a value where it is put (tsc over every TypeScript variable mutant of this repo, third pass)', () => {
+  const texts = (src: string, needle: string) => {
+    const s = scan(src, 'typescript');
+    const i = s.lines.findIndex((l) => l.includes(needle));
+    assert.ok(i >= 0, needle);
+    return [...new Set(Array.from({ length: 32 }, (_, seed) => lineMutations(s, i, new Rng(seed))).flat().filter((m) => m.kind === 'variable').map((m) => m.text!))];
+  };
+  const uses = (ts: string[], name: string) => ts.filter((t) => new RegExp(`(?<![\\w$.])${name}(?![\\w$])`).test(t));
+  // A `let x;` has a value only once a statement of its own block gave it one: not after a branch's, a `try`'s or a one-line `if`'s.
+  const lets = 'export function g(buf: string, ok: boolean) {\n  let text: string;\n  let sha: string;\n  let m: number;\n  m = buf.length;\n  try {\n    sha = buf.trim();\n  } catch {\n' +
+    '    throw new Error(`${buf}: no commit ${ok}`);\n  }\n  if (ok) text = buf.toLowerCase();\n  else text = buf.toUpperCase();\n  const n = buf.length + m;\n  return text + n + sha;\n}\n';
+  const thrown = texts(lets, 'no commit');
+  assert.ok(thrown.length > 0 && uses(thrown, 'sha').length === 0 && uses(thrown, 'text').length === 0, String(thrown));
+  const other = texts(lets, 'else text');
+  assert.ok(other.length > 0 && uses(other, 'text').every((t) => t.includes('else text = ') && !t.includes('text.toUpperCase')), String(other));
+  assert.ok(uses(texts(lets, 'const n ='), 'm').length > 0); // m was given a value by its block's own statement
+  // A method's parameters are not seen after it; nor a `let` of a block that opens and closes on its line; nor an arrow's typed parameters.
+  const scopes = 'export function h(ids: Map<string, number>, a: string[], size: number) {\n  const policy = new Set<number>();\n  const backup = new Set<number>();\n' +
+    '  const api = {\n    sample(task, greedy) {\n      return greedy ? task : a[0];\n    },\n    close: () => policy.clear(),\n  };\n' +
+    '  for (let i = 0; i < a.length; i++) { let id = ids.get(a[i]); if (id === undefined) id = size; backup.add(id); }\n  const p = (name: string): number => name.length + size;\n' +
+    '  const total = a.length + size;\n  return [api, p, total];\n}\n';
+  const close = texts(scopes, 'close: ()');
+  assert.ok(uses(close, 'backup').length > 0 && uses(close, 'greedy').length + uses(close, 'task').length === 0, String(close));
+  const total = texts(scopes, 'const total');
+  assert.ok(total.length > 0 && uses(total, 'id').length === 0, String(total));
+  assert.equal(uses(total, 'name').length, 0, String(total));
+  // A name a `const` declares is not bound yet inside its own initializer (`const [norm, ...rest] = tidy(() => {`).
+  const tdz = 'export function k(entries: number[], tidy: (f: () => number[]) => number[]) {\n  const scale = 2;\n  const [norm, ...scaled] = tidy(() => {\n    const sq = entries.map((g) => g * scale);\n    return sq;\n  });\n  return norm + scaled.length;\n}\n';
+  const inner = texts(tdz, 'const sq');
+  assert.ok(inner.length > 0 && uses(inner, 'norm').length + uses(inner, 'scaled').length === 0, String(inner));
+});
+
 test('synth: lines and file windows, byte cap, kinds filter, repo name', () => {
   const lines = synthesize(dir, { count: 20, seed: 3, window: 'lines', windowLines: 5 }).tasks;
   for (const t of lines) assert.ok(t.changes[0].new!.split('\n').length - 1 <= 5);

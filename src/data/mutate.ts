@@ -329,8 +329,9 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | n
     const code = codeOnly(s, i);
     for (const m of code.matchAll(/\b(?:const|let)\s+([\w$\s,{}[\]:.]+?)\s*(?:=(?!=)|\bof\b|\bin\b)/g)) for (const n of m[1].matchAll(/[\w$]+/g)) seen.delete(n[0]);
     if (/\b(?:const|let)\s/.test(code)) for (const m of code.matchAll(/,\s*([A-Za-z_$][\w$]*)\s*=(?!=)/g)) seen.delete(m[1]); // `let a = 0, b = a`
-    // A `let x;` that line i gives its first value is unassigned on that line (`text = f(text)`).
-    for (const v of seen) if (assigns(code, v) && unassignedAbove(s, i, v, fn)) seen.delete(v);
+    // A `let x;` is a value only once a statement of its own block has assigned it: not on the line that
+    // gives it its first value (`text = f(text)`), nor after a value given in a branch, a loop or a `try`.
+    for (const v of seen) if (unassignedAt(s, i, v, fn)) seen.delete(v);
   }
   return { names: [...seen].sort(), assigned, aliases };
 }
@@ -387,18 +388,37 @@ function matchBracketAny(code: string, open: number): number {
   return -1;
 }
 
-/** Whether a line of JS code assigns `name` with a plain `=`. */
-const assigns = (code: string, name: string) => new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}\\s*=(?![=>])`).test(code);
+/** The lines of a JS file that may declare a `let` with no value (`let text: string;`, `let a, b;`), found once per file. */
+const bareLetLines = new WeakMap<Scan, number[]>();
 
-/** Whether JS name `v` is declared by a `let` with no value above line i (in its function) and not assigned on the lines between. */
-function unassignedAbove(s: Scan, i: number, v: string, fn: FnRange | null): boolean {
-  const decl = new RegExp(`\\blet\\s+(?:[\\w$]+\\s*(?::[^=;,]*)?,\\s*)*${v.replace(/\$/g, '\\$')}\\s*(?::[^=;,]*)?[;,]`);
-  for (let j = i - 1; j >= Math.max(fn ? fn.start : 0, i - 200); j--) {
-    const code = codeOnly(s, j);
-    if (decl.test(code)) return true;
-    if (assigns(code, v)) return false;
+/**
+ * Whether JS name `v` is, at line i, a `let` declared with no value above it (in its function) that no
+ * statement of the declaration's own block (same indentation, starting with `v =` or a destructuring
+ * `[…, v, …] =`) has assigned on the lines between: tsc reads it as used before being assigned (a value
+ * given only in an `if` branch, a loop, a `try` or a one-line `if`, or on line i itself).
+ */
+function unassignedAt(s: Scan, i: number, v: string, fn: FnRange | null): boolean {
+  let bare = bareLetLines.get(s);
+  if (!bare) {
+    bare = [];
+    for (let j = 0; j < s.lines.length; j++) if (/\blet\s+[\w$]+\s*(?::[^=;]*)?[;,]/.test(codeOnly(s, j))) bare.push(j);
+    bareLetLines.set(s, bare);
   }
-  return false;
+  const from = Math.max(fn ? fn.start : 0, i - 200);
+  const name = v.replace(/\$/g, '\\$');
+  const decl = new RegExp(`\\blet\\s+(?:[\\w$]+\\s*(?::[^=;,]*)?,\\s*)*${name}\\s*(?::[^=;,]*)?[;,]`);
+  let d = -1;
+  for (let k = bare.length - 1; k >= 0; k--) {
+    const j = bare[k];
+    if (j >= i) continue;
+    if (j < from) break;
+    if (decl.test(codeOnly(s, j))) { d = j; break; }
+  }
+  if (d < 0) return false;
+  const indent = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
+  const statement = new RegExp(`^\\s*(?:${name}|\\[[^\\]]*(?<![\\w$.])${name}(?![\\w$])[^\\]]*\\])\\s*=(?![=>])`);
+  for (let j = d + 1; j < i; j++) if (indent(j) === indent(d) && statement.test(codeOnly(s, j))) return false;
+  return true;
 }
 
 /** Whether a JS name after `before` stands in a declaration's destructuring pattern (`const [a, …b] =`, `for (const { x } of`): its bracket is still open. */
@@ -452,14 +472,18 @@ function innerNames(code: string, py: boolean, within: boolean, own: boolean): S
     }
   } else {
     if (!within) {
-      each(/\(([^()]*)\)\s*=>/g);
+      each(/\(([^()]*)\)\s*(?::[^=()]*)?=>/g); // `(name: string): T =>` too
       each(/([A-Za-z_$][\w$]*)\s*=>/g);
       each(/\bfunction\b[^(]*\(([^)]*)/g);
       each(/\bfor\s*\(\s*(?:let|const|var)\s+([^;=]*?)\s+(?:of|in|=)/g);
       each(/\bcatch\s*\(([^)]*)\)/g);
+      // A method's parameters (`async sample(task, n, greedy) {`, `constructor(a) {`): not an `if (…) {`.
+      each(/^\s*(?:(?:async|static|get|set|public|private|protected|override)\s+)*\*?#?(?!(?:if|for|while|switch|catch|with|return|function)\b)[\w$]+\s*\(([^()]*)\)\s*(?::[^{}]*)?\{\s*$/g);
+      // A `let`/`const` in a block opened and closed on the line (`for (…) { let id = …; A[i] = id; }`).
+      for (const m of code.matchAll(/\{[^{}]*\}/g)) for (const d of m[0].matchAll(/\b(?:let|const)\s+([\w$]+)/g)) out.add(d[1]);
     }
     each(/^\s*(?:(?:private|public|protected|readonly|static|override|declare|accessor)\s+)+#?([\w$]+)/g);
-    if (own) each(/\b(?:const|let|var)\s+([\w$\s,{}[\]:]+?)\s*=(?!=)/g);
+    if (own) each(/\b(?:const|let|var)\s+([\w$\s,{}[\]:.]+?)\s*=(?!=)/g); // `const [norm, ...rest] = f(() => {` too
   }
   return out;
 }
