@@ -403,9 +403,9 @@ test('synth: no mutant that is no bug of its kind or no valid code (QA finds on 
   assert.deepEqual(fns.fns.map((f) => [f.name, f.start, f.end]), [['constructor', 1, 2], ['int', 4, 5], ['dr', 7, 9], ['up', 11, 13]]);
 });
 
-test('synth: a wrong variable is in scope and has a value where it is put (tsc over every TypeScript variable mutant of this repo, third pass)', () => {
-  const texts = (src: string, needle: string) => {
-    const s = scan(src, 'typescript');
+test('synth: a wrong variable is in scope and has a value where it is put (tsc over every TypeScript variable mutant of this repo, pyflakes over Python\'s, third pass)', () => {
+  const texts = (src: string, needle: string, lang: 'typescript' | 'python' = 'typescript') => {
+    const s = scan(src, lang);
     const i = s.lines.findIndex((l) => l.includes(needle));
     assert.ok(i >= 0, needle);
     return [...new Set(Array.from({ length: 32 }, (_, seed) => lineMutations(s, i, new Rng(seed))).flat().filter((m) => m.kind === 'variable').map((m) => m.text!))];
@@ -433,6 +433,11 @@ test('synth: a wrong variable is in scope and has a value where it is put (tsc o
   const tdz = 'export function k(entries: number[], tidy: (f: () => number[]) => number[]) {\n  const scale = 2;\n  const [norm, ...scaled] = tidy(() => {\n    const sq = entries.map((g) => g * scale);\n    return sq;\n  });\n  return norm + scaled.length;\n}\n';
   const inner = texts(tdz, 'const sq');
   assert.ok(inner.length > 0 && uses(inner, 'norm').length + uses(inner, 'scaled').length === 0, String(inner));
+  // Python: the name a statement over lines assigns is unbound on its later lines (`number = (⏎ …⏎ ) or settings.number`).
+  const py = 'def f(event, settings):\n    number = (\n        event.pull_request and event.number\n    ) or settings.number\n    if number is None:\n        return settings\n    return number\n';
+  const cont = texts(py, ') or settings', 'python');
+  assert.ok(cont.length > 0 && uses(cont, 'number').length === 0, String(cont));
+  assert.ok(texts(py, 'if number', 'python').length > 0);
 });
 
 test('synth: lines and file windows, byte cap, kinds filter, repo name', () => {

@@ -313,7 +313,7 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | n
     const within = j < i && indent(j) < floor;
     floor = indent(j);
     if (/^\s*(import\s|from\s+\S+\s+import\s|export\s.*\sfrom\s)/.test(code)) continue;
-    const hidden = innerNames(code, py, within, j === i || within);
+    const hidden = innerNames(code, py, within, j === i || within || runsOn(s, j, i));
     const set = j < i ? /^\s*(?:let\s+|var\s+)?([A-Za-z_$][\w$]*)\s*(?:[-+*/%&|^]|\*\*)?=(?!=)/.exec(code) : null;
     if (set && !hidden.has(set[1])) assigned.add(set[1]);
     const alias = j < i ? /^\s*(?:const\s+|let\s+|var\s+)?([A-Za-z_$][\w$]*)\s*=\s*([A-Za-z_$][\w$]*)\s*;?\s*$/.exec(code) : null;
@@ -486,6 +486,19 @@ function innerNames(code: string, py: boolean, within: boolean, own: boolean): S
     if (own) each(/\b(?:const|let|var)\s+([\w$\s,{}[\]:.]+?)\s*=(?!=)/g); // `const [norm, ...rest] = f(() => {` too
   }
   return out;
+}
+
+/** Whether the statement of line j runs on to line i: a bracket it opens is still open at the end of every line up to line i (`number = (⏎ …⏎ ) or x.number`). */
+function runsOn(s: Scan, j: number, i: number): boolean {
+  let depth = 0;
+  for (let k = j; k < i; k++) {
+    for (const c of codeOnly(s, k)) {
+      if (c === '(' || c === '[' || c === '{') depth++;
+      else if (c === ')' || c === ']' || c === '}') depth--;
+    }
+    if (depth <= 0) return false;
+  }
+  return j < i;
 }
 
 /** Whether `name` stands in the code of a line above line i, within its function (or 200 lines). */
