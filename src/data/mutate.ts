@@ -405,15 +405,13 @@ function unassignedAt(s: Scan, i: number, v: string, fn: FnRange | null): boolea
     bareLetLines.set(s, bare);
   }
   const from = Math.max(fn ? fn.start : 0, i - 200);
+  let k = bare.length - 1;
+  while (k >= 0 && bare[k] >= i) k--;
+  if (k < 0 || bare[k] < from) return false; // no such `let` in reach: most names, most lines
   const name = v.replace(/\$/g, '\\$');
   const decl = new RegExp(`\\blet\\s+(?:[\\w$]+\\s*(?::[^=;,]*)?,\\s*)*${name}\\s*(?::[^=;,]*)?[;,]`);
   let d = -1;
-  for (let k = bare.length - 1; k >= 0; k--) {
-    const j = bare[k];
-    if (j >= i) continue;
-    if (j < from) break;
-    if (decl.test(codeOnly(s, j))) { d = j; break; }
-  }
+  for (; k >= 0 && bare[k] >= from; k--) if (decl.test(codeOnly(s, bare[k]))) { d = bare[k]; break; }
   if (d < 0) return false;
   const indent = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
   const statement = new RegExp(`^\\s*(?:${name}|\\[[^\\]]*(?<![\\w$.])${name}(?![\\w$])[^\\]]*\\])\\s*=(?![=>])`);
