@@ -36,9 +36,10 @@ class DiffPool {
   private next = 0;
   private readonly jobs = new Map<number, { resolve: (out: (FileDiff | null)[]) => void; files: [string, string][]; cap: number }>();
 
-  diff(files: [string | null, string | null][], cap: number): Promise<(FileDiff | null)[]> {
+  /** The diffs, on the worker when `onWorker` and it runs, else on this thread. */
+  diff(files: [string | null, string | null][], cap: number, onWorker: boolean): Promise<(FileDiff | null)[]> {
     const mids = files.map(([a, b]) => middles(a, b));
-    const w = this.start();
+    const w = onWorker ? this.start() : null;
     if (!w) return Promise.resolve(commitDiffs(mids, cap));
     return new Promise((resolve) => {
       const id = this.next++;
@@ -93,8 +94,7 @@ export const DIFF_WORKER = availableParallelism() > 2;
 
 /** commitDiffs of whole old and new texts: on the worker thread (`onWorker`), else on this one. */
 export function diffCommit(files: [string | null, string | null][], cap: number, onWorker = DIFF_WORKER): Promise<(FileDiff | null)[]> {
-  if (!onWorker) return Promise.resolve(commitDiffs(files.map(([a, b]) => middles(a, b)), cap));
-  return pool.diff(files, cap);
+  return pool.diff(files, cap, onWorker);
 }
 
 if (!isMainThread && parentPort) {

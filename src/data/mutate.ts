@@ -302,16 +302,15 @@ function nearbyVariables(s: Scan, i: number, words: Set<string>, fn: FnRange | n
   const seen = new Set<string>();
   const fnNames = new Set(s.fns.map((f) => f.name));
   const classes = classNames(s);
-  const indent = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
   // Walking up from line i: `floor` is the least indentation of the code lines after j up to i. Line j is
   // on i's path when its indentation is at most that (its block is still open at i), and i is within the
   // block that j opens when less.
-  let floor = indent(i);
+  let floor = indentOf(s, i);
   for (let j = i; j >= lo; j--) {
     const code = codeOnly(s, j);
-    if (code.trim() === '' || indent(j) > floor) continue;
-    const within = j < i && indent(j) < floor;
-    floor = indent(j);
+    if (code.trim() === '' || indentOf(s, j) > floor) continue;
+    const within = j < i && indentOf(s, j) < floor;
+    floor = indentOf(s, j);
     if (/^\s*(import\s|from\s+\S+\s+import\s|export\s.*\sfrom\s)/.test(code)) continue;
     const hidden = innerNames(code, py, within, j === i || within || runsOn(s, j, i));
     const set = j < i ? /^\s*(?:let\s+|var\s+)?([A-Za-z_$][\w$]*)\s*(?:[-+*/%&|^]|\*\*)?=(?!=)/.exec(code) : null;
@@ -413,9 +412,8 @@ function unassignedAt(s: Scan, i: number, v: string, fn: FnRange | null): boolea
   let d = -1;
   for (; k >= 0 && bare[k] >= from; k--) if (decl.test(codeOnly(s, bare[k]))) { d = bare[k]; break; }
   if (d < 0) return false;
-  const indent = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
   const statement = new RegExp(`^\\s*(?:${name}|\\[[^\\]]*(?<![\\w$.])${name}(?![\\w$])[^\\]]*\\])\\s*=(?![=>])`);
-  for (let j = d + 1; j < i; j++) if (indent(j) === indent(d) && statement.test(codeOnly(s, j))) return false;
+  for (let j = d + 1; j < i; j++) if (indentOf(s, j) === indentOf(s, d) && statement.test(codeOnly(s, j))) return false;
   return true;
 }
 
@@ -486,16 +484,15 @@ function innerNames(code: string, py: boolean, within: boolean, own: boolean): S
   return out;
 }
 
+/** The indentation of line j (its leading white space). */
+function indentOf(s: Scan, j: number): number {
+  return s.lines[j].length - s.lines[j].trimStart().length;
+}
+
 /** Whether the statement of line j runs on to line i: a bracket it opens is still open at the end of every line up to line i (`number = (⏎ …⏎ ) or x.number`). */
 function runsOn(s: Scan, j: number, i: number): boolean {
-  let depth = 0;
-  for (let k = j; k < i; k++) {
-    for (const c of codeOnly(s, k)) {
-      if (c === '(' || c === '[' || c === '{') depth++;
-      else if (c === ')' || c === ']' || c === '}') depth--;
-    }
-    if (depth <= 0) return false;
-  }
+  const open = openAt(s);
+  for (let k = j + 1; k <= i; k++) if (open[k] <= open[j]) return false;
   return j < i;
 }
 
@@ -546,14 +543,13 @@ function deletable(s: Scan, i: number, code: string): boolean {
  * the brace that closes the loop (JS: only `}` lines, the last at the header's indentation).
  */
 function lastInLoop(s: Scan, i: number): boolean {
-  const ind = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
   const py = s.lang === 'python';
-  let floor = ind(i);
+  let floor = indentOf(s, i);
   let header = -1;
   for (let j = i - 1; j >= 0 && header < 0; j--) {
     const c = codeOnly(s, j);
-    if (c.trim() === '' || ind(j) >= floor) continue;
-    floor = ind(j);
+    if (c.trim() === '' || indentOf(s, j) >= floor) continue;
+    floor = indentOf(s, j);
     if (py ? /^\s*(async\s+)?(for|while)\b/.test(c) : /^\s*(\}\s*)?(for|while|do)\b/.test(c)) header = j;
     else if (py ? /^\s*(async\s+)?(def|class)\b/.test(c) : /\b(function|class)\b|=>/.test(c)) return false;
   }
@@ -561,22 +557,22 @@ function lastInLoop(s: Scan, i: number): boolean {
   let j = nextCodeLine(s, i);
   if (py) {
     // The other branches of an `if` that line i ends a branch of do not run after it: passed over.
-    while (j >= 0 && ind(j) < ind(i) && ind(j) > ind(header) && /^\s*(elif|else)\b/.test(codeOnly(s, j))) {
-      const top = ind(j);
-      do j = nextCodeLine(s, j); while (j >= 0 && ind(j) > top);
+    while (j >= 0 && indentOf(s, j) < indentOf(s, i) && indentOf(s, j) > indentOf(s, header) && /^\s*(elif|else)\b/.test(codeOnly(s, j))) {
+      const top = indentOf(s, j);
+      do j = nextCodeLine(s, j); while (j >= 0 && indentOf(s, j) > top);
     }
-    return j < 0 || ind(j) <= ind(header);
+    return j < 0 || indentOf(s, j) <= indentOf(s, header);
   }
   for (; ; j = nextCodeLine(s, j)) {
     if (j < 0) return false;
     if (codeOnly(s, j).trim() !== '}') return false;
-    if (ind(j) <= ind(header)) return true;
+    if (indentOf(s, j) <= indentOf(s, header)) return true;
   }
 }
 
 const opens = new WeakMap<Scan, Int32Array>();
 
-/** Per line of Python, the brackets open where it starts (code only, from the top of the file); made once per scan. */
+/** Per line, the brackets open where it starts (code only, from the top of the file); made once per scan. */
 function openAt(s: Scan): Int32Array {
   let out = opens.get(s);
   if (out) return out;
@@ -629,10 +625,9 @@ function inForHeader(s: Scan, i: number): boolean {
 
 /** Whether JS line i stands right in a class's body (no method between): a field's line, not a statement's. */
 function inClassBody(s: Scan, i: number): boolean {
-  const ind = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
   for (let j = i - 1; j >= 0; j--) {
     const c = codeOnly(s, j);
-    if (c.trim() === '' || ind(j) >= ind(i)) continue;
+    if (c.trim() === '' || indentOf(s, j) >= indentOf(s, i)) continue;
     return /\bclass\b[^(]*\{\s*$/.test(c);
   }
   return false;
@@ -728,16 +723,15 @@ function jsGuardsOperand(s: Scan, i: number, code: string, l: Span, r: Span, ops
 function pyGuardsOperand(s: Scan, i: number, code: string, l: Span, r: Span, ops: Operands): boolean {
   const colon = /^\s*:/.exec(code.slice(r[1]));
   if (!colon || !/^\s*(?:el)?if\s+$/.test(code.slice(0, l[0]))) return false;
-  const indent = (j: number) => s.lines[j].length - s.lines[j].trimStart().length;
   let stmt = codeText(s, i, r[1] + colon[0].length);
   let last = i;
   if (stmt === '') {
     last = nextCodeLine(s, i);
-    if (last < 0 || indent(last) <= indent(i)) return false;
+    if (last < 0 || indentOf(s, last) <= indentOf(s, i)) return false;
     stmt = codeText(s, last, 0);
   }
   const after = nextCodeLine(s, last);
-  if (after >= 0 && (indent(after) > indent(i) || /^\s*(?:else|elif)\b/.test(codeOnly(s, after)))) return false;
+  if (after >= 0 && (indentOf(s, after) > indentOf(s, i) || /^\s*(?:else|elif)\b/.test(codeOnly(s, after)))) return false;
   return onlyYieldsOperand(stmt, ops);
 }
 
